@@ -1,0 +1,110 @@
+import { Tensor } from '../tensor/tensor.js';
+import { getBackend } from '../backend/index.js';
+
+/**
+ * A dynamic tape. Each op result remembers its inputs and a backward closure written beside its forward
+ * (see ops/). `backward` orders the recorded graph from the loss (reverse topological order, which is the
+ * tape read backwards), calls each closure once, and sums gradients that reach a tensor along several paths:
+ * a ResNet shortcut, or an Inception input feeding four branches.
+ */
+
+let gradDepth = 0;
+
+/** True unless inside `noGrad`. */
+export function isGradEnabled(): boolean {
+  return gradDepth === 0;
+}
+
+/** Runs `fn` without recording: inference, optimizer updates, metrics. */
+export function noGrad<T>(fn: () => T): T {
+  gradDepth++;
+  try {
+    return fn();
+  } finally {
+    gradDepth--;
+  }
+}
+
+/**
+ * Attaches a backward rule to `out` when gradients are on and some input needs one. Ops call this once.
+ * Returns `out` so that an op can end with `return record(...)`.
+ */
+export function record(out: Tensor, op: string, inputs: readonly Tensor[], backward: (dy: Tensor) => (Tensor | null)[]): Tensor {
+  if (gradDepth > 0 || !inputs.some((t) => t.requiresGrad)) return out;
+  out.requiresGrad = true;
+  out.node = { op, inputs, backward };
+  return out;
+}
+
+/** Tensors reachable from `root` through recorded nodes, inputs before the results that use them. */
+function topologicalOrder(root: Tensor): Tensor[] {
+  const order: Tensor[] = [];
+  const seen = new Set<Tensor>();
+  // Iterative DFS: deep networks would overflow the call stack with recursion.
+  const stack: [Tensor, number][] = [[root, 0]];
+  seen.add(root);
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    const [t, i] = top;
+    const inputs = t.node ? t.node.inputs : [];
+    if (i < inputs.length) {
+      top[1]++;
+      const next = inputs[i];
+      if (next.requiresGrad && !seen.has(next)) {
+        seen.add(next);
+        stack.push([next, 0]);
+      }
+    } else {
+      stack.pop();
+      order.push(t);
+    }
+  }
+  return order;
+}
+
+/**
+ * Computes d(output)/d(t) for every tensor on the graph. `seed` defaults to ones (so a scalar loss gets 1).
+ * Returns the map of gradients; leaves are not modified.
+ */
+export function computeGradients(output: Tensor, seed?: Tensor): Map<Tensor, Tensor> {
+  const grads = new Map<Tensor, Tensor>();
+  if (!output.requiresGrad) return grads;
+  grads.set(output, seed ?? Tensor.ones(output.shape, output.dtype));
+  const order = topologicalOrder(output);
+  noGrad(() => {
+    for (let k = order.length - 1; k >= 0; k--) {
+      const t = order[k];
+      const dy = grads.get(t);
+      if (!t.node || !dy) continue;
+      const dxs = t.node.backward(dy);
+      t.node.inputs.forEach((input, i) => {
+        const dx = dxs[i];
+        if (!dx || !input.requiresGrad) return;
+        const prev = grads.get(input);
+        grads.set(input, prev ? accumulate(prev, dx) : dx);
+      });
+      // Intermediate gradients are no longer needed once passed down: free them early.
+      if (t.node) grads.delete(t);
+    }
+  });
+  return grads;
+}
+
+/** Gradients of `output` with respect to `wrt` (zeros where `output` does not depend on one). */
+export function gradients(output: Tensor, wrt: readonly Tensor[], seed?: Tensor): Tensor[] {
+  const grads = computeGradients(output, seed);
+  return wrt.map((t) => grads.get(t) ?? Tensor.zeros(t.shape, t.dtype));
+}
+
+/** Accumulates d(output)/d(leaf) into `leaf.grad` for every leaf (variable or input) that requires grad. */
+export function backward(output: Tensor, seed?: Tensor): void {
+  const grads = computeGradients(output, seed);
+  for (const [t, g] of grads) {
+    if (t.node) continue;
+    t.grad = t.grad ? accumulate(t.grad, g) : g;
+  }
+}
+
+function accumulate(a: Tensor, b: Tensor): Tensor {
+  return new Tensor(getBackend(a.data).add(a.data, b.data), a.shape);
+}

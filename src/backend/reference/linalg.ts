@@ -1,0 +1,68 @@
+import { FloatArray, allocLike } from '../../tensor/tensor.js';
+
+/**
+ * out[i, j] = sum_p A[i, p] * B[p, j], with A = a or a^T (stored [k, m]) and B = b or b^T (stored [n, k]).
+ * The i-p-j order keeps the inner loop on contiguous rows of B and out when B is not transposed.
+ */
+export function matmul(a: FloatArray, b: FloatArray, m: number, k: number, n: number, transA: boolean, transB: boolean): FloatArray {
+  const out = allocLike(a, m * n);
+  for (let i = 0; i < m; i++) {
+    for (let p = 0; p < k; p++) {
+      const av = transA ? a[p * m + i] : a[i * k + p];
+      if (av === 0) continue;
+      if (transB) for (let j = 0; j < n; j++) out[i * n + j] += av * b[j * k + p];
+      else for (let j = 0; j < n; j++) out[i * n + j] += av * b[p * n + j];
+    }
+  }
+  return out;
+}
+
+/**
+ * Training batch norm over x [rows, c]: batch mean, biased batch variance (Keras normalises with the biased
+ * variance and also stores it in the moving variance), y = gamma * xhat + beta.
+ */
+export function batchNormTrain(x: FloatArray, gamma: FloatArray, beta: FloatArray, c: number, eps: number) {
+  const rows = x.length / c;
+  const mean = allocLike(x, c);
+  const variance = allocLike(x, c);
+  for (let i = 0; i < x.length; i += c) for (let j = 0; j < c; j++) mean[j] += x[i + j];
+  for (let j = 0; j < c; j++) mean[j] /= rows;
+  for (let i = 0; i < x.length; i += c) {
+    for (let j = 0; j < c; j++) {
+      const d = x[i + j] - mean[j];
+      variance[j] += d * d;
+    }
+  }
+  for (let j = 0; j < c; j++) variance[j] /= rows;
+  const y = allocLike(x, x.length);
+  for (let j = 0; j < c; j++) {
+    const inv = 1 / Math.sqrt(variance[j] + eps);
+    for (let i = j; i < x.length; i += c) y[i] = gamma[j] * (x[i] - mean[j]) * inv + beta[j];
+  }
+  return { y, mean, variance };
+}
+
+/**
+ * With xhat = (x - mean) * invStd over N rows:
+ *   dbeta = sum dy,  dgamma = sum dy * xhat,  dx = gamma * invStd / N * (N * dy - dbeta - xhat * dgamma).
+ */
+export function batchNormTrainBackward(x: FloatArray, dy: FloatArray, gamma: FloatArray, mean: FloatArray, variance: FloatArray, c: number, eps: number) {
+  const rows = x.length / c;
+  const dgamma = allocLike(x, c);
+  const dbeta = allocLike(x, c);
+  const dx = allocLike(x, x.length);
+  for (let j = 0; j < c; j++) {
+    const inv = 1 / Math.sqrt(variance[j] + eps);
+    let sdy = 0;
+    let sdyx = 0;
+    for (let i = j; i < x.length; i += c) {
+      sdy += dy[i];
+      sdyx += dy[i] * (x[i] - mean[j]) * inv;
+    }
+    dbeta[j] = sdy;
+    dgamma[j] = sdyx;
+    const k = (gamma[j] * inv) / rows;
+    for (let i = j; i < x.length; i += c) dx[i] = k * (rows * dy[i] - sdy - (x[i] - mean[j]) * inv * sdyx);
+  }
+  return { dx, dgamma, dbeta };
+}

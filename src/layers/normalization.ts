@@ -1,0 +1,96 @@
+import { batchNormInference, batchNormTraining } from '../ops/normalization.js';
+import { SymbolicShape, formatShape } from '../tensor/shape.js';
+import { Tensor, allocate } from '../tensor/tensor.js';
+import { Variable } from '../tensor/variable.js';
+import { InitializerLike } from './initializers.js';
+import { CallOptions, Layer, LayerConfig, LayerInput, getFloatX } from './layer.js';
+import { Regularizer } from './regularizers.js';
+
+export interface BatchNormalizationConfig extends LayerConfig {
+  axis?: number;
+  momentum?: number;
+  epsilon?: number;
+  center?: boolean;
+  scale?: boolean;
+  betaInitializer?: InitializerLike;
+  gammaInitializer?: InitializerLike;
+  movingMeanInitializer?: InitializerLike;
+  movingVarianceInitializer?: InitializerLike;
+  betaRegularizer?: Regularizer | null;
+  gammaRegularizer?: Regularizer | null;
+}
+
+/**
+ * BatchNormalization (keras.layers.BatchNormalization) over the channel (last) axis.
+ * Training: y = gamma * (x - mean_B) / sqrt(var_B + epsilon) + beta with batch statistics, then
+ *   moving = moving * momentum + batch * (1 - momentum)   (the biased batch variance, as Keras stores it).
+ * Inference, or when the layer is frozen (Keras 3): the moving statistics instead.
+ * Params 4 * C, of which 2 * C (moving mean and variance) are non-trainable.
+ */
+export class BatchNormalization extends Layer {
+  readonly momentum: number;
+  readonly epsilon: number;
+  readonly center: boolean;
+  readonly scale: boolean;
+  gamma!: Variable;
+  beta!: Variable;
+  movingMean!: Variable;
+  movingVariance!: Variable;
+
+  constructor(private readonly config: BatchNormalizationConfig = {}) {
+    super(config);
+    if (config.axis !== undefined && config.axis !== -1) this.fail('axis', '-1 (channels-last; convkit normalises the last axis)', config.axis);
+    // Defaults from keras/src/layers/normalization/batch_normalization.py.
+    this.momentum = config.momentum ?? 0.99;
+    this.epsilon = config.epsilon ?? 1e-3;
+    if (!(this.momentum >= 0 && this.momentum <= 1)) this.fail('momentum', 'a number in [0, 1]', this.momentum);
+    if (!(this.epsilon > 0)) this.fail('epsilon', 'a positive number', this.epsilon);
+    this.center = config.center ?? true;
+    this.scale = config.scale ?? true;
+  }
+
+  override build(inputShape: SymbolicShape | SymbolicShape[]): void {
+    const s = this.singleShape(inputShape);
+    const c = s[s.length - 1];
+    if (s.length < 2 || c === null) this.fail('input', 'rank >= 2 with a known last (channel) axis', `shape ${formatShape(s)}`);
+    const cfg = this.config;
+    // gamma/beta stay fixed at one/zero when scale/center are off; they are then not weights, as in Keras.
+    this.gamma = this.scale ? this.addWeight('gamma', [c], { initializer: cfg.gammaInitializer ?? 'ones', regularizer: cfg.gammaRegularizer }) : fixed(`${this.name}/gamma`, c, 1);
+    this.beta = this.center ? this.addWeight('beta', [c], { initializer: cfg.betaInitializer ?? 'zeros', regularizer: cfg.betaRegularizer }) : fixed(`${this.name}/beta`, c, 0);
+    this.movingMean = this.addWeight('moving_mean', [c], { initializer: cfg.movingMeanInitializer ?? 'zeros', trainable: false });
+    this.movingVariance = this.addWeight('moving_variance', [c], { initializer: cfg.movingVarianceInitializer ?? 'ones', trainable: false });
+    super.build(inputShape);
+  }
+
+  override computeOutputShape(inputShape: SymbolicShape | SymbolicShape[]): SymbolicShape {
+    const s = this.singleShape(inputShape);
+    if (this.built) this.expectInput(s, s.length, '[..., channels]', this.movingMean.shape[0]);
+    return s;
+  }
+
+  call(inputs: LayerInput, opts: CallOptions = {}): Tensor {
+    const x = this.single(inputs);
+    const c = this.movingMean.shape[0];
+    if (x.shape[x.rank - 1] !== c) this.fail('input', `last dimension ${c}`, `shape ${formatShape(x.shape)}`);
+    if (!(opts.training && this.trainable)) {
+      return batchNormInference(x, this.gamma, this.beta, this.movingMean, this.movingVariance, this.epsilon);
+    }
+    const { y, mean, variance } = batchNormTraining(x, this.gamma, this.beta, this.epsilon);
+    if (!x.isPlaceholder) {
+      const m = this.momentum;
+      for (let j = 0; j < c; j++) {
+        this.movingMean.data[j] = this.movingMean.data[j] * m + mean.data[j] * (1 - m);
+        this.movingVariance.data[j] = this.movingVariance.data[j] * m + variance.data[j] * (1 - m);
+      }
+    }
+    return y;
+  }
+
+  override getConfig(): Record<string, unknown> {
+    return { ...super.getConfig(), axis: -1, momentum: this.momentum, epsilon: this.epsilon, center: this.center, scale: this.scale };
+  }
+}
+
+function fixed(name: string, c: number, value: number): Variable {
+  return new Variable(name, allocate(c, getFloatX()).fill(value), [c], false);
+}

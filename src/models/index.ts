@@ -1,0 +1,3 @@
+export * from './model.js';
+export * from './sequential.js';
+export * from './summary.js';

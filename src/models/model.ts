@@ -1,0 +1,159 @@
+import { noGrad } from '../autograd/tape.js';
+import { CallOptions, Layer, LayerConfig, LayerInput } from '../layers/layer.js';
+import { InputLayer } from '../layers/input.js';
+import { LayerNode, SymbolicTensor } from '../layers/symbolic.js';
+import { SymbolicShape, formatShape } from '../tensor/shape.js';
+import { Tensor, allocate } from '../tensor/tensor.js';
+import { ModelSummary, formatSummary, summarize } from './summary.js';
+
+export interface FunctionalConfig {
+  inputs: SymbolicTensor | readonly SymbolicTensor[];
+  outputs: SymbolicTensor | readonly SymbolicTensor[];
+  name?: string;
+}
+
+interface Graph {
+  inputs: SymbolicTensor[];
+  outputs: SymbolicTensor[];
+  /** Layer calls in an order where every node's inputs come first. */
+  nodes: LayerNode[];
+  layers: Layer[];
+}
+
+/**
+ * A model is a layer with a graph of layers: functional (`new Model({ inputs, outputs })`) or subclassed
+ * (override `call`, hold layers in fields). Either can be used as a layer inside another model.
+ */
+export class Model extends Layer {
+  protected readonly graph: Graph | null;
+
+  constructor(config: FunctionalConfig | LayerConfig = {}) {
+    super('outputs' in config ? { name: config.name } : config);
+    this.graph = 'outputs' in config ? buildGraph(this.name, config) : null;
+    if (this.graph) this.built = true;
+  }
+
+  override get layers(): Layer[] {
+    return this.graph ? this.graph.layers : super.layers;
+  }
+
+  get inputs(): SymbolicTensor[] {
+    return this.graph?.inputs ?? [];
+  }
+
+  get outputs(): SymbolicTensor[] {
+    return this.graph?.outputs ?? [];
+  }
+
+  /** Builds a subclassed model's weights by tracing `call` on an input shape (batch may be null). */
+  override build(inputShape: SymbolicShape | SymbolicShape[]): void {
+    if (!this.built && !this.graph) {
+      this.built = true;
+      this.lastOutputShape = this.computeOutputShape(inputShape);
+    }
+    this.built = true;
+  }
+
+  /** Runs the graph (functional) on concrete tensors; subclasses override with their own computation. */
+  call(inputs: LayerInput, opts: CallOptions = {}): Tensor {
+    const outs = this.run(inputs, opts);
+    if (outs.length !== 1) throw new Error(`${this.who}: call returns one tensor; this model has ${outs.length} outputs, use run()`);
+    return outs[0];
+  }
+
+  /** Every output of a functional model. */
+  run(inputs: LayerInput, opts: CallOptions = {}): Tensor[] {
+    const g = this.graph;
+    if (!g) throw new Error(`${this.who}: a subclassed model must override call(inputs, { training })`);
+    const xs = Array.isArray(inputs) ? (inputs as Tensor[]) : [inputs as Tensor];
+    if (xs.length !== g.inputs.length) throw new Error(`${this.who}: argument 'inputs' expected ${g.inputs.length} tensor(s), received ${xs.length}`);
+    const values = new Map<SymbolicTensor, Tensor>();
+    g.inputs.forEach((s, i) => values.set(s, s.node.layer.apply(xs[i], opts)));
+    for (const node of g.nodes) {
+      if (node.layer instanceof InputLayer) continue;
+      const args = node.inputs.map((s) => values.get(s) as Tensor);
+      values.set(node.output, node.layer.apply(args.length === 1 ? args[0] : args, opts));
+    }
+    return g.outputs.map((s) => values.get(s) as Tensor);
+  }
+
+  /** Inference over x in batches (training off, no gradient tape); outputs concatenated along the batch. */
+  predict(x: Tensor, opts: { batchSize?: number } = {}): Tensor {
+    const batchSize = opts.batchSize ?? 32;
+    if (!Number.isInteger(batchSize) || batchSize <= 0) throw new Error(`${this.who}.predict: argument 'batchSize' expected a positive integer, received ${batchSize}`);
+    const n = x.shape[0];
+    const parts: Tensor[] = [];
+    noGrad(() => {
+      for (let start = 0; start < n; start += batchSize) parts.push(this.apply(sliceBatch(x, start, Math.min(n, start + batchSize)), { training: false }));
+    });
+    return concatBatch(parts);
+  }
+
+  /** The per-layer table as data. */
+  summaryData(): ModelSummary {
+    return summarize(this);
+  }
+
+  /** Keras's summary table; printed with `print` (console.log by default) and returned. */
+  summary(print: ((line: string) => void) | null = console.log): string {
+    const text = formatSummary(this.summaryData(), this.graph !== null);
+    if (print) print(text);
+    return text;
+  }
+
+  /** For summary(): each layer's call sites in the graph. */
+  inboundLayerNames(layer: Layer): string[] {
+    if (!this.graph) return [];
+    return this.graph.nodes.filter((n) => n.layer === layer).flatMap((n) => n.inputs.map((s) => `${s.node.layer.name}[0][0]`));
+  }
+}
+
+function buildGraph(name: string, config: FunctionalConfig): Graph {
+  const inputs = Array.isArray(config.inputs) ? [...config.inputs] : [config.inputs as SymbolicTensor];
+  const outputs = Array.isArray(config.outputs) ? [...config.outputs] : [config.outputs as SymbolicTensor];
+  for (const t of [...inputs, ...outputs]) {
+    if (!(t instanceof SymbolicTensor)) throw new Error(`Model '${name}': expected inputs and outputs made with Input() and layer calls, received ${String(t)}`);
+  }
+  for (const t of inputs) {
+    if (!(t.node.layer instanceof InputLayer)) throw new Error(`Model '${name}': argument 'inputs' expected tensors from Input(), received the output of ${t.node.layer.who}`);
+  }
+  const nodes: LayerNode[] = [];
+  const done = new Set<LayerNode>();
+  const visit = (t: SymbolicTensor, path: Set<LayerNode>): void => {
+    const node = t.node;
+    if (done.has(node)) return;
+    if (path.has(node)) throw new Error(`Model '${name}': the graph has a cycle through ${node.layer.who}`);
+    path.add(node);
+    if (node.layer instanceof InputLayer && !inputs.includes(t)) {
+      throw new Error(`Model '${name}': output depends on input '${node.layer.name}' ${formatShape(t.shape)}, which is not among the model's inputs`);
+    }
+    for (const i of node.inputs) visit(i, path);
+    path.delete(node);
+    done.add(node);
+    nodes.push(node);
+  };
+  for (const t of inputs) visit(t, new Set());
+  for (const t of outputs) visit(t, new Set());
+  const layers: Layer[] = [];
+  for (const n of nodes) if (!layers.includes(n.layer)) layers.push(n.layer);
+  return { inputs, outputs, nodes, layers };
+}
+
+/** Rows [start, end) of the batch axis, sharing memory. */
+export function sliceBatch(x: Tensor, start: number, end: number): Tensor {
+  const row = x.size / x.shape[0];
+  return new Tensor(x.data.subarray(start * row, end * row), [end - start, ...x.shape.slice(1)]);
+}
+
+/** Concatenates along the batch axis. */
+export function concatBatch(parts: readonly Tensor[]): Tensor {
+  if (parts.length === 1) return parts[0].detach();
+  const n = parts.reduce((a, p) => a + p.shape[0], 0);
+  const data = allocate(parts.reduce((a, p) => a + p.size, 0), parts[0].dtype);
+  let off = 0;
+  for (const p of parts) {
+    data.set(p.data, off);
+    off += p.size;
+  }
+  return new Tensor(data, [n, ...parts[0].shape.slice(1)]);
+}

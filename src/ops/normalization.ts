@@ -1,0 +1,51 @@
+import { record } from '../autograd/tape.js';
+import { Tensor, allocLike } from '../tensor/tensor.js';
+import { anyPlaceholder, assertSameDtype, backendFor, rowsAndChannels, tensorOf } from './util.js';
+
+/**
+ * Batch normalization with batch statistics over every axis but the last:
+ *   y = gamma * (x - mean) / sqrt(variance + epsilon) + beta
+ * Returns the batch mean and biased variance too, for the layer's moving averages (they carry no gradient).
+ */
+export function batchNormTraining(x: Tensor, gamma: Tensor, beta: Tensor, epsilon: number): { y: Tensor; mean: Tensor; variance: Tensor } {
+  assertSameDtype('batchNorm', [x, gamma, beta]);
+  const [, c] = rowsAndChannels(x);
+  if (anyPlaceholder([x, gamma, beta])) return { y: Tensor.placeholder(x.shape, x.dtype), mean: Tensor.placeholder([c]), variance: Tensor.placeholder([c]) };
+  const be = backendFor(x);
+  const r = be.batchNormTrain(x.data, gamma.data, beta.data, c, epsilon);
+  const y = tensorOf(r.y, x.shape);
+  record(y, 'batchNormTraining', [x, gamma, beta], (dy) => {
+    const g = be.batchNormTrainBackward(x.data, dy.data, gamma.data, r.mean, r.variance, c, epsilon);
+    return [tensorOf(g.dx, x.shape), tensorOf(g.dgamma, gamma.shape), tensorOf(g.dbeta, beta.shape)];
+  });
+  return { y, mean: tensorOf(r.mean, [c]), variance: tensorOf(r.variance, [c]) };
+}
+
+/**
+ * Batch normalization with fixed statistics (inference): y = x * s + (beta - mean * s), s = gamma / sqrt(var + eps).
+ * Differentiable in x, gamma and beta (fine-tuning with frozen statistics).
+ */
+export function batchNormInference(x: Tensor, gamma: Tensor, beta: Tensor, movingMean: Tensor, movingVariance: Tensor, epsilon: number): Tensor {
+  assertSameDtype('batchNorm', [x, gamma, beta]);
+  if (anyPlaceholder([x, gamma, beta])) return Tensor.placeholder(x.shape, x.dtype);
+  const [, c] = rowsAndChannels(x);
+  const be = backendFor(x);
+  const invStd = allocLike(x.data, c);
+  const s = allocLike(x.data, c);
+  const shift = allocLike(x.data, c);
+  for (let j = 0; j < c; j++) {
+    invStd[j] = 1 / Math.sqrt(movingVariance.data[j] + epsilon);
+    s[j] = gamma.data[j] * invStd[j];
+    shift[j] = beta.data[j] - movingMean.data[j] * s[j];
+  }
+  const y = tensorOf(be.channelAffine(x.data, s, shift, c), x.shape);
+  return record(y, 'batchNormInference', [x, gamma, beta], (dy) => {
+    const zero = allocLike(x.data, c);
+    const dx = be.channelAffine(dy.data, s, zero, c);
+    // dgamma = sum dy * xhat, with xhat = (x - mean) * invStd = x * invStd - mean * invStd.
+    const negMeanInv = allocLike(x.data, c);
+    for (let j = 0; j < c; j++) negMeanInv[j] = -movingMean.data[j] * invStd[j];
+    const xhat = be.channelAffine(x.data, invStd, negMeanInv, c);
+    return [tensorOf(dx, x.shape), tensorOf(be.sumRows(be.mul(dy.data, xhat), c), gamma.shape), tensorOf(be.sumRows(dy.data, c), beta.shape)];
+  });
+}

@@ -1,0 +1,34 @@
+import { Shape, formatShape, shapesEqual } from './shape.js';
+import { FloatArray, Tensor } from './tensor.js';
+
+/**
+ * A named, mutable tensor owned by a layer: a kernel, a bias, a moving statistic. Optimizers update its
+ * values in place; autograd treats it as a leaf.
+ */
+export class Variable extends Tensor {
+  /** Keras-style path, for example `conv_dw_1/depthwise_kernel`. */
+  name: string;
+  trainable: boolean;
+
+  constructor(name: string, data: FloatArray, shape: Shape, trainable = true) {
+    super(data, shape);
+    this.name = name;
+    this.trainable = trainable;
+    this.requiresGrad = trainable;
+  }
+
+  /** Copies values in; the shape must match exactly. */
+  assign(values: Tensor | ArrayLike<number>): void {
+    if (values instanceof Tensor) {
+      if (!shapesEqual(values.shape, this.shape)) {
+        throw new Error(`Variable ${this.name}: expected shape ${formatShape(this.shape)}, received ${formatShape(values.shape)}`);
+      }
+      this.data.set(values.data);
+      return;
+    }
+    if (values.length !== this.data.length) {
+      throw new Error(`Variable ${this.name}: expected ${this.data.length} values, received ${values.length}`);
+    }
+    this.data.set(values);
+  }
+}
