@@ -10,3 +10,6 @@ export type { Conv2DInfo, Pool2DInfo, Padding, ExplicitPadding } from './backend
 export * from './layers/index.js';
 export * from './models/index.js';
 export * from './zoo/index.js';
+export * from './train/index.js';
+export * from './io/index.js';
+export * from './data/index.js';

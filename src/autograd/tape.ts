@@ -1,4 +1,4 @@
-import { Tensor } from '../tensor/tensor.js';
+import { FloatArray, Tensor } from '../tensor/tensor.js';
 import { getBackend } from '../backend/index.js';
 
 /**
@@ -99,9 +99,14 @@ export function gradients(output: Tensor, wrt: readonly Tensor[], seed?: Tensor)
 /** Accumulates d(output)/d(leaf) into `leaf.grad` for every leaf (variable or input) that requires grad. */
 export function backward(output: Tensor, seed?: Tensor): void {
   const grads = computeGradients(output, seed);
+  // A backward rule may pass one buffer to several inputs (add gives dy to both, reshape shares dy's values):
+  // each leaf gets a buffer of its own, so that an in-place edit of one .grad (clipping) cannot reach another.
+  const handedOut = new Set<FloatArray>(seed ? [seed.data] : []);
   for (const [t, g] of grads) {
     if (t.node) continue;
-    t.grad = t.grad ? accumulate(t.grad, g) : g;
+    const own = handedOut.has(g.data) ? g.clone() : g;
+    handedOut.add(own.data);
+    t.grad = t.grad ? accumulate(t.grad, own) : own;
   }
 }
 

@@ -41,6 +41,12 @@ export function toSnakeCase(name: string): string {
   return name.replace(/(.)([A-Z][a-z0-9]+)/g, '$1_$2').replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase();
 }
 
+// ---- A hook on every concrete layer output, for diagnosing where values go non-finite. ----
+let outputHook: ((layer: Layer, y: Tensor) => void) | null = null;
+export function setLayerOutputHook(hook: ((layer: Layer, y: Tensor) => void) | null): void {
+  outputHook = hook;
+}
+
 // ---- Weight dtype for newly built layers (keras.config.set_floatx). ----
 let floatX: DType = 'float32';
 export function setFloatX(dtype: DType): void {
@@ -131,6 +137,7 @@ export abstract class Layer {
     const y = this.call(tensors, opts);
     // Layers used outside a functional graph (inside a subclassed model) still report a shape in summary().
     if (this.inboundNodes.length === 0) this.lastOutputShape = [null, ...y.shape.slice(1)];
+    if (outputHook) outputHook(this, y);
     return y;
   }
 

@@ -26,6 +26,8 @@ interface Graph {
  */
 export class Model extends Layer {
   protected readonly graph: Graph | null;
+  /** How to rebuild this model without user code (set for zoo models); stored in checkpoints. */
+  spec?: { zoo: string; options: Record<string, unknown> };
 
   constructor(config: FunctionalConfig | LayerConfig = {}) {
     super('outputs' in config ? { name: config.name } : config);

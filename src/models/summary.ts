@@ -42,32 +42,34 @@ export function summarize(model: Model): ModelSummary {
 
 const thousands = (n: number): string => n.toLocaleString('en-US');
 
-/** Keras's text table (tf.keras print_summary layout: 65 columns, 98 with "Connected to"). */
+/**
+ * Keras's text table (tf.keras print_summary layout: 65 columns, 98 with "Connected to"); a column widens when
+ * a name or shape would not fit, instead of being cut.
+ */
 export function formatSummary(s: ModelSummary, functional: boolean): string {
-  const width = functional ? 98 : 65;
-  const stops = (functional ? [0.33, 0.55, 0.67, 1] : [0.45, 0.85, 1]).map((p) => Math.floor(width * p));
+  const base = functional ? 98 : 65;
   const header = functional ? ['Layer (type)', 'Output Shape', 'Param #', 'Connected to'] : ['Layer (type)', 'Output Shape', 'Param #'];
-  const row = (fields: string[]): string => {
-    let line = '';
-    fields.forEach((f, i) => {
-      line += ` ${f}`;
-      const stop = stops[i];
-      line = line.length < stop ? line.padEnd(stop) : `${line} `;
-    });
-    return line.trimEnd();
-  };
-  const lines = [`Model: "${s.name}"`, '_'.repeat(width), row(header), '='.repeat(width)];
-  s.layers.forEach((l, i) => {
+  const rows: string[][][] = s.layers.map((l) => {
     const shape = l.outputShape === null ? '?' : l.outputShape === 'multiple' ? 'multiple' : formatShape(l.outputShape);
     const inputs = l.inputs ?? [];
-    lines.push(row([`${l.name} (${l.type})`, shape, String(l.params), ...(functional ? [inputs[0] ?? ''] : [])]));
-    for (const extra of inputs.slice(1)) lines.push(row(['', '', '', extra]));
-    if (i < s.layers.length - 1) lines.push('');
+    const first = [`${l.name} (${l.type})`, shape, String(l.params), ...(functional ? [inputs[0] ?? ''] : [])];
+    return [first, ...inputs.slice(1).map((i) => ['', '', '', i])];
   });
-  lines.push('='.repeat(width));
-  lines.push(`Total params: ${thousands(s.totalParams)}`);
-  lines.push(`Trainable params: ${thousands(s.trainableParams)}`);
-  lines.push(`Non-trainable params: ${thousands(s.nonTrainableParams)}`);
-  lines.push('_'.repeat(width));
-  return lines.join('\n');
+  // Keras's column stops, as fractions of the line.
+  const stops = (functional ? [0.33, 0.55, 0.67, 1] : [0.45, 0.85, 1]).map((p) => Math.floor(base * p));
+  const widths = stops.map((stop, i) => stop - (i === 0 ? 0 : stops[i - 1]));
+  for (const r of [[header], ...rows].flat()) r.forEach((f, i) => (widths[i] = Math.max(widths[i], f.length + 2)));
+  const width = widths.reduce((a, b) => a + b, 0);
+  const line = (fields: string[]): string => fields.map((f, i) => ` ${f}`.padEnd(widths[i])).join('').trimEnd();
+  const out = [`Model: "${s.name}"`, '_'.repeat(width), line(header), '='.repeat(width)];
+  rows.forEach((r, i) => {
+    for (const fields of r) out.push(line(fields));
+    if (i < rows.length - 1) out.push('');
+  });
+  out.push('='.repeat(width));
+  out.push(`Total params: ${thousands(s.totalParams)}`);
+  out.push(`Trainable params: ${thousands(s.trainableParams)}`);
+  out.push(`Non-trainable params: ${thousands(s.nonTrainableParams)}`);
+  out.push('_'.repeat(width));
+  return out.join('\n');
 }

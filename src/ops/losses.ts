@@ -78,21 +78,24 @@ function clippedCrossEntropyRows(p: Tensor, labels: Int32Array, c: number): Tens
 /**
  * Categorical cross-entropy with one-hot (or soft) targets, mean over the batch.
  * fromLogits: -sum_j t_j log softmax(z)_j; on probabilities, p is normalised to sum 1, clipped, and
- * -sum_j t_j log p_j (keras/src/backend/tensorflow/nn.py categorical_crossentropy).
+ * -sum_j t_j log p_j (keras/src/backend/tensorflow/nn.py categorical_crossentropy). When p came straight out
+ * of a softmax, Keras uses the softmax's logits instead (`_keras_logits`), and so do we.
  */
 export function categoricalCrossentropy(yTrue: Tensor, yPred: Tensor, opts: { fromLogits?: boolean } = {}): Tensor {
   const who = 'categoricalCrossentropy';
   if (!shapesEqual(yTrue.shape, yPred.shape)) throw new Error(`${who}: expected yTrue and yPred of the same shape, received ${formatShape(yTrue.shape)} and ${formatShape(yPred.shape)}`);
   const [rows, c] = rowsAndChannels(yPred);
+  const logits = opts.fromLogits ? yPred : logitsOf(yPred);
+  const source = logits ?? yPred;
   const t = yTrue.data;
-  const x = yPred.data;
+  const x = source.data;
   const g = allocLike(x, x.length);
   let total = 0;
   for (let i = 0; i < rows; i++) {
     const o = i * c;
     let tSum = 0;
     for (let j = 0; j < c; j++) tSum += t[o + j];
-    if (opts.fromLogits) {
+    if (logits) {
       let max = -Infinity;
       for (let j = 0; j < c; j++) max = Math.max(max, x[o + j]);
       let s = 0;
@@ -124,7 +127,7 @@ export function categoricalCrossentropy(yTrue: Tensor, yPred: Tensor, opts: { fr
     }
   }
   const y = Tensor.scalar(total / rows, yPred.dtype);
-  return record(y, 'categoricalCrossentropy', [yPred], (dy) => [tensorOf(backendFor(yPred).scale(g, dy.data[0]), yPred.shape)]);
+  return record(y, 'categoricalCrossentropy', [source], (dy) => [tensorOf(backendFor(source).scale(g, dy.data[0]), source.shape)]);
 }
 
 /** Mean squared error over every value (Keras averages the last axis, then the batch: the same number). */

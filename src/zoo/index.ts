@@ -36,5 +36,7 @@ export const zooNames = (): string[] => Object.keys(zoo);
 export function createModel(name: string, options: ZooOptions = {}): Model {
   const entry = zoo[name];
   if (!entry) throw new Error(`createModel: argument 'name' expected one of ${zooNames().join(', ')}, received '${name}'`);
-  return entry.build(options);
+  const model = entry.build(options);
+  model.spec = { zoo: name, options: { ...options } };
+  return model;
 }

@@ -1,16 +1,17 @@
 import type { Conv2DInfo } from '../geometry.js';
 import { FloatArray, allocLike } from '../../tensor/tensor.js';
+import { matmul } from './linalg.js';
 
 /**
- * Convolution in plain loops, the specification for every fast kernel.
+ * Convolution in plain TypeScript, the specification for every fast kernel.
  *
  *   y[b, oy, ox, co] = sum_{ky, kx, ci} x[b, oy*sh - padTop + ky*dh, ox*sw - padLeft + kx*dw, ci] * w[ky, kx, ci, co]
  *
- * The forward pass and both backward passes visit the same (output pixel, tap) pairs; `forEachTap` is that
- * visit, and each pass says what it does with one pair. The innermost loop runs over output channels, which
- * are contiguous in y and in w.
+ * Ordinary convolution is lowered to a matrix product (im2col), the textbook formulation; depthwise
+ * convolution visits the same (output pixel, tap) pairs directly (`forEachTap`), each pass saying what it does
+ * with one pair.
  */
-function forEachTap(g: Conv2DInfo, visit: (xOff: number, wOff: number, yOff: number) => void): void {
+function forEachTap(g: Conv2DInfo, visit: (xOff: number, tap: number, yOff: number) => void): void {
   for (let b = 0; b < g.n; b++) {
     for (let oy = 0; oy < g.oh; oy++) {
       for (let ox = 0; ox < g.ow; ox++) {
@@ -21,7 +22,8 @@ function forEachTap(g: Conv2DInfo, visit: (xOff: number, wOff: number, yOff: num
           for (let kx = 0; kx < g.kw; kx++) {
             const ix = ox * g.sw - g.padLeft + kx * g.dw;
             if (ix < 0 || ix >= g.w) continue;
-            visit(((b * g.h + iy) * g.w + ix) * g.c, (ky * g.kw + kx) * g.c * g.outC, yOff);
+            // tap = ky * kw + kx; each pass turns it into its kernel's offset (the kernels differ in layout).
+            visit(((b * g.h + iy) * g.w + ix) * g.c, ky * g.kw + kx, yOff);
           }
         }
       }
@@ -29,46 +31,75 @@ function forEachTap(g: Conv2DInfo, visit: (xOff: number, wOff: number, yOff: num
   }
 }
 
+/**
+ * im2col: the patch under every output pixel as one row, cols [n * oh * ow, kh * kw * c], zero where the patch
+ * covers padding. Convolution is then a matrix product with the kernel viewed as [kh * kw * c, outC].
+ */
+export function im2col(x: FloatArray, g: Conv2DInfo): FloatArray {
+  const k = g.kh * g.kw * g.c;
+  const cols = allocLike(x, g.n * g.oh * g.ow * k);
+  for (let b = 0; b < g.n; b++) {
+    for (let oy = 0; oy < g.oh; oy++) {
+      for (let ox = 0; ox < g.ow; ox++) {
+        const row = ((b * g.oh + oy) * g.ow + ox) * k;
+        for (let ky = 0; ky < g.kh; ky++) {
+          const iy = oy * g.sh - g.padTop + ky * g.dh;
+          if (iy < 0 || iy >= g.h) continue;
+          for (let kx = 0; kx < g.kw; kx++) {
+            const ix = ox * g.sw - g.padLeft + kx * g.dw;
+            if (ix < 0 || ix >= g.w) continue;
+            const src = ((b * g.h + iy) * g.w + ix) * g.c;
+            const dst = row + (ky * g.kw + kx) * g.c;
+            for (let ci = 0; ci < g.c; ci++) cols[dst + ci] = x[src + ci];
+          }
+        }
+      }
+    }
+  }
+  return cols;
+}
+
+/** col2im, the adjoint of im2col: every patch row is added back onto the pixels it was read from. */
+export function col2im(cols: FloatArray, g: Conv2DInfo): FloatArray {
+  const k = g.kh * g.kw * g.c;
+  const x = allocLike(cols, g.n * g.h * g.w * g.c);
+  for (let b = 0; b < g.n; b++) {
+    for (let oy = 0; oy < g.oh; oy++) {
+      for (let ox = 0; ox < g.ow; ox++) {
+        const row = ((b * g.oh + oy) * g.ow + ox) * k;
+        for (let ky = 0; ky < g.kh; ky++) {
+          const iy = oy * g.sh - g.padTop + ky * g.dh;
+          if (iy < 0 || iy >= g.h) continue;
+          for (let kx = 0; kx < g.kw; kx++) {
+            const ix = ox * g.sw - g.padLeft + kx * g.dw;
+            if (ix < 0 || ix >= g.w) continue;
+            const dst = ((b * g.h + iy) * g.w + ix) * g.c;
+            const src = row + (ky * g.kw + kx) * g.c;
+            for (let ci = 0; ci < g.c; ci++) x[dst + ci] += cols[src + ci];
+          }
+        }
+      }
+    }
+  }
+  return x;
+}
+
+/** y = im2col(x) W, with W the kernel as [kh * kw * c, outC]. */
 export function conv2d(x: FloatArray, w: FloatArray, g: Conv2DInfo): FloatArray {
-  const y = allocLike(x, g.n * g.oh * g.ow * g.outC);
-  const { c, outC } = g;
-  forEachTap(g, (xOff, wOff, yOff) => {
-    for (let ci = 0; ci < c; ci++) {
-      const xv = x[xOff + ci];
-      const wRow = wOff + ci * outC;
-      for (let co = 0; co < outC; co++) y[yOff + co] += xv * w[wRow + co];
-    }
-  });
-  return y;
+  const rows = g.n * g.oh * g.ow;
+  return matmul(im2col(x, g), w, rows, g.kh * g.kw * g.c, g.outC, false, false);
 }
 
-/** dx[b, iy, ix, ci] = sum over the taps that read it of dy[b, oy, ox, co] * w[ky, kx, ci, co]. */
+/** dx = col2im(dy W^T): each output gradient flows back through the kernel onto the patch it came from. */
 export function conv2dBackpropInput(dy: FloatArray, w: FloatArray, g: Conv2DInfo): FloatArray {
-  const dx = allocLike(dy, g.n * g.h * g.w * g.c);
-  const { c, outC } = g;
-  forEachTap(g, (xOff, wOff, yOff) => {
-    for (let ci = 0; ci < c; ci++) {
-      const wRow = wOff + ci * outC;
-      let s = 0;
-      for (let co = 0; co < outC; co++) s += dy[yOff + co] * w[wRow + co];
-      dx[xOff + ci] += s;
-    }
-  });
-  return dx;
+  const rows = g.n * g.oh * g.ow;
+  return col2im(matmul(dy, w, rows, g.outC, g.kh * g.kw * g.c, false, true), g);
 }
 
-/** dw[ky, kx, ci, co] = sum over batch and output pixels of x[b, iy, ix, ci] * dy[b, oy, ox, co]. */
+/** dW = im2col(x)^T dy: each kernel tap correlates the input patches with the output gradient. */
 export function conv2dBackpropFilter(x: FloatArray, dy: FloatArray, g: Conv2DInfo): FloatArray {
-  const dw = allocLike(x, g.kh * g.kw * g.c * g.outC);
-  const { c, outC } = g;
-  forEachTap(g, (xOff, wOff, yOff) => {
-    for (let ci = 0; ci < c; ci++) {
-      const xv = x[xOff + ci];
-      const wRow = wOff + ci * outC;
-      for (let co = 0; co < outC; co++) dw[wRow + co] += xv * dy[yOff + co];
-    }
-  });
-  return dw;
+  const rows = g.n * g.oh * g.ow;
+  return matmul(im2col(x, g), dy, g.kh * g.kw * g.c, rows, g.outC, true, false);
 }
 
 /**
@@ -80,7 +111,8 @@ export function conv2dBackpropFilter(x: FloatArray, dy: FloatArray, g: Conv2DInf
 export function depthwiseConv2d(x: FloatArray, w: FloatArray, g: Conv2DInfo): FloatArray {
   const y = allocLike(x, g.n * g.oh * g.ow * g.outC);
   const { c, depthMultiplier: m } = g;
-  forEachTap(g, (xOff, wOff, yOff) => {
+  forEachTap(g, (xOff, tap, yOff) => {
+    const wOff = tap * c * m; // w [kh, kw, c, m]
     for (let ci = 0; ci < c; ci++) {
       const xv = x[xOff + ci];
       for (let q = 0; q < m; q++) y[yOff + ci * m + q] += xv * w[wOff + ci * m + q];
@@ -92,7 +124,8 @@ export function depthwiseConv2d(x: FloatArray, w: FloatArray, g: Conv2DInfo): Fl
 export function depthwiseConv2dBackpropInput(dy: FloatArray, w: FloatArray, g: Conv2DInfo): FloatArray {
   const dx = allocLike(dy, g.n * g.h * g.w * g.c);
   const { c, depthMultiplier: m } = g;
-  forEachTap(g, (xOff, wOff, yOff) => {
+  forEachTap(g, (xOff, tap, yOff) => {
+    const wOff = tap * c * m; // w [kh, kw, c, m]
     for (let ci = 0; ci < c; ci++) {
       let s = 0;
       for (let q = 0; q < m; q++) s += dy[yOff + ci * m + q] * w[wOff + ci * m + q];
@@ -105,7 +138,8 @@ export function depthwiseConv2dBackpropInput(dy: FloatArray, w: FloatArray, g: C
 export function depthwiseConv2dBackpropFilter(x: FloatArray, dy: FloatArray, g: Conv2DInfo): FloatArray {
   const dw = allocLike(x, g.kh * g.kw * g.outC);
   const { c, depthMultiplier: m } = g;
-  forEachTap(g, (xOff, wOff, yOff) => {
+  forEachTap(g, (xOff, tap, yOff) => {
+    const wOff = tap * c * m; // w [kh, kw, c, m]
     for (let ci = 0; ci < c; ci++) {
       const xv = x[xOff + ci];
       for (let q = 0; q < m; q++) dw[wOff + ci * m + q] += xv * dy[yOff + ci * m + q];

@@ -58,8 +58,9 @@ export function channelAffine(x: FloatArray, scaleC: FloatArray, shift: FloatArr
 
 const forward: Record<Activation, (v: number) => number> = {
   linear: (v) => v,
-  relu: (v) => (v > 0 ? v : 0),
-  relu6: (v) => (v > 0 ? (v < 6 ? v : 6) : 0),
+  // Written so that NaN passes through (NaN < 0 is false), as TensorFlow's max(x, 0) does: a NaN must not vanish.
+  relu: (v) => (v < 0 ? 0 : v),
+  relu6: (v) => (v < 0 ? 0 : v > 6 ? 6 : v),
   // Written so that neither branch overflows exp for large |v|.
   sigmoid: (v) => (v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v))),
   tanh: Math.tanh,

@@ -6,6 +6,28 @@ import { FloatArray, allocLike } from '../../tensor/tensor.js';
  */
 export function matmul(a: FloatArray, b: FloatArray, m: number, k: number, n: number, transA: boolean, transB: boolean): FloatArray {
   const out = allocLike(a, m * n);
+  if (transA && !transB) {
+    // a is [k, m]: walk its rows in storage order, so both reads stay sequential.
+    for (let p = 0; p < k; p++) {
+      for (let i = 0; i < m; i++) {
+        const av = a[p * m + i];
+        if (av === 0) continue;
+        for (let j = 0; j < n; j++) out[i * n + j] += av * b[p * n + j];
+      }
+    }
+    return out;
+  }
+  if (transB && !transA) {
+    // b is [n, k]: out[i, j] is the dot product of two stored rows.
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let p = 0; p < k; p++) s += a[i * k + p] * b[j * k + p];
+        out[i * n + j] = s;
+      }
+    }
+    return out;
+  }
   for (let i = 0; i < m; i++) {
     for (let p = 0; p < k; p++) {
       const av = transA ? a[p * m + i] : a[i * k + p];

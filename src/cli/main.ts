@@ -1,0 +1,93 @@
+#!/usr/bin/env node
+import { Command, CommanderError, Option } from 'commander';
+import '../index.js';
+import { CliError, parseFloatArg, parseIntArg } from './common.js';
+import { dumpWeights, evaluateCmd, predictCmd, summary } from './inspect.js';
+import { train } from './train.js';
+
+/**
+ * convkit on the command line. Every failure is one line on stderr and a non-zero exit: 2 for bad usage,
+ * 1 for anything else.
+ */
+const program = new Command();
+program.name('convkit').description('Build, train, inspect and run convolutional neural networks.').showHelpAfterError(false);
+program.exitOverride();
+
+const dataOptions = (cmd: Command): Command =>
+  cmd
+    .addOption(new Option('--dataset <name>', 'embedded (synthetic, offline) or cifar10').choices(['embedded', 'cifar10']))
+    .option('--data-dir <dir>', 'folder with the CIFAR-10 .bin files (or where to download them)')
+    .option('--download', 'download CIFAR-10 if it is not found')
+    .option('--train-size <n>', 'embedded dataset: training images', parseIntArg('--train-size', 1))
+    .option('--test-size <n>', 'embedded dataset: test images', parseIntArg('--test-size', 1));
+
+dataOptions(
+  program
+    .command('train')
+    .description('train a zoo model; leaves a checkpoint, the best weights, curves, a weight dump and a CSV log in --out')
+    .option('-m, --model <name>', 'zoo model', 'lenet5')
+    .option('-e, --epochs <n>', 'total epochs', parseIntArg('--epochs'), 5)
+    .option('-b, --batch-size <n>', 'batch size', parseIntArg('--batch-size'), 32)
+    .addOption(new Option('--optimizer <name>', 'optimizer').choices(['adam', 'sgd']).default('adam'))
+    .option('--lr <rate>', 'learning rate (adam 0.001, sgd 0.01)', parseFloatArg('--lr'))
+    .option('--momentum <m>', 'SGD momentum', Number, 0.9)
+    .option('--seed <n>', 'random seed (weights, shuffling, data)', parseIntArg('--seed', 0), 0)
+    .option('-o, --out <dir>', 'output folder', 'runs/latest')
+    .option('--resume', 'continue from <out>/checkpoint.safetensors when it exists')
+    .option('--validation-freq <n>', 'validate every n epochs', parseIntArg('--validation-freq'), 1)
+    .option('--augment', 'random crop (pad 4) and horizontal flip')
+    .addOption(new Option('--verbose <level>', '0 silent, 1 progress bar, 2 one line per epoch').choices(['0', '1', '2']).default('1')),
+).action(async (o) => {
+  await train({ ...o, dataset: o.dataset ?? 'embedded', resume: !!o.resume, augment: !!o.augment, verbose: Number(o.verbose) as 0 | 1 | 2 });
+});
+
+dataOptions(
+  program
+    .command('evaluate')
+    .description('loss and accuracy of a checkpoint on the test split')
+    .requiredOption('-c, --checkpoint <path>', 'checkpoint file or training folder')
+    .option('-b, --batch-size <n>', 'batch size', parseIntArg('--batch-size'), 128)
+    .option('--json', 'print {"loss", "accuracy"}'),
+).action((o) => evaluateCmd(o));
+
+dataOptions(
+  program
+    .command('predict')
+    .description('class predictions of a checkpoint for the first test images')
+    .requiredOption('-c, --checkpoint <path>', 'checkpoint file or training folder')
+    .option('-n, --count <n>', 'how many images', parseIntArg('--count'), 10)
+    .option('--json', 'print {"predictions": [...]}'),
+).action((o) => predictCmd(o));
+
+program
+  .command('dump-weights')
+  .description('write every weight (name, shape, values) to a text file')
+  .requiredOption('-c, --checkpoint <path>', 'checkpoint file or training folder')
+  .option('-o, --out <file>', 'output text file', 'weights.txt')
+  .action((o) => dumpWeights(o));
+
+program
+  .command('summary')
+  .description("print a zoo model's layers, output shapes and parameter counts")
+  .argument('<model>', 'zoo model name')
+  .option('--json', 'print the summary as JSON')
+  .action((name, o) => summary(name, o));
+
+async function main(): Promise<void> {
+  try {
+    await program.parseAsync(process.argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Commander has printed its message already (help and version exit 0).
+      process.exitCode = e.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    const err = e as Error;
+    const line = (err.message ?? String(e)).split('\n');
+    process.stderr.write(`convkit: ${line[0]}\n${line.slice(1).join('\n')}${line.length > 1 ? '\n' : ''}`);
+    if (process.env.CONVKIT_DEBUG) process.stderr.write(`${err.stack}\n`);
+    process.exitCode = e instanceof CliError ? e.exitCode : 1;
+  }
+}
+
+void main();

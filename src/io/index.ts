@@ -1,0 +1,4 @@
+export * from './atomic.js';
+export * from './checkpoint.js';
+export * from './safetensors.js';
+export * from './weights-text.js';

@@ -1,0 +1,204 @@
+import { noGrad } from '../autograd/tape.js';
+import { readCheckpoint, restoreWeights, saveCheckpoint, CheckpointState } from '../io/checkpoint.js';
+import type { Model } from '../models/model.js';
+import { globalRandom } from '../tensor/random.js';
+import { Tensor } from '../tensor/tensor.js';
+import { Callback, Logs, TrainingContext } from './callbacks.js';
+import { History } from './history.js';
+import { LossFn, LossLike, MetricName, Targets, checkMetrics, countCorrect, getLoss } from './losses.js';
+import { Optimizer, OptimizerLike, getOptimizer } from './optimizers.js';
+import { ProgressBar } from './progress.js';
+import { DataSource, sliceSource, tensorSource } from './source.js';
+import { totalLoss, trainStep } from './step.js';
+
+export interface CompileConfig {
+  optimizer?: OptimizerLike;
+  loss: LossLike;
+  metrics?: string[];
+}
+
+export interface Compiled {
+  optimizer: Optimizer;
+  loss: LossFn;
+  metrics: MetricName[];
+}
+
+export interface FitOptions {
+  batchSize?: number;
+  epochs?: number;
+  /** Epoch to start from (0-based), as Keras's initial_epoch. */
+  initialEpoch?: number;
+  /** Reshuffle the samples every epoch with the seeded generator (default true). */
+  shuffle?: boolean;
+  validationData?: [Tensor, Targets] | DataSource;
+  /** Keras: the last fraction of the samples (before shuffling) is held out for validation. */
+  validationSplit?: number;
+  /** Validate every N epochs, or at the listed (1-based) epochs. */
+  validationFreq?: number | number[];
+  callbacks?: Callback[];
+  verbose?: 0 | 1 | 2;
+  /** A full checkpoint to resume from: weights, optimizer, random state, history, epoch, callback state. */
+  resumeFrom?: string;
+  /** Stored in every checkpoint this fit writes (for example the data settings, to evaluate later). */
+  checkpointExtra?: Record<string, unknown>;
+}
+
+const compiledModels = new WeakMap<Model, Compiled>();
+
+export function compile(model: Model, config: CompileConfig): void {
+  compiledModels.set(model, { optimizer: getOptimizer(config.optimizer ?? 'adam'), loss: getLoss(config.loss), metrics: checkMetrics(config.metrics ?? []) });
+}
+
+export function getCompiled(model: Model): Compiled {
+  const c = compiledModels.get(model);
+  if (!c) throw new Error(`${model.who}: call compile({ optimizer, loss, metrics }) before fit() or evaluate()`);
+  return c;
+}
+
+function positiveInt(who: string, arg: string, v: number): number {
+  if (!Number.isInteger(v) || v <= 0) throw new Error(`${who}: argument '${arg}' expected a positive integer, received ${v}`);
+  return v;
+}
+
+const toSource = (x: Tensor | DataSource, y: Targets | undefined, who: string): DataSource => {
+  if (x instanceof Tensor) {
+    if (!y) throw new Error(`${who}: argument 'y' expected targets for the tensor x, received none`);
+    return tensorSource(x, y);
+  }
+  return x;
+};
+
+/** Trains the model (keras Model.fit). Returns the History. */
+export async function fit(model: Model, x: Tensor | DataSource, y: Targets | undefined, opts: FitOptions = {}): Promise<History> {
+  const c = getCompiled(model);
+  const who = `${model.who}.fit`;
+  const batchSize = positiveInt(who, 'batchSize', opts.batchSize ?? 32);
+  const epochs = positiveInt(who, 'epochs', opts.epochs ?? 1);
+  const verbose = opts.verbose ?? 1;
+  let source = toSource(x, y, who);
+  let validation: DataSource | null = null;
+  if (opts.validationData) validation = Array.isArray(opts.validationData) ? tensorSource(opts.validationData[0], opts.validationData[1]) : opts.validationData;
+  else if (opts.validationSplit) {
+    const f = opts.validationSplit;
+    if (!(f > 0 && f < 1)) throw new Error(`${who}: argument 'validationSplit' expected a number in (0, 1), received ${f}`);
+    const cut = Math.floor(source.size * (1 - f));
+    validation = sliceSource(source, cut, source.size);
+    source = sliceSource(source, 0, cut);
+  }
+  if (source.size === 0) throw new Error(`${who}: expected at least one training sample, received none`);
+  const validateAt = (epoch: number): boolean => {
+    const f = opts.validationFreq ?? 1;
+    return Array.isArray(f) ? f.includes(epoch + 1) : (epoch + 1) % f === 0;
+  };
+
+  const callbacks = opts.callbacks ?? [];
+  const history = new History();
+  const vars = model.trainableWeights;
+  const steps = Math.ceil(source.size / batchSize);
+  let epochsDone = opts.initialEpoch ?? 0;
+  const progress = new ProgressBar(verbose);
+
+  const ctx: TrainingContext = {
+    model,
+    optimizer: c.optimizer,
+    epochs,
+    stepsPerEpoch: steps,
+    batchSize,
+    verbose,
+    history,
+    stopTraining: false,
+    log: (line) => (verbose > 0 ? process.stdout.write(line + '\n') : undefined),
+    save(path, kind) {
+      const state: CheckpointState = {
+        epoch: epochsDone,
+        model: { name: model.name, ...(model.spec ? { zoo: model.spec.zoo, options: model.spec.options } : {}) },
+        optimizer: { className: c.optimizer.className, iterations: c.optimizer.iterations, config: c.optimizer.getConfig() },
+        rng: globalRandom.getState(),
+        history: history.toJSON(),
+        callbacks: Object.fromEntries(callbacks.filter((cb) => cb.stateKey && cb.getState).map((cb) => [cb.stateKey!, cb.getState!()])),
+        ...(opts.checkpointExtra ? { extra: opts.checkpointExtra } : {}),
+      };
+      saveCheckpoint(path, model, state, kind === 'full' ? c.optimizer.getState(model.trainableWeights).slots : {}, kind);
+    },
+  };
+  for (const cb of callbacks) cb.ctx = ctx;
+
+  if (opts.resumeFrom) {
+    const ckpt = readCheckpoint(opts.resumeFrom);
+    if (ckpt.kind !== 'full') throw new Error(`${who}: cannot resume from '${opts.resumeFrom}': it holds weights only (saveWeightsOnly); resuming needs a full checkpoint`);
+    restoreWeights(model, ckpt, `checkpoint '${opts.resumeFrom}'`);
+    const s = ckpt.state;
+    if (s.optimizer) c.optimizer.setState({ ...s.optimizer, slots: ckpt.slots }, model.trainableWeights);
+    if (s.optimizer?.config.learningRate) c.optimizer.learningRate = s.optimizer.config.learningRate as number;
+    if (s.rng) globalRandom.setState(s.rng);
+    if (s.history) Object.assign(history, History.from(s.history));
+    for (const cb of callbacks) if (cb.stateKey && cb.setState && s.callbacks?.[cb.stateKey] !== undefined) cb.setState(s.callbacks[cb.stateKey]);
+    epochsDone = s.epoch ?? 0;
+  }
+
+  for (const cb of callbacks) cb.onTrainBegin?.({});
+  const order = new Int32Array(source.size);
+  for (let epoch = epochsDone; epoch < epochs && !ctx.stopTraining; epoch++) {
+    for (const cb of callbacks) cb.onEpochBegin?.(epoch, {});
+    for (let i = 0; i < order.length; i++) order[i] = i;
+    if (opts.shuffle ?? true) globalRandom.shuffle(order);
+    progress.epochBegin(epoch, epochs, steps);
+    let lossSum = 0;
+    let correct = 0;
+    let seen = 0;
+    for (let step = 0; step < steps; step++) {
+      const idx = order.subarray(step * batchSize, Math.min(source.size, (step + 1) * batchSize));
+      const batch = source.take(idx, true);
+      const r = trainStep(model, c.loss, c.optimizer, vars, batch.x, batch.y, `epoch ${epoch + 1}, step ${step + 1}`);
+      lossSum += r.loss * idx.length;
+      correct += r.correct;
+      seen += idx.length;
+      const logs = metricLogs(c, lossSum / seen, correct / seen);
+      progress.step(step + 1, steps, idx.length, logs);
+      for (const cb of callbacks) cb.onBatchEnd?.(step, logs);
+      // Let timers and signal handlers run between steps.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const logs = metricLogs(c, lossSum / seen, correct / seen);
+    if (validation && validateAt(epoch)) {
+      const v = evaluateSource(model, c, validation, batchSize);
+      for (const [k, val] of Object.entries(v)) logs[`val_${k}`] = val;
+    }
+    progress.epochEnd(steps, logs);
+    history.append(epoch, logs);
+    epochsDone = epoch + 1;
+    for (const cb of callbacks) cb.onEpochEnd?.(epoch, logs);
+    history.patchLast(logs);
+  }
+  for (const cb of callbacks) cb.onTrainEnd?.({});
+  return history;
+}
+
+function metricLogs(c: Compiled, loss: number, accuracy: number): Logs {
+  const logs: Logs = { loss };
+  for (const m of c.metrics) logs[m] = accuracy;
+  return logs;
+}
+
+/** Loss (with regularization) and metrics over a source, in inference mode. */
+export function evaluateSource(model: Model, c: Compiled, source: DataSource, batchSize: number): Logs {
+  let lossSum = 0;
+  let correct = 0;
+  noGrad(() => {
+    for (let start = 0; start < source.size; start += batchSize) {
+      const idx = Array.from({ length: Math.min(batchSize, source.size - start) }, (_, i) => start + i);
+      const { x, y } = source.take(idx, false);
+      const out = model.apply(x, { training: false });
+      lossSum += totalLoss(model, c.loss, y, out).item() * idx.length;
+      correct += countCorrect(y, out);
+    }
+  });
+  return metricLogs(c, lossSum / source.size, correct / source.size);
+}
+
+/** keras Model.evaluate: { loss, ...metrics } over (x, y) or a source. */
+export function evaluate(model: Model, x: Tensor | DataSource, y?: Targets, opts: { batchSize?: number } = {}): Logs {
+  const c = getCompiled(model);
+  const who = `${model.who}.evaluate`;
+  return evaluateSource(model, c, toSource(x, y, who), positiveInt(who, 'batchSize', opts.batchSize ?? 32));
+}

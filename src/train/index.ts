@@ -1,0 +1,10 @@
+import './model-methods.js';
+
+export * from './callbacks.js';
+export * from './fit.js';
+export * from './history.js';
+export * from './losses.js';
+export * from './optimizers.js';
+export * from './source.js';
+export { NonFiniteError, trainStep } from './step.js';
+export { ProgressBar } from './progress.js';

@@ -1,0 +1,40 @@
+import { readCheckpoint, restoreWeights, saveCheckpoint } from '../io/checkpoint.js';
+import { Model } from '../models/model.js';
+import { Tensor } from '../tensor/tensor.js';
+import type { Logs } from './callbacks.js';
+import { CompileConfig, FitOptions, compile, evaluate, fit } from './fit.js';
+import type { History } from './history.js';
+import type { Targets } from './losses.js';
+import type { DataSource } from './source.js';
+
+/**
+ * Keras's training methods on Model. They live here, in train/, and are attached to the Model prototype so
+ * that models/ does not depend on training (imports point down; see DESIGN.md).
+ */
+declare module '../models/model.js' {
+  interface Model {
+    compile(config: CompileConfig): void;
+    fit(x: Tensor | DataSource, y?: Targets, opts?: FitOptions): Promise<History>;
+    evaluate(x: Tensor | DataSource, y?: Targets, opts?: { batchSize?: number }): Logs;
+    /** Writes every weight to a convkit checkpoint (safetensors), atomically. */
+    saveWeights(path: string): void;
+    /** Loads weights by name from a convkit checkpoint; nothing changes unless every weight fits. */
+    loadWeights(path: string): void;
+  }
+}
+
+Model.prototype.compile = function (this: Model, config: CompileConfig) {
+  compile(this, config);
+};
+Model.prototype.fit = function (this: Model, x: Tensor | DataSource, y?: Targets, opts?: FitOptions) {
+  return fit(this, x, y, opts);
+};
+Model.prototype.evaluate = function (this: Model, x: Tensor | DataSource, y?: Targets, opts?: { batchSize?: number }) {
+  return evaluate(this, x, y, opts);
+};
+Model.prototype.saveWeights = function (this: Model, path: string) {
+  saveCheckpoint(path, this, { model: { name: this.name, ...(this.spec ? { zoo: this.spec.zoo, options: this.spec.options } : {}) } }, {}, 'weights');
+};
+Model.prototype.loadWeights = function (this: Model, path: string) {
+  restoreWeights(this, readCheckpoint(path), `checkpoint '${path}'`);
+};

@@ -1,0 +1,70 @@
+import { gradients, noGrad } from '../autograd/tape.js';
+import { Layer, setLayerOutputHook } from '../layers/layer.js';
+import type { Model } from '../models/model.js';
+import { addScalars } from '../ops/elementwise.js';
+import { globalRandom } from '../tensor/random.js';
+import { FloatArray, Tensor } from '../tensor/tensor.js';
+import { Variable } from '../tensor/variable.js';
+import { LossFn, Targets, countCorrect } from './losses.js';
+import type { Optimizer } from './optimizers.js';
+
+/** Training stopped because a value went NaN or infinite; the model keeps its last finite weights. */
+export class NonFiniteError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NonFiniteError';
+  }
+}
+
+const allFinite = (a: FloatArray): boolean => {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;
+  return true;
+};
+
+/** Loss of a batch: the data loss plus every regularization penalty, as Keras reports it. */
+export function totalLoss(model: Model, loss: LossFn, y: Targets, out: Tensor): Tensor {
+  const data = loss(y, out);
+  const penalties = model.regularizationLosses();
+  return penalties.length > 0 ? addScalars([data, ...penalties]) : data;
+}
+
+/**
+ * One optimizer step: forward in training mode, loss, backward, update. Nothing is updated when the loss or a
+ * gradient is not finite: a NonFiniteError names the first layer whose output (or gradient) went bad.
+ */
+export function trainStep(model: Model, loss: LossFn, optimizer: Optimizer, vars: readonly Variable[], x: Tensor, y: Targets, where: string): { loss: number; correct: number } {
+  const out = model.apply(x, { training: true });
+  const total = totalLoss(model, loss, y, out);
+  const value = total.item();
+  if (!Number.isFinite(value)) throw new NonFiniteError(`${where}: loss is ${value}; ${firstNonFiniteLayer(model, x)}`);
+  const grads = gradients(total, vars);
+  grads.forEach((g, i) => {
+    if (!allFinite(g.data)) throw new NonFiniteError(`${where}: the gradient of '${vars[i].name}' is not finite (loss ${value}); ${firstNonFiniteLayer(model, x)}`);
+  });
+  optimizer.applyGradients(vars.map((v, i) => [v, grads[i]]));
+  return { loss: value, correct: noGrad(() => countCorrect(y, out)) };
+}
+
+/**
+ * Re-runs the batch with a hook on every layer output to find where values first stop being finite. Moving
+ * statistics and the random state are restored afterwards, so diagnosing changes nothing.
+ */
+function firstNonFiniteLayer(model: Model, x: Tensor): string {
+  const saved = model.nonTrainableWeights.map((w) => w.data.slice());
+  const rng = globalRandom.getState();
+  let first: Layer | null = null;
+  setLayerOutputHook((layer, y) => {
+    if (!first && !y.isPlaceholder && !allFinite(y.data)) first = layer;
+  });
+  try {
+    noGrad(() => model.apply(x, { training: true }));
+  } finally {
+    setLayerOutputHook(null);
+    model.nonTrainableWeights.forEach((w, i) => w.data.set(saved[i]));
+    globalRandom.setState(rng);
+  }
+  const bad = model.weights.find((w) => !allFinite(w.data));
+  const found = first as Layer | null;
+  if (found) return `first non-finite output at ${found.who}${bad ? ` (weight '${bad.name}' is not finite)` : ''}`;
+  return 'every layer output is finite, so the loss itself overflowed (check the labels and the loss settings)';
+}

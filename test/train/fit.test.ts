@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { embeddedDataset } from '../../src/data/embedded.js';
+import { toTensor } from '../../src/data/dataset.js';
+import '../../src/train/index.js';
+import { Adam, SGD } from '../../src/train/optimizers.js';
+import { ModelCheckpoint } from '../../src/train/callbacks.js';
+import { setSeed } from '../../src/tensor/random.js';
+import { Tensor } from '../../src/tensor/tensor.js';
+import { smallCnn } from './helpers.js';
+
+/** 12x12 crops of the embedded dataset keep these tests fast on the reference backend. */
+function smallData(n: number, seed = 3): { x: Tensor; y: Int32Array } {
+  const { train } = embeddedDataset({ seed, trainSize: n, testSize: 0 });
+  const { x, y } = toTensor(train);
+  const out = Tensor.zeros([n, 12, 12, 3]);
+  for (let b = 0; b < n; b++) {
+    for (let i = 0; i < 12; i++) {
+      for (let j = 0; j < 12; j++) {
+        for (let c = 0; c < 3; c++) out.data[((b * 12 + i) * 12 + j) * 3 + c] = x.data[((b * 32 + i * 2 + 4) * 32 + j * 2 + 4) * 3 + c];
+      }
+    }
+  }
+  return { x: out, y };
+}
+
+test('a CNN overfits 64 embedded samples to 100% training accuracy', async () => {
+  const { x, y } = smallData(64);
+  const model = smallCnn(1, { bn: false });
+  model.compile({ optimizer: new Adam({ learningRate: 0.01 }), loss: 'sparse_categorical_crossentropy', metrics: ['accuracy'] });
+  const history = await model.fit(x, y, { batchSize: 16, epochs: 60, verbose: 0 });
+  const last = history.history.loss.at(-1) as number;
+  assert.ok(last < 0.05, `final training loss ${last}`);
+  const r = model.evaluate(x, y);
+  assert.equal(r.accuracy, 1, `accuracy after overfitting: ${r.accuracy}`);
+});
+
+test('training 4 epochs straight equals training 2, saving, and resuming 2, bit for bit', async () => {
+  const { x, y } = smallData(48);
+  const dir = mkdtempSync(join(tmpdir(), 'convkit-resume-'));
+  const ckpt = join(dir, 'ckpt.safetensors');
+  const run = async (epochs: number, resume: boolean) => {
+    const model = smallCnn(7, { dropout: 0.3 });
+    if (!resume) setSeed(11);
+    model.compile({ optimizer: new Adam(), loss: 'sparse_categorical_crossentropy', metrics: ['accuracy'] });
+    const h = await model.fit(x, y, {
+      batchSize: 16,
+      epochs,
+      validationData: [x, y],
+      verbose: 0,
+      callbacks: [new ModelCheckpoint({ filepath: ckpt })],
+      resumeFrom: resume ? ckpt : undefined,
+    });
+    return { model, h };
+  };
+  const straight = await run(4, false);
+  await run(2, false);
+  const resumed = await run(4, true);
+  const a = straight.model.weights;
+  const b = resumed.model.weights;
+  assert.equal(a.length, b.length);
+  a.forEach((w, i) => assert.deepEqual(Buffer.from(w.data.buffer), Buffer.from(b[i].data.buffer), `weight ${w.name} differs`));
+  assert.deepEqual(resumed.h.toJSON(), straight.h.toJSON());
+  assert.equal(resumed.h.epoch.length, 4);
+});
+
+test('validationSplit holds out the last samples and validationFreq leaves nulls between validations', async () => {
+  const { x, y } = smallData(40);
+  const model = smallCnn(2);
+  model.compile({ optimizer: new SGD({ learningRate: 0.05, momentum: 0.9 }), loss: 'sparse_categorical_crossentropy', metrics: ['accuracy'] });
+  const h = await model.fit(x, y, { batchSize: 8, epochs: 4, validationSplit: 0.25, validationFreq: 2, verbose: 0 });
+  assert.deepEqual(h.epoch, [0, 1, 2, 3]);
+  assert.equal(h.history.val_loss[0], null);
+  assert.equal(h.history.val_loss[2], null);
+  assert.ok(typeof h.history.val_loss[1] === 'number' && typeof h.history.val_loss[3] === 'number');
+  assert.equal(h.history.accuracy.length, 4);
+});
+
+test('fit rejects bad arguments with the argument named', async () => {
+  const { x, y } = smallData(8);
+  const model = smallCnn(2);
+  await assert.rejects(() => model.fit(x, y, { epochs: 1 }), /call compile/);
+  model.compile({ loss: 'sparse_categorical_crossentropy' });
+  await assert.rejects(() => model.fit(x, y, { batchSize: 0, verbose: 0 }), /'batchSize' expected a positive integer, received 0/);
+  await assert.rejects(() => model.fit(x, y.subarray(0, 5), { verbose: 0 }), /8 samples and y with 5/);
+  await assert.rejects(() => model.fit(x, y, { validationSplit: 1.5, verbose: 0 }), /'validationSplit' expected a number in \(0, 1\), received 1.5/);
+  assert.throws(() => model.compile({ loss: 'hinge' as never }), /'loss' expected one of .* received 'hinge'/);
+});
