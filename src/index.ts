@@ -1,6 +1,9 @@
 /**
  * convkit: build, train, inspect and run convolutional neural networks in TypeScript, with Keras semantics.
  */
+// Loads the C++ addon when it was built (and warns once, falling back to TypeScript, when it was not).
+import './backend/native/index.js';
+
 export * from './tensor/index.js';
 export * as ops from './ops/index.js';
 export { noGrad, backward, gradients, isGradEnabled } from './autograd/tape.js';
@@ -13,3 +16,8 @@ export * from './zoo/index.js';
 export * from './train/index.js';
 export * from './io/index.js';
 export * from './data/index.js';
+export { h5wasmReady, isHdf5File } from './io/h5-file.js';
+export * from './io/keras-h5.js';
+export type { KerasWeightFile, Keras3File, Keras3Node, LegacyFile, LegacyLayer, LegacyWeight } from './io/keras-h5-layouts.js';
+export * from './images/index.js';
+export * from './export/index.js';

@@ -15,28 +15,32 @@ export interface ConvOptions {
   who?: string;
 }
 
+/** Checks a convolution's input and kernel and resolves its geometry (the same rules for both kinds). */
+function convGeometry(x: Tensor, kernel: Tensor, opts: ConvOptions, who: string, depthwise: boolean) {
+  assertRank(who, 'input', x, 4, '[batch, height, width, channels]');
+  assertRank(who, depthwise ? 'depthwiseKernel' : 'kernel', kernel, 4, depthwise ? '[kh, kw, channels, depthMultiplier]' : '[kh, kw, inChannels, filters]');
+  assertSameDtype(who, [x, kernel]);
+  if (kernel.shape[2] !== x.shape[3]) {
+    throw new Error(`${who}: argument 'input' expected ${kernel.shape[2]} channels (kernel ${formatShape(kernel.shape)}), received shape ${formatShape(x.shape)}`);
+  }
+  return conv2dInfo({
+    inputShape: x.shape,
+    kernelSize: [kernel.shape[0], kernel.shape[1]],
+    strides: pair(opts.strides ?? 1),
+    dilation: pair(opts.dilationRate ?? 1),
+    padding: opts.padding ?? 'valid',
+    ...(depthwise ? { depthMultiplier: kernel.shape[3] } : { filters: kernel.shape[3] }),
+    who,
+  });
+}
+
 /**
  * 2-D convolution, NHWC input and HWIO kernel:
  *   y[b, i, j, k] = sum_{u, v, c} x[b, i*sh + u*dh - padTop, j*sw + v*dw - padLeft, c] * w[u, v, c, k]
  * Backward: dx is the convolution of dy with the flipped kernel (backprop-input); dw correlates x with dy.
  */
 export function conv2d(x: Tensor, kernel: Tensor, opts: ConvOptions = {}): Tensor {
-  const who = opts.who ?? 'conv2d';
-  assertRank(who, 'input', x, 4, '[batch, height, width, channels]');
-  assertRank(who, 'kernel', kernel, 4, '[kh, kw, inChannels, filters]');
-  assertSameDtype(who, [x, kernel]);
-  if (kernel.shape[2] !== x.shape[3]) {
-    throw new Error(`${who}: argument 'input' expected ${kernel.shape[2]} channels (kernel ${formatShape(kernel.shape)}), received shape ${formatShape(x.shape)}`);
-  }
-  const g = conv2dInfo({
-    inputShape: x.shape,
-    kernelSize: [kernel.shape[0], kernel.shape[1]],
-    strides: pair(opts.strides ?? 1),
-    dilation: pair(opts.dilationRate ?? 1),
-    padding: opts.padding ?? 'valid',
-    filters: kernel.shape[3],
-    who,
-  });
+  const g = convGeometry(x, kernel, opts, opts.who ?? 'conv2d', false);
   const shape = [g.n, g.oh, g.ow, g.outC];
   if (anyPlaceholder([x, kernel])) return Tensor.placeholder(shape, x.dtype);
   const be = backendFor(x);
@@ -52,22 +56,7 @@ export function conv2d(x: Tensor, kernel: Tensor, opts: ConvOptions = {}): Tenso
  *   y[b, i, j, c*m + q] = sum_{u, v} x[b, i*sh + u*dh - padTop, j*sw + v*dw - padLeft, c] * w[u, v, c, q]
  */
 export function depthwiseConv2d(x: Tensor, kernel: Tensor, opts: ConvOptions = {}): Tensor {
-  const who = opts.who ?? 'depthwiseConv2d';
-  assertRank(who, 'input', x, 4, '[batch, height, width, channels]');
-  assertRank(who, 'depthwiseKernel', kernel, 4, '[kh, kw, channels, depthMultiplier]');
-  assertSameDtype(who, [x, kernel]);
-  if (kernel.shape[2] !== x.shape[3]) {
-    throw new Error(`${who}: argument 'input' expected ${kernel.shape[2]} channels (kernel ${formatShape(kernel.shape)}), received shape ${formatShape(x.shape)}`);
-  }
-  const g = conv2dInfo({
-    inputShape: x.shape,
-    kernelSize: [kernel.shape[0], kernel.shape[1]],
-    strides: pair(opts.strides ?? 1),
-    dilation: pair(opts.dilationRate ?? 1),
-    padding: opts.padding ?? 'valid',
-    depthMultiplier: kernel.shape[3],
-    who,
-  });
+  const g = convGeometry(x, kernel, opts, opts.who ?? 'depthwiseConv2d', true);
   const shape = [g.n, g.oh, g.ow, g.outC];
   if (anyPlaceholder([x, kernel])) return Tensor.placeholder(shape, x.dtype);
   const be = backendFor(x);

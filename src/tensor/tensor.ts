@@ -50,6 +50,7 @@ export class Tensor {
   }
 
   static zeros(shape: Shape, dtype: DType = 'float32'): Tensor {
+    assertValidShape(shape, 'Tensor.zeros');
     return new Tensor(allocate(sizeOf(shape), dtype), shape);
   }
   static full(shape: Shape, value: number, dtype: DType = 'float32'): Tensor {

@@ -108,18 +108,25 @@ export async function fit(model: Model, x: Tensor | DataSource, y: Targets | und
     history,
     stopTraining: false,
     log: (line) => (verbose > 0 ? process.stdout.write(line + '\n') : undefined),
+    // Saves asked for during onEpochEnd are written once every callback has finished the epoch, so that a
+    // checkpoint holds the whole state of that epoch whatever the callbacks' order (a ModelCheckpoint listed
+    // before another callback would otherwise store that callback's state of the previous epoch).
     save(path, kind) {
-      const state: CheckpointState = {
-        epoch: epochsDone,
-        model: { name: model.name, ...(model.spec ? { zoo: model.spec.zoo, options: model.spec.options } : {}) },
-        optimizer: { className: c.optimizer.className, iterations: c.optimizer.iterations, config: c.optimizer.getConfig() },
-        rng: globalRandom.getState(),
-        history: history.toJSON(),
-        callbacks: Object.fromEntries(callbacks.filter((cb) => cb.stateKey && cb.getState).map((cb) => [cb.stateKey!, cb.getState!()])),
-        ...(opts.checkpointExtra ? { extra: opts.checkpointExtra } : {}),
-      };
-      saveCheckpoint(path, model, state, kind === 'full' ? c.optimizer.getState(model.trainableWeights).slots : {}, kind);
+      pendingSaves.push({ path, kind });
     },
+  };
+  const pendingSaves: { path: string; kind: 'full' | 'weights' }[] = [];
+  const writeCheckpoint = (path: string, kind: 'full' | 'weights'): void => {
+    const state: CheckpointState = {
+      epoch: epochsDone,
+      model: { name: model.name, ...(model.spec ? { zoo: model.spec.zoo, options: model.spec.options } : {}) },
+      optimizer: { className: c.optimizer.className, iterations: c.optimizer.iterations, config: c.optimizer.getConfig() },
+      rng: globalRandom.getState(),
+      history: history.toJSON(),
+      callbacks: Object.fromEntries(callbacks.filter((cb) => cb.stateKey && cb.getState).map((cb) => [cb.stateKey!, cb.getState!()])),
+      ...(opts.checkpointExtra ? { extra: opts.checkpointExtra } : {}),
+    };
+    saveCheckpoint(path, model, state, kind === 'full' ? c.optimizer.getState(model.trainableWeights).slots : {}, kind);
   };
   for (const cb of callbacks) cb.ctx = ctx;
 
@@ -169,6 +176,7 @@ export async function fit(model: Model, x: Tensor | DataSource, y: Targets | und
     epochsDone = epoch + 1;
     for (const cb of callbacks) cb.onEpochEnd?.(epoch, logs);
     history.patchLast(logs);
+    for (const { path, kind } of pendingSaves.splice(0)) writeCheckpoint(path, kind);
   }
   for (const cb of callbacks) cb.onTrainEnd?.({});
   return history;

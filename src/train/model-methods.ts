@@ -1,4 +1,5 @@
 import { readCheckpoint, restoreWeights, saveCheckpoint } from '../io/checkpoint.js';
+import { LoadKerasWeightsOptions, isKerasWeightFile, loadKerasWeights } from '../io/keras-h5.js';
 import { Model } from '../models/model.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { Logs } from './callbacks.js';
@@ -18,8 +19,12 @@ declare module '../models/model.js' {
     evaluate(x: Tensor | DataSource, y?: Targets, opts?: { batchSize?: number }): Logs;
     /** Writes every weight to a convkit checkpoint (safetensors), atomically. */
     saveWeights(path: string): void;
-    /** Loads weights by name from a convkit checkpoint; nothing changes unless every weight fits. */
-    loadWeights(path: string): void;
+    /**
+     * Loads weights from a Keras HDF5 file (told by its content or a .h5/.hdf5 name; both Keras layouts, see
+     * io/keras-h5.ts) or else a convkit checkpoint (by variable name); nothing changes unless every weight fits.
+     * Await it: HDF5 reading is asynchronous (a checkpoint is already loaded when the call returns).
+     */
+    loadWeights(path: string, opts?: LoadKerasWeightsOptions): Promise<void>;
   }
 }
 
@@ -35,6 +40,12 @@ Model.prototype.evaluate = function (this: Model, x: Tensor | DataSource, y?: Ta
 Model.prototype.saveWeights = function (this: Model, path: string) {
   saveCheckpoint(path, this, { model: { name: this.name, ...(this.spec ? { zoo: this.spec.zoo, options: this.spec.options } : {}) } }, {}, 'weights');
 };
-Model.prototype.loadWeights = function (this: Model, path: string) {
-  restoreWeights(this, readCheckpoint(path), `checkpoint '${path}'`);
+Model.prototype.loadWeights = function (this: Model, path: string, opts?: LoadKerasWeightsOptions) {
+  if (isKerasWeightFile(path)) return loadKerasWeights(this, path, opts).then(() => undefined);
+  try {
+    restoreWeights(this, readCheckpoint(path), `checkpoint '${path}'`);
+    return Promise.resolve();
+  } catch (e) {
+    return Promise.reject(e);
+  }
 };

@@ -1,11 +1,11 @@
 import type { Model } from '../models/model.js';
-import { alexnet8, baseline, lenet5, vgg16 } from './classic.js';
+import { alexnet8, baseline, lenet5, mlp, vgg16 } from './classic.js';
 import { inception10, resnet18 } from './graphs.js';
 import { mobilenet, vgg16Slim } from './imagenet.js';
 import type { ZooOptions } from './options.js';
 
 export * from './blocks.js';
-export { alexnet8, baseline, lenet5, vgg16 } from './classic.js';
+export { alexnet8, baseline, lenet5, mlp, vgg16 } from './classic.js';
 export { inception10, resnet18 } from './graphs.js';
 export { mobilenet, vgg16Slim, type MobileNetOptions } from './imagenet.js';
 export type { ZooOptions } from './options.js';
@@ -20,6 +20,7 @@ export interface ZooEntry {
 
 /** Every zoo model by its command-line name. */
 export const zoo: Record<string, ZooEntry> = {
+  mlp: { build: mlp, inputShape: [32, 32, 3], numClasses: 10, description: 'dense only: flatten, dense 128, dense 10 (the course MLP)' },
   baseline: { build: baseline, inputShape: [32, 32, 3], numClasses: 10, description: 'one conv + BN + pool, dense 128 (the course baseline)' },
   lenet5: { build: lenet5, inputShape: [32, 32, 3], numClasses: 10, description: 'LeNet-5: two 5x5 sigmoid convs, dense 120-84' },
   alexnet8: { build: alexnet8, inputShape: [32, 32, 3], numClasses: 10, description: 'AlexNet, 5 convs + 3 dense, BN' },

@@ -89,3 +89,26 @@ test('fit rejects bad arguments with the argument named', async () => {
   await assert.rejects(() => model.fit(x, y, { validationSplit: 1.5, verbose: 0 }), /'validationSplit' expected a number in \(0, 1\), received 1.5/);
   assert.throws(() => model.compile({ loss: 'hinge' as never }), /'loss' expected one of .* received 'hinge'/);
 });
+
+test('a full checkpoint holds every callback state of its epoch, whatever the callback order', async () => {
+  const { x, y } = smallData(32);
+  const dir = mkdtempSync(join(tmpdir(), 'convkit-order-'));
+  const latest = join(dir, 'latest.safetensors');
+  const best = join(dir, 'best.safetensors');
+  const model = smallCnn(4);
+  model.compile({ optimizer: new Adam({ learningRate: 0.01 }), loss: 'sparse_categorical_crossentropy' });
+  // The full checkpoint is listed first, so it is asked for before the best-only callback updates its best.
+  const h = await model.fit(x, y, {
+    batchSize: 8,
+    epochs: 3,
+    verbose: 0,
+    validationData: [x, y],
+    callbacks: [new ModelCheckpoint({ filepath: latest }), new ModelCheckpoint({ filepath: best, saveBestOnly: true, saveWeightsOnly: true })],
+  });
+  const { readCheckpoint } = await import('../../src/io/checkpoint.js');
+  const state = readCheckpoint(latest).state;
+  const bestSoFar = Math.min(...(h.history.val_loss as number[]));
+  assert.deepEqual(state.callbacks?.[`ModelCheckpoint:${best}`], { best: bestSoFar });
+  assert.equal(state.epoch, 3);
+  assert.equal(readCheckpoint(best).kind, 'weights');
+});
