@@ -21,3 +21,4 @@ export * from './io/keras-h5.js';
 export type { KerasWeightFile, Keras3File, Keras3Node, LegacyFile, LegacyLayer, LegacyWeight } from './io/keras-h5-layouts.js';
 export * from './images/index.js';
 export * from './export/index.js';
+export * as report from './report/index.js';

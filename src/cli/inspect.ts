@@ -2,10 +2,12 @@ import { writeWeightsText } from '../io/weights-text.js';
 import { imageSource } from '../train/source.js';
 import { createModel, zoo } from '../zoo/index.js';
 import { CliError, DataSettings, loadData, modelFromCheckpoint, resolveCheckpoint } from './common.js';
+import { summaryDetail } from './maths.js';
 
-export function summary(name: string, opts: { json?: boolean }): void {
+export function summary(name: string, opts: { json?: boolean; detail?: boolean }): void {
   if (!zoo[name]) throw new CliError(`summary: expected a model among ${Object.keys(zoo).join(', ')}, received '${name}'`, 2);
   const model = createModel(name);
+  if (opts.detail) return summaryDetail(model, opts.json);
   if (opts.json) console.log(JSON.stringify(model.summaryData(), null, 2));
   else model.summary();
 }

@@ -2,7 +2,11 @@
 import { Command, CommanderError, Option } from 'commander';
 import '../index.js';
 import { CliError, parseFloatArg, parseIntArg } from './common.js';
-import { dumpWeights, evaluateCmd, predictCmd, summary } from './inspect.js';
+import { dumpWeights, evaluateCmd, summary } from './inspect.js';
+import { registerExportCommand } from './export.js';
+import { registerMathsCommands } from './maths.js';
+import { registerPredictCommand } from './predict.js';
+import { registerReportCommand } from './report.js';
 import { train } from './train.js';
 
 /**
@@ -50,14 +54,7 @@ dataOptions(
     .option('--json', 'print {"loss", "accuracy"}'),
 ).action((o) => evaluateCmd(o));
 
-dataOptions(
-  program
-    .command('predict')
-    .description('class predictions of a checkpoint for the first test images')
-    .requiredOption('-c, --checkpoint <path>', 'checkpoint file or training folder')
-    .option('-n, --count <n>', 'how many images', parseIntArg('--count'), 10)
-    .option('--json', 'print {"predictions": [...]}'),
-).action((o) => predictCmd(o));
+registerPredictCommand(program, dataOptions);
 
 program
   .command('dump-weights')
@@ -71,7 +68,12 @@ program
   .description("print a zoo model's layers, output shapes and parameter counts")
   .argument('<model>', 'zoo model name')
   .option('--json', 'print the summary as JSON')
+  .option('--detail', 'per layer (blocks expanded): MACs, FLOPs, activation memory, receptive field and jump')
   .action((name, o) => summary(name, o));
+
+registerMathsCommands(program);
+registerReportCommand(program);
+registerExportCommand(program);
 
 async function main(): Promise<void> {
   try {

@@ -4,7 +4,7 @@
  *
  * Each class is a kind of foreground (see EMBEDDED_CLASS_NAMES): five solid shapes, four textures and a ring.
  * What varies per image, all drawn from the seed: background colour and brightness ramp, foreground colour
- * (kept at a visible distance from the background), position, size, rotation (textures: the patch outline is a
+ * (kept at a visible distance from the background, and always lighter than it), position, size, rotation (textures: the patch outline is a
  * disk or a square at random, and stripe orientation jitters by up to 17 degrees around the class's), stripe
  * period and phase, 2-4 distractor lines and blobs behind the foreground and sometimes one in front, and
  * additive noise of random strength. Colour and position carry no class information, so a model must see
@@ -112,7 +112,7 @@ function shapeParams(rng: Random, kind: Kind): ShapeParams {
   let stripeAngle = signed(rng) * STRIPE_JITTER;
   if (kind === Kind.HorizontalStripes) stripeAngle += Math.PI / 2; // horizontal bands vary along y
   if (kind === Kind.DiagonalStripes) stripeAngle += rng.uniform() < 0.5 ? Math.PI / 4 : -Math.PI / 4;
-  const period = kind === Kind.Checkerboard ? 3 + rng.uniform() * 2.5 : 3.5 + rng.uniform() * 3;
+  const period = kind === Kind.Checkerboard ? 3.5 + rng.uniform() * 2.5 : 3.5 + rng.uniform() * 3;
   return {
     kind, cx, cy, radius,
     cos: Math.cos(angle), sin: Math.sin(angle),
