@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from 'commander';
 import '../index.js';
+import { registerBuildNativeCommand } from './build-native.js';
 import { CliError, parseFloatArg, parseIntArg } from './common.js';
 import { dumpWeights, evaluateCmd, summary } from './inspect.js';
 import { registerExportCommand } from './export.js';
@@ -74,6 +75,8 @@ program
 registerMathsCommands(program);
 registerReportCommand(program);
 registerExportCommand(program);
+
+registerBuildNativeCommand(program);
 
 async function main(): Promise<void> {
   try {

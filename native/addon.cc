@@ -1,0 +1,237 @@
+// The N-API surface of convkit_native.node. Each binding checks its arguments (types and lengths against
+// the geometry, so a kernel can never run past an array) and calls one kernel. Outputs are allocated by the
+// caller in JavaScript and written in place; nothing is copied.
+#include <node_api.h>
+
+#include "gemm.h"
+#include "isa.h"
+#include "kernels.h"
+#include "napi_util.h"
+#include "threadpool.h"
+
+namespace ck {
+namespace {
+
+// matmul(a, b, out, m, k, n, transA, transB)
+napi_value Matmul(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  long m, k, n;
+  bool ta, tb;
+  F32 x, y, out;
+  if (!a.count(8) || !a.size(3, "m", &m) || !a.size(4, "k", &k) || !a.size(5, "n", &n) ||
+      !a.boolean(6, "transA", &ta) || !a.boolean(7, "transB", &tb) || !a.f32(0, "a", m * k, &x) ||
+      !a.f32(1, "b", k * n, &y) || !a.f32(2, "out", m * n, &out)) {
+    return nullptr;
+  }
+  if (!matmul(x.p, y.p, out.p, m, k, n, ta, tb)) return outOfMemory(env);
+  return nullptr;
+}
+
+// The six convolution passes share one binding: (in0, in1, out, geometry), with the roles of the three
+// arrays given by the pass. Function data carries the pass.
+enum class ConvPass { Forward, BackpropInput, BackpropFilter, DwForward, DwBackpropInput, DwBackpropFilter };
+
+napi_value Conv(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  const ConvPass pass = static_cast<ConvPass>(reinterpret_cast<intptr_t>(a.data()));
+  Geom g;
+  if (!a.count(4) || !a.geom(3, &g)) return nullptr;
+  const bool depthwise = pass >= ConvPass::DwForward;
+  if (depthwise && g.outC != g.c * g.depthMultiplier) {
+    return a.fail("geometry", "outC = c * depthMultiplier for a depthwise convolution"), nullptr;
+  }
+  const long xs = g.n * g.h * g.w * g.c, ys = g.n * g.oh * g.ow * g.outC;
+  const long ws = depthwise ? g.kh * g.kw * g.outC : g.kh * g.kw * g.c * g.outC;
+  F32 p0, p1, out;
+  bool ok = true;
+  switch (pass) {
+    case ConvPass::Forward:
+    case ConvPass::DwForward:
+      if (!a.f32(0, "x", xs, &p0) || !a.f32(1, "w", ws, &p1) || !a.f32(2, "y", ys, &out)) return nullptr;
+      ok = depthwise ? depthwiseConv2d(p0.p, p1.p, out.p, g) : conv2d(p0.p, p1.p, out.p, g);
+      break;
+    case ConvPass::BackpropInput:
+    case ConvPass::DwBackpropInput:
+      if (!a.f32(0, "dy", ys, &p0) || !a.f32(1, "w", ws, &p1) || !a.f32(2, "dx", xs, &out)) return nullptr;
+      ok = depthwise ? depthwiseConv2dBackpropInput(p0.p, p1.p, out.p, g) : conv2dBackpropInput(p0.p, p1.p, out.p, g);
+      break;
+    case ConvPass::BackpropFilter:
+    case ConvPass::DwBackpropFilter:
+      if (!a.f32(0, "x", xs, &p0) || !a.f32(1, "dy", ys, &p1) || !a.f32(2, "dw", ws, &out)) return nullptr;
+      ok = depthwise ? depthwiseConv2dBackpropFilter(p0.p, p1.p, out.p, g) : conv2dBackpropFilter(p0.p, p1.p, out.p, g);
+      break;
+  }
+  return ok ? nullptr : outOfMemory(env);
+}
+
+// Pools: maxPool(x, y, g), avgPool(x, y, g), maxPoolBackward(x, dy, dx, g), avgPoolBackward(dy, dx, g).
+enum class PoolPass { Max, Avg, MaxBackward, AvgBackward };
+
+napi_value Pool(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  const PoolPass pass = static_cast<PoolPass>(reinterpret_cast<intptr_t>(a.data()));
+  const size_t gi = pass == PoolPass::MaxBackward ? 3 : 2;
+  Geom g;
+  if (!a.count(gi + 1) || !a.geom(gi, &g)) return nullptr;
+  g.dh = g.dw = 1;
+  const long xs = g.n * g.h * g.w * g.c, ys = g.n * g.oh * g.ow * g.c;
+  F32 x, y, dy, dx;
+  switch (pass) {
+    case PoolPass::Max:
+    case PoolPass::Avg:
+      if (!a.f32(0, "x", xs, &x) || !a.f32(1, "y", ys, &y)) return nullptr;
+      if (pass == PoolPass::Max) maxPool(x.p, y.p, g);
+      else avgPool(x.p, y.p, g);
+      return nullptr;
+    case PoolPass::MaxBackward:
+      if (!a.f32(0, "x", xs, &x) || !a.f32(1, "dy", ys, &dy) || !a.f32(2, "dx", xs, &dx)) return nullptr;
+      return maxPoolBackward(x.p, dy.p, dx.p, g) ? nullptr : outOfMemory(env);
+    case PoolPass::AvgBackward:
+      if (!a.f32(0, "dy", ys, &dy) || !a.f32(1, "dx", xs, &dx)) return nullptr;
+      avgPoolBackward(dy.p, dx.p, g);
+      return nullptr;
+  }
+  return nullptr;
+}
+
+// Global pools over x [n, hw, c]: forward (x, y, n, hw, c); backward avg (dy, dx, n, hw, c);
+// backward max (x, dy, dx, n, hw, c).
+enum class GlobalPass { Avg, Max, AvgBackward, MaxBackward };
+
+napi_value GlobalPool(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  const GlobalPass pass = static_cast<GlobalPass>(reinterpret_cast<intptr_t>(a.data()));
+  const size_t si = pass == GlobalPass::MaxBackward ? 3 : 2;
+  long n, hw, c;
+  if (!a.count(si + 3) || !a.size(si, "n", &n) || !a.size(si + 1, "hw", &hw) || !a.size(si + 2, "c", &c)) return nullptr;
+  F32 x, y, dy, dx;
+  switch (pass) {
+    case GlobalPass::Avg:
+    case GlobalPass::Max:
+      if (!a.f32(0, "x", n * hw * c, &x) || !a.f32(1, "y", n * c, &y)) return nullptr;
+      if (pass == GlobalPass::Avg) globalAvgPool(x.p, y.p, n, hw, c);
+      else globalMaxPool(x.p, y.p, n, hw, c);
+      break;
+    case GlobalPass::AvgBackward:
+      if (!a.f32(0, "dy", n * c, &dy) || !a.f32(1, "dx", n * hw * c, &dx)) return nullptr;
+      globalAvgPoolBackward(dy.p, dx.p, n, hw, c);
+      break;
+    case GlobalPass::MaxBackward:
+      if (!a.f32(0, "x", n * hw * c, &x) || !a.f32(1, "dy", n * c, &dy) || !a.f32(2, "dx", n * hw * c, &dx)) return nullptr;
+      globalMaxPoolBackward(x.p, dy.p, dx.p, n, hw, c);
+      break;
+  }
+  return nullptr;
+}
+
+// batchNormTrain(x, gamma, beta, y, mean, variance, c, eps)
+napi_value BatchNormTrain(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  long c, rows;
+  double eps;
+  F32 x, gamma, beta, y, mean, var;
+  if (!a.count(8) || !a.size(6, "c", &c) || !a.number(7, "eps", &eps) || !a.f32(0, "x", 0, &x) ||
+      !rowsOf(a, x, c, &rows) || !a.f32(1, "gamma", c, &gamma) || !a.f32(2, "beta", c, &beta) ||
+      !a.f32(3, "y", x.len, &y) || !a.f32(4, "mean", c, &mean) || !a.f32(5, "variance", c, &var)) {
+    return nullptr;
+  }
+  if (!batchNormTrain(x.p, gamma.p, beta.p, y.p, mean.p, var.p, rows, c, eps)) return outOfMemory(env);
+  return nullptr;
+}
+
+// batchNormTrainBackward(x, dy, gamma, mean, variance, dx, dgamma, dbeta, c, eps)
+napi_value BatchNormTrainBackward(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  long c, rows;
+  double eps;
+  F32 x, dy, gamma, mean, var, dx, dgamma, dbeta;
+  if (!a.count(10) || !a.size(8, "c", &c) || !a.number(9, "eps", &eps) || !a.f32(0, "x", 0, &x) ||
+      !rowsOf(a, x, c, &rows) || !a.f32(1, "dy", x.len, &dy) || !a.f32(2, "gamma", c, &gamma) ||
+      !a.f32(3, "mean", c, &mean) || !a.f32(4, "variance", c, &var) || !a.f32(5, "dx", x.len, &dx) ||
+      !a.f32(6, "dgamma", c, &dgamma) || !a.f32(7, "dbeta", c, &dbeta)) {
+    return nullptr;
+  }
+  if (!batchNormTrainBackward(x.p, dy.p, gamma.p, mean.p, var.p, dx.p, dgamma.p, dbeta.p, rows, c, eps)) {
+    return outOfMemory(env);
+  }
+  return nullptr;
+}
+
+// channelAffine(x, scale, shift, y, c); biasAdd(x, bias, y, c); sumRows(x, y, c)
+napi_value ChannelAffine(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  long c, rows;
+  F32 x, s, t, y;
+  if (!a.count(5) || !a.size(4, "c", &c) || !a.f32(0, "x", 0, &x) || !rowsOf(a, x, c, &rows) ||
+      !a.f32(1, "scale", c, &s) || !a.f32(2, "shift", c, &t) || !a.f32(3, "y", x.len, &y)) {
+    return nullptr;
+  }
+  channelAffine(x.p, s.p, t.p, y.p, rows, c);
+  return nullptr;
+}
+
+napi_value BiasAdd(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  long c, rows;
+  F32 x, bias, y;
+  if (!a.count(4) || !a.size(3, "c", &c) || !a.f32(0, "x", 0, &x) || !rowsOf(a, x, c, &rows) ||
+      !a.f32(1, "bias", c, &bias) || !a.f32(2, "y", x.len, &y)) {
+    return nullptr;
+  }
+  biasAdd(x.p, bias.p, y.p, rows, c);
+  return nullptr;
+}
+
+napi_value SumRows(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  long c, rows;
+  F32 x, y;
+  if (!a.count(3) || !a.size(2, "c", &c) || !a.f32(0, "x", 0, &x) || !rowsOf(a, x, c, &rows) || !a.f32(1, "y", c, &y)) {
+    return nullptr;
+  }
+  return sumRows(x.p, y.p, rows, c) ? nullptr : outOfMemory(env);
+}
+
+}  // namespace
+
+// Defined in addon_elementwise.cc: elementwise, activation, softmax, reductions, optimizers, controls.
+void defineElementwise(napi_env env, napi_value exports);
+
+namespace {
+
+napi_value Init(napi_env env, napi_value exports) {
+  auto fn = [](const char* name, napi_callback cb, intptr_t data = 0) {
+    return napi_property_descriptor{name, nullptr, cb, nullptr, nullptr, nullptr, napi_enumerable,
+                                    reinterpret_cast<void*>(data)};
+  };
+  const napi_property_descriptor props[] = {
+      fn("matmul", Matmul),
+      fn("conv2d", Conv, static_cast<intptr_t>(ConvPass::Forward)),
+      fn("conv2dBackpropInput", Conv, static_cast<intptr_t>(ConvPass::BackpropInput)),
+      fn("conv2dBackpropFilter", Conv, static_cast<intptr_t>(ConvPass::BackpropFilter)),
+      fn("depthwiseConv2d", Conv, static_cast<intptr_t>(ConvPass::DwForward)),
+      fn("depthwiseConv2dBackpropInput", Conv, static_cast<intptr_t>(ConvPass::DwBackpropInput)),
+      fn("depthwiseConv2dBackpropFilter", Conv, static_cast<intptr_t>(ConvPass::DwBackpropFilter)),
+      fn("maxPool", Pool, static_cast<intptr_t>(PoolPass::Max)),
+      fn("avgPool", Pool, static_cast<intptr_t>(PoolPass::Avg)),
+      fn("maxPoolBackward", Pool, static_cast<intptr_t>(PoolPass::MaxBackward)),
+      fn("avgPoolBackward", Pool, static_cast<intptr_t>(PoolPass::AvgBackward)),
+      fn("globalAvgPool", GlobalPool, static_cast<intptr_t>(GlobalPass::Avg)),
+      fn("globalMaxPool", GlobalPool, static_cast<intptr_t>(GlobalPass::Max)),
+      fn("globalAvgPoolBackward", GlobalPool, static_cast<intptr_t>(GlobalPass::AvgBackward)),
+      fn("globalMaxPoolBackward", GlobalPool, static_cast<intptr_t>(GlobalPass::MaxBackward)),
+      fn("batchNormTrain", BatchNormTrain),
+      fn("batchNormTrainBackward", BatchNormTrainBackward),
+      fn("channelAffine", ChannelAffine),
+      fn("biasAdd", BiasAdd),
+      fn("sumRows", SumRows),
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  defineElementwise(env, exports);
+  return exports;
+}
+
+}  // namespace
+}  // namespace ck
+
+NAPI_MODULE_INIT() { return ck::Init(env, exports); }

@@ -1,0 +1,193 @@
+// N-API bindings of the small ops (elementwise, activations, softmax, reductions, optimizer steps) and the
+// controls (info, setThreads, setIsa). Split from addon.cc to keep files short.
+#include <node_api.h>
+
+#include "isa.h"
+#include "kernels.h"
+#include "napi_util.h"
+#include "threadpool.h"
+
+namespace ck {
+namespace {
+
+// add/sub/mul(a, b, y): function data is the Binary op.
+napi_value BinaryOp(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  F32 x, y, out;
+  if (!a.count(3) || !a.f32(0, "a", 0, &x) || !a.f32(1, "b", x.len, &y) || !a.f32(2, "out", x.len, &out)) return nullptr;
+  binary(static_cast<Binary>(reinterpret_cast<intptr_t>(a.data())), x.p, y.p, out.p, static_cast<long>(x.len));
+  return nullptr;
+}
+
+// scale(a, s, y)
+napi_value Scale(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  F32 x, out;
+  double s;
+  if (!a.count(3) || !a.f32(0, "a", 0, &x) || !a.number(1, "s", &s) || !a.f32(2, "out", x.len, &out)) return nullptr;
+  scale(x.p, s, out.p, static_cast<long>(x.len));
+  return nullptr;
+}
+
+// sum(a) / sumSquares(a) -> number; function data 1 selects squares.
+napi_value Reduce(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  F32 x;
+  if (!a.count(1) || !a.f32(0, "a", 0, &x)) return nullptr;
+  const long n = static_cast<long>(x.len);
+  return numberValue(env, a.data() ? sumSquares(x.p, n) : sum(x.p, n));
+}
+
+bool actKind(const Args& a, size_t i, Act* kind) {
+  long k;
+  if (!a.size(i, "kind", &k) || k > static_cast<long>(Act::Tanh)) return a.fail("kind", "an activation code 0..4");
+  *kind = static_cast<Act>(k);
+  return true;
+}
+
+// activation(kind, x, y)
+napi_value Activation(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  Act kind;
+  F32 x, y;
+  if (!a.count(3) || !actKind(a, 0, &kind) || !a.f32(1, "x", 0, &x) || !a.f32(2, "y", x.len, &y)) return nullptr;
+  activation(kind, x.p, y.p, static_cast<long>(x.len));
+  return nullptr;
+}
+
+// activationBackward(kind, x, y, dy, dx)
+napi_value ActivationBackward(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  Act kind;
+  F32 x, y, dy, dx;
+  if (!a.count(5) || !actKind(a, 0, &kind) || !a.f32(3, "dy", 0, &dy) || !a.f32(1, "x", dy.len, &x) ||
+      !a.f32(2, "y", dy.len, &y) || !a.f32(4, "dx", dy.len, &dx)) {
+    return nullptr;
+  }
+  activationBackward(kind, x.p, y.p, dy.p, dx.p, static_cast<long>(dy.len));
+  return nullptr;
+}
+
+// softmax(x, y, c)
+napi_value Softmax(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  long c, rows;
+  F32 x, y;
+  if (!a.count(3) || !a.size(2, "c", &c) || !a.f32(0, "x", 0, &x) || !rowsOf(a, x, c, &rows) || !a.f32(1, "y", x.len, &y)) {
+    return nullptr;
+  }
+  softmax(x.p, y.p, rows, c);
+  return nullptr;
+}
+
+// softmaxBackward(y, dy, dx, c)
+napi_value SoftmaxBackward(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  long c, rows;
+  F32 y, dy, dx;
+  if (!a.count(4) || !a.size(3, "c", &c) || !a.f32(0, "y", 0, &y) || !rowsOf(a, y, c, &rows) ||
+      !a.f32(1, "dy", y.len, &dy) || !a.f32(2, "dx", y.len, &dx)) {
+    return nullptr;
+  }
+  softmaxBackward(y.p, dy.p, dx.p, rows, c);
+  return nullptr;
+}
+
+// adamUpdate(param, grad, m, v, alpha, beta1, beta2, epsilon); alpha has the bias correction folded in.
+napi_value AdamUpdate(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  F32 p, g, m, v;
+  double alpha, b1, b2, eps;
+  if (!a.count(8) || !a.f32(0, "param", 0, &p) || !a.f32(1, "grad", p.len, &g) || !a.f32(2, "m", p.len, &m) ||
+      !a.f32(3, "v", p.len, &v) || !a.number(4, "alpha", &alpha) || !a.number(5, "beta1", &b1) ||
+      !a.number(6, "beta2", &b2) || !a.number(7, "epsilon", &eps)) {
+    return nullptr;
+  }
+  adamUpdate(p.p, g.p, m.p, v.p, static_cast<long>(p.len), alpha, b1, b2, eps);
+  return nullptr;
+}
+
+// sgdUpdate(param, grad, velocity | null, lr, momentum, nesterov)
+napi_value SgdUpdate(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  F32 p, g, vel;
+  double lr, momentum;
+  bool nesterov;
+  if (!a.count(6) || !a.f32(0, "param", 0, &p) || !a.f32(1, "grad", p.len, &g) ||
+      !a.f32(2, "velocity", p.len, &vel, true) || !a.number(3, "lr", &lr) || !a.number(4, "momentum", &momentum) ||
+      !a.boolean(5, "nesterov", &nesterov)) {
+    return nullptr;
+  }
+  sgdUpdate(p.p, g.p, vel.p, static_cast<long>(p.len), lr, momentum, nesterov);
+  return nullptr;
+}
+
+napi_value stringValue(napi_env env, const char* s) {
+  napi_value r;
+  napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &r);
+  return r;
+}
+
+// info() -> { isa, bestIsa, threads }
+napi_value Info(napi_env env, napi_callback_info) {
+  napi_value obj;
+  napi_create_object(env, &obj);
+  napi_set_named_property(env, obj, "isa", stringValue(env, isaName(activeIsa())));
+  napi_set_named_property(env, obj, "bestIsa", stringValue(env, isaName(detectIsa())));
+  napi_set_named_property(env, obj, "threads", numberValue(env, threadCount()));
+  return obj;
+}
+
+// setThreads(n)
+napi_value SetThreads(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  long n;
+  if (!a.count(1) || !a.size(0, "n", &n)) return nullptr;
+  if (n < 1 || n > 256) return a.fail("n", "an integer in 1..256"), nullptr;
+  setThreadCount(static_cast<int>(n));
+  return nullptr;
+}
+
+// setIsa(name) -> boolean (false when this CPU lacks it)
+napi_value SetIsa(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  if (!a.count(1)) return nullptr;
+  char name[16] = {0};
+  size_t len = 0;
+  Isa isa;
+  if (napi_get_value_string_utf8(env, a.arg(0), name, sizeof name, &len) != napi_ok || !parseIsa(name, &isa)) {
+    return a.fail("isa", "'portable', 'avx2' or 'avx512'"), nullptr;
+  }
+  napi_value r;
+  napi_get_boolean(env, setIsa(isa), &r);
+  return r;
+}
+
+}  // namespace
+
+void defineElementwise(napi_env env, napi_value exports) {
+  auto fn = [](const char* name, napi_callback cb, intptr_t data = 0) {
+    return napi_property_descriptor{name, nullptr, cb, nullptr, nullptr, nullptr, napi_enumerable,
+                                    reinterpret_cast<void*>(data)};
+  };
+  const napi_property_descriptor props[] = {
+      fn("add", BinaryOp, static_cast<intptr_t>(Binary::Add)),
+      fn("sub", BinaryOp, static_cast<intptr_t>(Binary::Sub)),
+      fn("mul", BinaryOp, static_cast<intptr_t>(Binary::Mul)),
+      fn("scale", Scale),
+      fn("sum", Reduce, 0),
+      fn("sumSquares", Reduce, 1),
+      fn("activation", Activation),
+      fn("activationBackward", ActivationBackward),
+      fn("softmax", Softmax),
+      fn("softmaxBackward", SoftmaxBackward),
+      fn("adamUpdate", AdamUpdate),
+      fn("sgdUpdate", SgdUpdate),
+      fn("info", Info),
+      fn("setThreads", SetThreads),
+      fn("setIsa", SetIsa),
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+}
+
+}  // namespace ck

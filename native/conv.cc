@@ -1,0 +1,265 @@
+// Convolution, NHWC input and HWIO kernel, forward and both backward passes, all through the packed GEMM.
+//
+// The im2col matrix col[M = n*oh*ow, K = kh*kw*c] (row = output pixel, column = (ky, kx, ci)) is never
+// materialised: its panels are packed straight from x by Im2colRows / Im2colCols.
+//   forward          y  [M, outC]    = col [M, K] * w [K, outC]
+//   backprop filter  dw^T [outC, K]  = dy^T [outC, M] * col [M, K], then a small transpose. This way round
+//                    the im2col panels are NR wide (16 or 32 consecutive channels of one pixel: one copy)
+//                    rather than MR wide; packing col dominated the other orientation.
+//   backprop input   stride 1: a forward convolution of dy with the kernel flipped in space and with
+//                    in/out channels swapped (the transposed convolution), again with implicit im2col.
+//                    stride > 1: dcol [M, K] = dy [M, outC] * w^T in chunks, then col2im adds dcol into dx.
+// 1x1 stride-1 unpadded convolutions skip im2col: x is already col, so every pass is a plain GEMM.
+#include "kernels.h"
+
+#include "gemm.h"
+#include "interleave.h"
+#include "threadpool.h"
+
+namespace ck {
+namespace {
+
+constexpr int kMaxWidth = 32;  // widest panel of any ISA (avx512 NR)
+
+bool isPointwise(const Geom& g) {
+  return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.padTop == 0 && g.padBottom == 0 &&
+         g.padLeft == 0 && g.padRight == 0;
+}
+
+// col as A of the forward pass: rows are output pixels, depth is (ky, kx, ci).
+struct Im2colRows final : Panelizer {
+  const float* x;     // x: [n, h, w, c]
+  const Geom& g;
+  const float* zero;  // at least c zeros, read for padded taps
+  Im2colRows(const float* x_, const Geom& g_, const float* z) : x(x_), g(g_), zero(z) {}
+
+  void pack(float* dst, long r0, long rows, long d0, long depth, int width) const override {
+    const long C = g.c;
+    for (long q = 0; q < rows; q += width, dst += depth * width) {
+      const long real = minl(width, rows - q);
+      long iy0[kMaxWidth], ix0[kMaxWidth];
+      const float* img[kMaxWidth];
+      for (long i = 0; i < real; ++i) {
+        const long pix = r0 + q + i, ox = pix % g.ow, t = pix / g.ow, oy = t % g.oh, b = t / g.oh;
+        iy0[i] = oy * g.sh - g.padTop;
+        ix0[i] = ox * g.sw - g.padLeft;
+        img[i] = x + b * g.h * g.w * C;
+      }
+      for (long d = d0; d < d0 + depth;) {
+        const long tap = d / C, ci = d - tap * C, run = minl(C - ci, d0 + depth - d);
+        const long dy = (tap / g.kw) * g.dh, dx = (tap % g.kw) * g.dw;
+        const float* src[kMaxWidth];
+        for (long i = 0; i < width; ++i) {
+          src[i] = zero;
+          if (i >= real) continue;
+          const long iy = iy0[i] + dy, ix = ix0[i] + dx;
+          if (iy >= 0 && iy < g.h && ix >= 0 && ix < g.w) src[i] = img[i] + (iy * g.w + ix) * C + ci;
+        }
+        interleaveRows(dst + (d - d0) * width, src, run, width);
+        d += run;
+      }
+    }
+  }
+};
+
+// col^T, rows (ky, kx, ci) and depth output pixels: B of the filter gradient.
+struct Im2colCols final : Panelizer {
+  const float* x;  // x: [n, h, w, c]
+  const Geom& g;
+  Im2colCols(const float* x_, const Geom& g_) : x(x_), g(g_) {}
+
+  // Consecutive channels [ci, ci + len) of one tap, at offset `off` of the panel.
+  struct Run {
+    long off, len, dy, dx, ci;
+  };
+
+  // An output pixel, stepped through the depth range.
+  struct Pixel {
+    long b, oy, ox;
+    void step(const Geom& g, long k) {
+      ox += k;
+      if (ox < g.ow) return;
+      ox = 0;
+      if (++oy == g.oh) {
+        oy = 0;
+        ++b;
+      }
+    }
+  };
+
+  void pack(float* dst, long r0, long rows, long d0, long depth, int width) const override {
+    const long C = g.c;
+    for (long q = 0; q < rows; q += width, dst += depth * width) {
+      const long real = minl(width, rows - q);
+      Run runs[kMaxWidth];
+      int nruns = 0;
+      for (long p = r0 + q; p < r0 + q + real;) {
+        const long tap = p / C, ci = p - tap * C, len = minl(C - ci, r0 + q + real - p);
+        runs[nruns++] = Run{p - r0 - q, len, (tap / g.kw) * g.dh, (tap % g.kw) * g.dw, ci};
+        p += len;
+      }
+      const Pixel start{d0 / (g.oh * g.ow), (d0 / g.ow) % g.oh, d0 % g.ow};
+      if (nruns == 1 && real == width) packOneRun(dst, runs[0], start, depth, width);
+      else packRuns(dst, runs, nruns, real, start, depth, width);
+    }
+  }
+
+  // The common case (c a multiple of the panel width): a pixel's part of the panel is one copy. Pixels go
+  // by segments of one output row, so the input row is looked up once per segment.
+  void packOneRun(float* dst, const Run& run, Pixel px, long depth, int width) const {
+    const long C = g.c;
+    for (long dd = 0; dd < depth;) {
+      const long seg = minl(depth - dd, g.ow - px.ox);
+      const long iy = px.oy * g.sh - g.padTop + run.dy;
+      float* out = dst + dd * width;
+      if (iy < 0 || iy >= g.h) {
+        std::memset(out, 0, static_cast<size_t>(seg * width) * sizeof(float));
+      } else {
+        const float* rowBase = x + ((px.b * g.h + iy) * g.w) * C + run.ci;
+        for (long k = 0; k < seg; ++k, out += width) {
+          const long ix = (px.ox + k) * g.sw - g.padLeft + run.dx;
+          copyRun(out, ix >= 0 && ix < g.w ? rowBase + ix * C : nullptr, width);
+        }
+      }
+      dd += seg;
+      px.step(g, seg);
+    }
+  }
+
+  // Any panel: several runs (several taps, or c not a multiple of the width), zero rows past `real`.
+  void packRuns(float* dst, const Run* runs, int nruns, long real, Pixel px, long depth, int width) const {
+    const long C = g.c;
+    for (long dd = 0; dd < depth; ++dd, px.step(g, 1)) {
+      float* out = dst + dd * width;
+      const float* img = x + px.b * g.h * g.w * C;
+      const long iyb = px.oy * g.sh - g.padTop, ixb = px.ox * g.sw - g.padLeft;
+      for (int r = 0; r < nruns; ++r) {
+        const Run& run = runs[r];
+        const long iy = iyb + run.dy, ix = ixb + run.dx;
+        if (iy >= 0 && iy < g.h && ix >= 0 && ix < g.w) {
+          const float* src = img + (iy * g.w + ix) * C + run.ci;
+          for (long l = 0; l < run.len; ++l) out[run.off + l] = src[l];
+        } else {
+          for (long l = 0; l < run.len; ++l) out[run.off + l] = 0.0f;
+        }
+      }
+      for (long i = real; i < width; ++i) out[i] = 0.0f;
+    }
+  }
+};
+
+// dx += col2im(dcol) for output pixels [m0, m0 + rows). Threads take disjoint channel slices, so each dx
+// value receives its terms in (pixel, tap) order whatever the thread count.
+// dcol: [rows, kh*kw*c]; dx: [n, h, w, c].
+void col2imAdd(const float* dcol, long m0, long rows, float* dx, const Geom& g) {
+  const long C = g.c, K = g.kh * g.kw * C;
+  parallel(threadsFor(rows * K, 1 << 15), [&](int tid, int nt) {
+    long c0, c1;
+    splitRange(C, nt, tid, &c0, &c1);
+    if (c0 == c1) return;
+    for (long m = m0; m < m0 + rows; ++m) {
+      const long ox = m % g.ow, t = m / g.ow, oy = t % g.oh, b = t / g.oh;
+      const float* src = dcol + (m - m0) * K;
+      for (long ky = 0; ky < g.kh; ++ky) {
+        const long iy = oy * g.sh - g.padTop + ky * g.dh;
+        if (iy < 0 || iy >= g.h) continue;
+        for (long kx = 0; kx < g.kw; ++kx) {
+          const long ix = ox * g.sw - g.padLeft + kx * g.dw;
+          if (ix < 0 || ix >= g.w) continue;
+          float* __restrict out = dx + ((b * g.h + iy) * g.w + ix) * C;
+          const float* __restrict in = src + (ky * g.kw + kx) * C;
+          for (long ci = c0; ci < c1; ++ci) out[ci] += in[ci];
+        }
+      }
+    }
+  });
+}
+
+}  // namespace
+
+// y: [n, oh, ow, outC]; x: [n, h, w, c]; w: [kh, kw, c, outC]
+bool conv2d(const float* x, const float* w, float* y, const Geom& g) {
+  const long M = g.n * g.oh * g.ow, K = g.kh * g.kw * g.c;
+  StridedPanels wp(w, 1, g.outC);  // B: outC rows of depth K
+  if (isPointwise(g)) return gemm(StridedPanels(x, g.c, 1), wp, M, g.outC, K, y, g.outC, false);
+  const float* zero = zeros(static_cast<size_t>(g.c));
+  if (!zero) return false;
+  return gemm(Im2colRows(x, g, zero), wp, M, g.outC, K, y, g.outC, false);
+}
+
+// dw: [kh, kw, c, outC]; x: [n, h, w, c]; dy: [n, oh, ow, outC]
+bool conv2dBackpropFilter(const float* x, const float* dy, float* dw, const Geom& g) {
+  const long M = g.n * g.oh * g.ow, K = g.kh * g.kw * g.c;
+  StridedPanels dyT(dy, 1, g.outC);  // A = dy^T: outC rows of depth M
+  thread_local Scratch dwtBuf;
+  float* dwT = dwtBuf.floats(static_cast<size_t>(g.outC * K));  // dw^T: [outC, K]
+  if (!dwT) return false;
+  const bool ok = isPointwise(g) ? gemm(dyT, StridedPanels(x, 1, g.c), g.outC, K, M, dwT, K, false)
+                                 : gemm(dyT, Im2colCols(x, g), g.outC, K, M, dwT, K, false);
+  if (!ok) return false;
+  for (long p = 0; p < K; ++p)
+    for (long co = 0; co < g.outC; ++co) dw[p * g.outC + co] = dwT[co * K + p];
+  return true;
+}
+
+namespace {
+
+// Stride-1 backprop input as the forward convolution of dy with w' [kh, kw, outC, c],
+// w'[ky, kx, co, ci] = w[kh-1-ky, kw-1-kx, ci, co], and padding (k-1)*d - pad before each axis. Needs that
+// padding to be non-negative (true for `same` and `valid`).
+bool transposedConvFits(const Geom& g) {
+  return g.sh == 1 && g.sw == 1 && g.padTop <= (g.kh - 1) * g.dh && g.padLeft <= (g.kw - 1) * g.dw;
+}
+
+bool backpropInputTransposed(const float* dy, const float* w, float* dx, const Geom& g) {
+  Geom t = g;
+  t.h = g.oh;
+  t.w = g.ow;
+  t.c = g.outC;
+  t.oh = g.h;
+  t.ow = g.w;
+  t.outC = g.c;
+  t.padTop = (g.kh - 1) * g.dh - g.padTop;
+  t.padLeft = (g.kw - 1) * g.dw - g.padLeft;
+  t.padBottom = (g.kh - 1) * g.dh - g.padBottom;  // not read by the packer; kept for a consistent Geom
+  t.padRight = (g.kw - 1) * g.dw - g.padRight;
+  const long taps = g.kh * g.kw;
+  thread_local Scratch flipBuf;
+  float* wf = flipBuf.floats(static_cast<size_t>(taps * g.c * g.outC));  // w': [kh, kw, outC, c]
+  const float* zero = zeros(static_cast<size_t>(t.c));
+  if (!wf || !zero) return false;
+  for (long tap = 0; tap < taps; ++tap) {
+    const float* src = w + (taps - 1 - tap) * g.c * g.outC;  // (kh-1-ky, kw-1-kx) is tap index taps-1-tap
+    float* out = wf + tap * g.outC * g.c;
+    for (long ci = 0; ci < g.c; ++ci)
+      for (long co = 0; co < g.outC; ++co) out[co * g.c + ci] = src[ci * g.outC + co];
+  }
+  return gemm(Im2colRows(dy, t, zero), StridedPanels(wf, 1, g.c), g.n * g.h * g.w, g.c, taps * g.outC, dx, g.c, false);
+}
+
+}  // namespace
+
+// dx: [n, h, w, c]; dy: [n, oh, ow, outC]; w: [kh, kw, c, outC]
+bool conv2dBackpropInput(const float* dy, const float* w, float* dx, const Geom& g) {
+  const long M = g.n * g.oh * g.ow, K = g.kh * g.kw * g.c;
+  StridedPanels wt(w, g.outC, 1);  // B = w^T: K rows of depth outC
+  if (isPointwise(g)) return gemm(StridedPanels(dy, g.outC, 1), wt, M, K, g.outC, dx, K, false);
+  if (transposedConvFits(g)) return backpropInputTransposed(dy, w, dx, g);
+
+  std::memset(dx, 0, static_cast<size_t>(g.n * g.h * g.w * g.c) * sizeof(float));
+  // dcol in chunks of output pixels, about 1 MiB each, so that it is still in cache when col2im reads it;
+  // bounded memory for any batch and image size. The chunk size depends on the shape only, so the order of
+  // additions into dx does too.
+  const long chunk = maxl(1, (1L << 18) / maxl(K, 1));
+  thread_local Scratch dcolBuf;
+  float* dcol = dcolBuf.floats(static_cast<size_t>(minl(chunk, M) * K));
+  if (!dcol) return false;
+  for (long m0 = 0; m0 < M; m0 += chunk) {
+    const long rows = minl(chunk, M - m0);
+    if (!gemm(StridedPanels(dy + m0 * g.outC, g.outC, 1), wt, rows, K, g.outC, dcol, K, false)) return false;
+    col2imAdd(dcol, m0, rows, dx, g);
+  }
+  return true;
+}
+
+}  // namespace ck

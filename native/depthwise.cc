@@ -1,0 +1,119 @@
+// Depthwise convolution, direct (no GEMM: each output channel has only kh*kw taps, too little reuse to be
+// worth packing), vectorised over channels, one copy of the row kernels per ISA.
+//   forward          threads own output rows
+//   backprop input   threads own dx rows and gather (no scatter, no atomics)
+//   backprop filter  fixed blocks of output rows each sum into their own partial kernel; the partials are
+//                    added in block order. Block count depends on the shape only.
+#include "isa.h"
+#include "kernels.h"
+#include "threadpool.h"
+
+#if CK_HAVE_X86_VARIANTS
+#define CK_NS dw_avx512
+#define CK_TARGET CK_TARGET_AVX512
+#define CK_VBYTES 64
+#include "depthwise_rows.inc"
+#undef CK_NS
+#undef CK_TARGET
+#undef CK_VBYTES
+#define CK_NS dw_avx2
+#define CK_TARGET CK_TARGET_AVX2
+#define CK_VBYTES 32
+#include "depthwise_rows.inc"
+#undef CK_NS
+#undef CK_TARGET
+#undef CK_VBYTES
+#endif
+#define CK_NS dw_portable
+#define CK_TARGET
+#define CK_VBYTES 16
+#include "depthwise_rows.inc"
+#undef CK_NS
+#undef CK_TARGET
+#undef CK_VBYTES
+
+namespace ck {
+namespace {
+
+using RowFn = void (*)(const float*, const float*, float*, const Geom&, long, long);
+
+struct DwKernels {
+  RowFn forwardRow, backpropInputRow, backpropFilterRows;
+};
+
+const DwKernels& dwKernels() {
+  static const DwKernels portable{dw_portable::dwForwardRow, dw_portable::dwBackpropInputRow,
+                                  dw_portable::dwBackpropFilterRows};
+#if CK_HAVE_X86_VARIANTS
+  static const DwKernels avx2{dw_avx2::dwForwardRow, dw_avx2::dwBackpropInputRow, dw_avx2::dwBackpropFilterRows};
+  static const DwKernels avx512{dw_avx512::dwForwardRow, dw_avx512::dwBackpropInputRow,
+                                dw_avx512::dwBackpropFilterRows};
+  switch (activeIsa()) {
+    case Isa::Avx512: return avx512;
+    case Isa::Avx2: return avx2;
+    default: break;
+  }
+#endif
+  return portable;
+}
+
+constexpr long kGrain = 1 << 15;  // multiply-adds per thread
+
+long tapWork(const Geom& g) { return g.kh * g.kw * g.outC; }
+
+}  // namespace
+
+bool depthwiseConv2d(const float* x, const float* w, float* y, const Geom& g) {
+  const DwKernels& k = dwKernels();
+  const long rows = g.n * g.oh;
+  parallel(threadsFor(rows * g.ow * tapWork(g), kGrain), [&](int tid, int nt) {
+    long r0, r1;
+    splitRange(rows, nt, tid, &r0, &r1);
+    for (long r = r0; r < r1; ++r) k.forwardRow(x, w, y, g, r / g.oh, r % g.oh);
+  });
+  return true;
+}
+
+bool depthwiseConv2dBackpropInput(const float* dy, const float* w, float* dx, const Geom& g) {
+  const DwKernels& k = dwKernels();
+  const long rows = g.n * g.h;
+  parallel(threadsFor(rows * g.w * tapWork(g), kGrain), [&](int tid, int nt) {
+    long r0, r1;
+    splitRange(rows, nt, tid, &r0, &r1);
+    for (long r = r0; r < r1; ++r) k.backpropInputRow(dy, w, dx, g, r / g.h, r % g.h);
+  });
+  return true;
+}
+
+bool depthwiseConv2dBackpropFilter(const float* x, const float* dy, float* dw, const Geom& g) {
+  const DwKernels& k = dwKernels();
+  const long rows = g.n * g.oh, size = tapWork(g);
+  const long work = rows * g.ow * size;
+  const long blocks = maxl(1, minl(minl(32, rows), work / (1L << 18)));
+  thread_local Scratch partialBuf;
+  float* partial = partialBuf.floats(static_cast<size_t>(blocks * size));
+  if (!partial) return false;
+  parallel(threadsFor(work, kGrain), [&](int tid, int nt) {
+    long b0, b1;
+    splitRange(blocks, nt, tid, &b0, &b1);
+    for (long blk = b0; blk < b1; ++blk) {
+      float* acc = partial + blk * size;
+      std::memset(acc, 0, static_cast<size_t>(size) * sizeof(float));
+      long r0, r1;
+      splitRange(rows, blocks, blk, &r0, &r1);
+      k.backpropFilterRows(x, dy, acc, g, r0, r1);
+    }
+  });
+  parallel(threadsFor(blocks * size, kGrain), [&](int tid, int nt) {
+    long i0, i1;
+    splitRange(size, nt, tid, &i0, &i1);
+    for (long i = i0; i < i1; ++i) {
+      float s = partial[i];
+      for (long blk = 1; blk < blocks; ++blk) s += partial[blk * size + i];
+      dw[i] = s;
+    }
+  });
+  return true;
+}
+
+}  // namespace ck

@@ -1,0 +1,164 @@
+// Elementwise ops, activations, softmax and whole-array reductions. Memory-bound: the baseline vector ISA
+// is enough, so these are compiled once. Arithmetic mirrors the reference backend (which computes in
+// double and rounds on store) where that costs nothing: float add/sub/mul round exactly as double-then-
+// round does; scale and softmax run in double.
+#include <cmath>
+
+#include "kernels.h"
+#include "threadpool.h"
+
+namespace ck {
+namespace {
+
+constexpr long kGrain = 1 << 16;         // elements per thread below which a thread is not worth waking
+constexpr long kReduceChunk = 1 << 14;   // fixed summation blocks: the order of a sum never depends on threads
+
+template <class F>
+void forChunks(long n, F&& body) {
+  parallel(threadsFor(n, kGrain), [&](int tid, int nt) {
+    long i0, i1;
+    splitRange(n, nt, tid, &i0, &i1);
+    if (i0 < i1) body(i0, i1);
+  });
+}
+
+// Sum of f(a[i]) in double: per fixed block with 8 independent lanes, then the blocks in order.
+template <class F>
+double reduceSum(const float* a, long n, F f) {
+  const long blocks = ceilDiv(n, kReduceChunk);
+  if (blocks == 0) return 0.0;
+  thread_local Scratch buf;
+  double* part = static_cast<double*>(buf.bytes(static_cast<size_t>(blocks) * sizeof(double)));
+  auto block = [&](long k) {
+    const long i0 = k * kReduceChunk, i1 = minl(n, i0 + kReduceChunk);
+    double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    long i = i0;
+    for (; i + 8 <= i1; i += 8)
+      for (int j = 0; j < 8; ++j) lane[j] += f(a[i + j]);
+    double s = 0;
+    for (; i < i1; ++i) s += f(a[i]);
+    return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7])) + s;
+  };
+  if (!part) {  // no memory for the block table: the same blocks, summed serially
+    double s = 0;
+    for (long k = 0; k < blocks; ++k) s += block(k);
+    return s;
+  }
+  parallel(threadsFor(n, kGrain), [&](int tid, int nt) {
+    long k0, k1;
+    splitRange(blocks, nt, tid, &k0, &k1);
+    for (long k = k0; k < k1; ++k) part[k] = block(k);
+  });
+  double s = 0;
+  for (long k = 0; k < blocks; ++k) s += part[k];
+  return s;
+}
+
+}  // namespace
+
+void binary(Binary op, const float* a, const float* b, float* y, long n) {
+  forChunks(n, [&](long i0, long i1) {
+    switch (op) {
+      case Binary::Add: for (long i = i0; i < i1; ++i) y[i] = a[i] + b[i]; break;
+      case Binary::Sub: for (long i = i0; i < i1; ++i) y[i] = a[i] - b[i]; break;
+      case Binary::Mul: for (long i = i0; i < i1; ++i) y[i] = a[i] * b[i]; break;
+    }
+  });
+}
+
+void scale(const float* a, double s, float* y, long n) {
+  forChunks(n, [&](long i0, long i1) {
+    for (long i = i0; i < i1; ++i) y[i] = static_cast<float>(a[i] * s);
+  });
+}
+
+double sum(const float* a, long n) {
+  return reduceSum(a, n, [](float v) { return static_cast<double>(v); });
+}
+
+double sumSquares(const float* a, long n) {
+  return reduceSum(a, n, [](float v) { return static_cast<double>(v) * v; });
+}
+
+void activation(Act kind, const float* x, float* y, long n) {
+  forChunks(n, [&](long i0, long i1) {
+    switch (kind) {
+      case Act::Linear: std::memcpy(y + i0, x + i0, (i1 - i0) * sizeof(float)); break;
+      // `v < 0 ? 0 : v` rather than max(): NaN passes through (NaN < 0 is false), as in the reference and in
+      // TensorFlow, so the NaN guard sees it instead of a silent zero.
+      case Act::Relu: for (long i = i0; i < i1; ++i) y[i] = x[i] < 0.0f ? 0.0f : x[i]; break;
+      case Act::Relu6:
+        for (long i = i0; i < i1; ++i) y[i] = x[i] < 0.0f ? 0.0f : (x[i] > 6.0f ? 6.0f : x[i]);
+        break;
+      case Act::Sigmoid:
+        // Neither branch overflows exp for large |v|.
+        for (long i = i0; i < i1; ++i) {
+          const float v = x[i];
+          if (v >= 0.0f) {
+            y[i] = 1.0f / (1.0f + std::exp(-v));
+          } else {
+            const float e = std::exp(v);
+            y[i] = e / (1.0f + e);
+          }
+        }
+        break;
+      case Act::Tanh: for (long i = i0; i < i1; ++i) y[i] = std::tanh(x[i]); break;
+    }
+  });
+}
+
+void activationBackward(Act kind, const float* x, const float* y, const float* dy, float* dx, long n) {
+  forChunks(n, [&](long i0, long i1) {
+    switch (kind) {
+      case Act::Linear: std::memcpy(dx + i0, dy + i0, (i1 - i0) * sizeof(float)); break;
+      case Act::Relu: for (long i = i0; i < i1; ++i) dx[i] = dy[i] * (x[i] > 0.0f ? 1.0f : 0.0f); break;
+      case Act::Relu6:
+        for (long i = i0; i < i1; ++i) dx[i] = dy[i] * (x[i] > 0.0f && x[i] < 6.0f ? 1.0f : 0.0f);
+        break;
+      case Act::Sigmoid:
+        for (long i = i0; i < i1; ++i) dx[i] = static_cast<float>(dy[i] * (static_cast<double>(y[i]) * (1.0 - y[i])));
+        break;
+      case Act::Tanh:
+        for (long i = i0; i < i1; ++i) dx[i] = static_cast<float>(dy[i] * (1.0 - static_cast<double>(y[i]) * y[i]));
+        break;
+    }
+  });
+}
+
+// Row-wise, shifted by the row maximum so exp never overflows; double like the reference.
+void softmax(const float* x, float* y, long rows, long c) {
+  parallel(threadsFor(rows * c, kGrain / 4), [&](int tid, int nt) {
+    long r0, r1;
+    splitRange(rows, nt, tid, &r0, &r1);
+    for (long r = r0; r < r1; ++r) {
+      const float* xr = x + r * c;
+      float* yr = y + r * c;
+      double max = -INFINITY;
+      for (long j = 0; j < c; ++j) max = xr[j] > max ? xr[j] : max;
+      // As the reference: exponentials rounded to float, their sum in double, then divided.
+      double s = 0;
+      for (long j = 0; j < c; ++j) {
+        yr[j] = static_cast<float>(std::exp(xr[j] - max));
+        s += yr[j];
+      }
+      for (long j = 0; j < c; ++j) yr[j] = static_cast<float>(yr[j] / s);
+    }
+  });
+}
+
+// dx_j = y_j * (dy_j - sum_k dy_k y_k)
+void softmaxBackward(const float* y, const float* dy, float* dx, long rows, long c) {
+  parallel(threadsFor(rows * c, kGrain / 4), [&](int tid, int nt) {
+    long r0, r1;
+    splitRange(rows, nt, tid, &r0, &r1);
+    for (long r = r0; r < r1; ++r) {
+      const float* yr = y + r * c;
+      const float* gr = dy + r * c;
+      double dot = 0;
+      for (long j = 0; j < c; ++j) dot += static_cast<double>(gr[j]) * yr[j];
+      for (long j = 0; j < c; ++j) dx[r * c + j] = static_cast<float>(yr[j] * (gr[j] - dot));
+    }
+  });
+}
+
+}  // namespace ck

@@ -1,0 +1,190 @@
+// The SGEMM driver: splits C among threads, blocks each thread's part for the caches, packs, and calls the
+// active ISA's macrokernel (gemm_kernels.cc).
+#include "gemm.h"
+
+#include <atomic>
+
+#include "interleave.h"
+#include "threadpool.h"
+
+namespace ck {
+
+const float* zeros(size_t count) {
+  thread_local Scratch buf;
+  thread_local size_t zeroed = 0;
+  float* p = buf.floats(count);
+  if (!p) return nullptr;
+  if (count > zeroed) {
+    // Scratch may have moved; clear all of it once. The buffer is never written afterwards.
+    std::memset(p, 0, count * sizeof(float));
+    zeroed = count;
+  }
+  return p;
+}
+
+namespace {
+
+constexpr int kMaxPanel = 32;  // widest panel of any ISA (avx512 NR)
+
+void packRowsAny(float* __restrict dst, const float* src, long rs, long ds, long depth, int width, long real) {
+  for (long d = 0; d < depth; ++d) {
+    float* out = dst + d * width;
+    long i = 0;
+    for (; i < real; ++i) out[i] = src[i * rs + d * ds];
+    for (; i < width; ++i) out[i] = 0.0f;
+  }
+}
+
+}  // namespace
+
+void StridedPanels::pack(float* dst, long r0, long rows, long d0, long depth, int width) const {
+  for (long q = 0; q < rows; q += width, dst += depth * width) {
+    const long real = minl(width, rows - q);
+    const float* base = p + (r0 + q) * rs + d0 * ds;
+    if (rs == 1) {
+      // The panel's rows are adjacent in memory: one contiguous copy per depth step (B not transposed,
+      // A transposed).
+      for (long d = 0; d < depth; ++d) {
+        float* out = dst + d * width;
+        copyRun(out, base + d * ds, real);
+        for (long i = real; i < width; ++i) out[i] = 0.0f;
+      }
+    } else if (ds == 1 && real == width && width <= kMaxPanel) {
+      // Rows contiguous in depth (A not transposed, B transposed): a transpose of `width` rows.
+      const float* rows[kMaxPanel];
+      for (int i = 0; i < width; ++i) rows[i] = base + i * rs;
+      interleaveRows(dst, rows, depth, width);
+    } else {
+      packRowsAny(dst, base, rs, ds, depth, width, real);
+    }
+  }
+}
+
+namespace {
+
+// One piece of C that one thread computes on its own: rows [m0, m1), columns [n0, n1), depth [k0, k1).
+struct Piece {
+  long m0, m1, n0, n1, k0, k1;
+  float* c;  // C [.., ldc], indexed with global row/column numbers
+  long ldc;
+  bool accumulate;
+};
+
+// Loop order of BLIS: NC columns of B, KC depth, MC rows of A, then the macrokernel.
+// packA: [MC rounded up to MR][KC]; packB: [NC rounded up to NR][KC] (sized by the caller).
+void runPiece(const GemmKernel& gk, const Panelizer& a, const Panelizer& b, const Piece& pc, float* packA, float* packB) {
+  for (long jc = pc.n0; jc < pc.n1; jc += gk.nc) {
+    const long nc = minl(gk.nc, pc.n1 - jc);
+    for (long kk = pc.k0; kk < pc.k1; kk += gk.kc) {
+      const long kc = minl(gk.kc, pc.k1 - kk);
+      b.pack(packB, jc, nc, kk, kc, gk.nr);
+      const bool accumulate = pc.accumulate || kk > pc.k0;
+      for (long ic = pc.m0; ic < pc.m1; ic += gk.mc) {
+        const long mc = minl(gk.mc, pc.m1 - ic);
+        a.pack(packA, ic, mc, kk, kc, gk.mr);
+        gk.macro(mc, nc, kc, packA, packB, pc.c + ic * pc.ldc + jc, pc.ldc, accumulate);
+      }
+    }
+  }
+}
+
+// Depth segments for a small C with a long reduction (weight gradients: C is the kernel, k is every output
+// pixel of the batch): otherwise only a handful of tiles exist to share among threads. A function of the
+// shape alone, so the summation order never depends on the thread count.
+long depthSegments(long m, long n, long k) {
+  if (static_cast<double>(m) * n > 256.0 * 256.0 || k < 4096) return 1;
+  return minl(16, k / 2048);
+}
+
+struct Plan {
+  long segments, parts;
+  bool splitRows;  // parts split M (else N)
+};
+
+}  // namespace
+
+bool gemm(const Panelizer& a, const Panelizer& b, long m, long n, long k, float* c, long ldc, bool accumulate) {
+  if (m <= 0 || n <= 0) return true;
+  if (k <= 0) {
+    if (!accumulate)
+      for (long i = 0; i < m; ++i) std::memset(c + i * ldc, 0, n * sizeof(float));
+    return true;
+  }
+  const GemmKernel& gk = gemmKernel();
+  const int nt = threadsFor(static_cast<long>(static_cast<double>(m) * n * k / 1e5), 4);
+
+  Plan plan;
+  plan.segments = depthSegments(m, n, k);
+  const long rowUnits = ceilDiv(m, gk.mr), colUnits = ceilDiv(n, gk.nr);
+  plan.splitRows = rowUnits >= colUnits;
+  plan.parts = plan.segments >= nt ? 1 : minl(nt, plan.splitRows ? rowUnits : colUnits);
+
+  // Segment s > 0 writes a partial product that is added in order afterwards; segment 0 writes C.
+  float* partials = nullptr;
+  if (plan.segments > 1) {
+    thread_local Scratch partialBuf;
+    partials = partialBuf.floats(static_cast<size_t>(plan.segments - 1) * m * n);
+    if (!partials) return false;
+  }
+
+  std::atomic<bool> ok{true};
+  const long pieces = plan.segments * plan.parts;
+  parallel(nt, [&](int tid, int nthreads) {
+    long first, last;
+    splitRange(pieces, nthreads, tid, &first, &last);
+    if (first == last) return;
+    thread_local Scratch bufA, bufB;
+    const long nMax = minl(gk.nc, plan.splitRows ? n : ceilDiv(colUnits, plan.parts) * gk.nr);
+    float* packA = bufA.floats(static_cast<size_t>(ceilDiv(gk.mc, gk.mr) * gk.mr * gk.kc));
+    float* packB = bufB.floats(static_cast<size_t>(ceilDiv(nMax, gk.nr) * gk.nr * gk.kc));
+    if (!packA || !packB) {
+      ok = false;
+      return;
+    }
+    for (long id = first; id < last; ++id) {
+      const long s = id / plan.parts, part = id % plan.parts;
+      Piece pc{0, m, 0, n, 0, 0, c, ldc, accumulate};
+      splitRange(k, plan.segments, s, &pc.k0, &pc.k1);
+      long u0, u1;
+      splitRange(plan.splitRows ? rowUnits : colUnits, plan.parts, part, &u0, &u1);
+      if (plan.splitRows) {
+        pc.m0 = u0 * gk.mr;
+        pc.m1 = minl(m, u1 * gk.mr);
+      } else {
+        pc.n0 = u0 * gk.nr;
+        pc.n1 = minl(n, u1 * gk.nr);
+      }
+      if (pc.m0 >= pc.m1 || pc.n0 >= pc.n1) continue;
+      if (s > 0) {
+        pc.c = partials + (s - 1) * m * n;
+        pc.ldc = n;
+        pc.accumulate = false;
+      }
+      runPiece(gk, a, b, pc, packA, packB);
+    }
+  });
+  if (!ok) return false;
+
+  if (plan.segments > 1) {
+    parallel(threadsFor(m * n * plan.segments, 1 << 15), [&](int tid, int nthreads) {
+      long r0, r1;
+      splitRange(m, nthreads, tid, &r0, &r1);
+      for (long s = 1; s < plan.segments; ++s) {
+        const float* p = partials + (s - 1) * m * n;
+        for (long i = r0; i < r1; ++i)
+          for (long j = 0; j < n; ++j) c[i * ldc + j] += p[i * n + j];
+      }
+    });
+  }
+  return true;
+}
+
+bool matmul(const float* a, const float* b, float* out, long m, long k, long n, bool transA, bool transB) {
+  // A as m rows of depth k: a[i*k + p], or a[p*m + i] when stored transposed.
+  StridedPanels pa(a, transA ? 1 : k, transA ? m : 1);
+  // B as n rows of depth k: b[p*n + j], or b[j*k + p] when stored transposed.
+  StridedPanels pb(b, transB ? k : 1, transB ? 1 : n);
+  return gemm(pa, pb, m, n, k, out, n, false);
+}
+
+}  // namespace ck

@@ -1,0 +1,56 @@
+// Packed SGEMM (BLIS/XNNPACK structure): operands are packed into panels, an MR x NR register-tiled
+// microkernel runs over them, KC/MC/NC blocking keeps panels in L1/L2/L3.
+//
+// Operands are described by a Panelizer, not by a pointer, so that convolution can feed its im2col matrix
+// straight into the packing step without ever materialising it (conv.cc), and transposes cost nothing more
+// than a different packing order.
+#pragma once
+
+#include "common.h"
+#include "isa.h"
+
+namespace ck {
+
+// A matrix seen as `rows x depth` (A: m x k; B: n x k, i.e. B transposed), packed into panels of `width`
+// rows. Panel q holds rows [r0 + q*width, r0 + (q+1)*width) stored depth-major: dst[d * width + i]; rows
+// past `rows` are zero, so the microkernel never needs a row tail.
+struct Panelizer {
+  virtual void pack(float* dst, long r0, long rows, long d0, long depth, int width) const = 0;
+  virtual ~Panelizer() = default;
+};
+
+// Element (r, d) at p[r * rs + d * ds]: row-major, column-major or any strided view of a plain matrix.
+struct StridedPanels final : Panelizer {
+  const float* p;
+  long rs, ds;
+  StridedPanels(const float* p_, long rs_, long ds_) : p(p_), rs(rs_), ds(ds_) {}
+  void pack(float* dst, long r0, long rows, long d0, long depth, int width) const override;
+};
+
+// mc x nc block: c[i * ldc + j] = (accumulate ? c : 0) + sum_p pa[..] * pb[..], pa/pb packed by Panelizer.
+using MacroKernel = void (*)(long mc, long nc, long kc, const float* pa, const float* pb, float* c, long ldc, bool accumulate);
+
+struct GemmKernel {
+  Isa isa;
+  int mr, nr;      // register tile
+  long kc, mc, nc; // cache blocks: B micro-panel (kc x nr) in L1, A block (mc x kc) in L2, B block in L3
+  MacroKernel macro;
+};
+
+// The kernel of the active ISA.
+const GemmKernel& gemmKernel();
+const GemmKernel& gemmKernelFor(Isa isa);
+
+// C [m, n] (row stride ldc) = (accumulate ? C : 0) + A [m, k] * B [k, n]. `a` has m rows, `b` has n rows,
+// both of depth k. Multi-threaded over M or N blocks; for small C with a long k it also splits k into
+// segments fixed by the shape, and adds their partial products in segment order. The result is bitwise
+// independent of the thread count. Returns false when workspace memory could not be allocated.
+bool gemm(const Panelizer& a, const Panelizer& b, long m, long n, long k, float* c, long ldc, bool accumulate);
+
+// out [m, n] = op(a) op(b) for row-major a, b as in Backend.matmul.
+bool matmul(const float* a, const float* b, float* out, long m, long k, long n, bool transA, bool transB);
+
+// Grow-only zero-filled memory of this OS thread, for padded taps (never written).
+const float* zeros(size_t count);
+
+}  // namespace ck

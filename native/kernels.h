@@ -1,0 +1,59 @@
+// Every kernel the addon exports, one op family per source file. Arrays are float32, images NHWC, kernels
+// HWIO, matrices row-major; the semantics are those of src/backend/reference (the specification). Outputs
+// are written in full (no kernel relies on them being zeroed). `bool` kernels return false only when
+// workspace memory could not be allocated.
+#pragma once
+
+#include "common.h"
+
+namespace ck {
+
+// conv.cc. x, dx: [n, h, w, c]; y, dy: [n, oh, ow, outC]; w, dw: [kh, kw, c, outC]
+bool conv2d(const float* x, const float* w, float* y, const Geom& g);
+bool conv2dBackpropInput(const float* dy, const float* w, float* dx, const Geom& g);
+bool conv2dBackpropFilter(const float* x, const float* dy, float* dw, const Geom& g);
+
+// depthwise.cc. x, dx: [n, h, w, c]; y, dy: [n, oh, ow, c * m]; w, dw: [kh, kw, c, m], m = depthMultiplier
+bool depthwiseConv2d(const float* x, const float* w, float* y, const Geom& g);
+bool depthwiseConv2dBackpropInput(const float* dy, const float* w, float* dx, const Geom& g);
+bool depthwiseConv2dBackpropFilter(const float* x, const float* dy, float* dw, const Geom& g);
+
+// pool.cc (g.dh = g.dw = 1). x, dx: [n, h, w, c]; y, dy: [n, oh, ow, c]
+void maxPool(const float* x, float* y, const Geom& g);
+bool maxPoolBackward(const float* x, const float* dy, float* dx, const Geom& g);
+void avgPool(const float* x, float* y, const Geom& g);
+void avgPoolBackward(const float* dy, float* dx, const Geom& g);
+// Global pools. x, dx: [n, hw, c]; y, dy: [n, c]
+void globalAvgPool(const float* x, float* y, long n, long hw, long c);
+void globalAvgPoolBackward(const float* dy, float* dx, long n, long hw, long c);
+void globalMaxPool(const float* x, float* y, long n, long hw, long c);
+void globalMaxPoolBackward(const float* x, const float* dy, float* dx, long n, long hw, long c);
+
+// norm.cc. x, dx, y, dy: [rows, c]; gamma, beta, mean, variance, scale, shift, bias, dgamma, dbeta: [c]
+bool batchNormTrain(const float* x, const float* gamma, const float* beta, float* y, float* mean, float* variance,
+                    long rows, long c, double eps);
+bool batchNormTrainBackward(const float* x, const float* dy, const float* gamma, const float* mean,
+                            const float* variance, float* dx, float* dgamma, float* dbeta, long rows, long c, double eps);
+void channelAffine(const float* x, const float* scale, const float* shift, float* y, long rows, long c);
+void biasAdd(const float* x, const float* bias, float* y, long rows, long c);
+// y: [c], the column sums of x [rows, c]
+bool sumRows(const float* x, float* y, long rows, long c);
+
+// elementwise.cc. Every array [n], except softmax's x, y, dy, dx: [rows, c]
+enum class Binary { Add = 0, Sub = 1, Mul = 2 };
+enum class Act { Linear = 0, Relu = 1, Relu6 = 2, Sigmoid = 3, Tanh = 4 };
+void binary(Binary op, const float* a, const float* b, float* y, long n);
+void scale(const float* a, double s, float* y, long n);
+double sum(const float* a, long n);
+double sumSquares(const float* a, long n);
+void activation(Act kind, const float* x, float* y, long n);
+void activationBackward(Act kind, const float* x, const float* y, const float* dy, float* dx, long n);
+void softmax(const float* x, float* y, long rows, long c);
+void softmaxBackward(const float* y, const float* dy, float* dx, long rows, long c);
+
+// optim.cc, in place. Every array [n]; velocity may be null (plain SGD).
+void adamUpdate(float* param, const float* grad, float* m, float* v, long n, double alpha, double beta1, double beta2,
+                double epsilon);
+void sgdUpdate(float* param, const float* grad, float* velocity, long n, double lr, double momentum, bool nesterov);
+
+}  // namespace ck

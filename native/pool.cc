@@ -1,0 +1,281 @@
+// Pooling over NHWC, vectorised over channels. Padded positions are skipped, not zero: they never win a
+// max, and an average divides by the number of real positions (TensorFlow's rule for `same`).
+//
+// Backward passes gather instead of scatter: each thread owns whole rows of dx and adds the windows that
+// touch a row in (oy, ox) order, the order in which the reference scatters. Results are therefore
+// independent of the thread count and need no atomics.
+#include <cmath>
+
+#include "kernels.h"
+#include "threadpool.h"
+
+namespace ck {
+namespace {
+
+constexpr long kGrain = 1 << 14;  // values per thread
+
+// Calls body(r0, r1) on a share of the `rows` rows of an image batch (rows = n * height).
+template <class F>
+void forRows(long rows, long valuesPerRow, F&& body) {
+  parallel(threadsFor(rows * valuesPerRow, kGrain), [&](int tid, int nt) {
+    long r0, r1;
+    splitRange(rows, nt, tid, &r0, &r1);
+    if (r0 < r1) body(r0, r1);
+  });
+}
+
+// Real rows of the window of output row oy: [*y0, *y1).
+inline void windowRows(const Geom& g, long oy, long* y0, long* y1) {
+  const long top = oy * g.sh - g.padTop;
+  *y0 = maxl(top, 0);
+  *y1 = minl(top + g.kh, g.h);
+}
+
+inline void windowCols(const Geom& g, long ox, long* x0, long* x1) {
+  const long left = ox * g.sw - g.padLeft;
+  *x0 = maxl(left, 0);
+  *x1 = minl(left + g.kw, g.w);
+}
+
+// Output rows oy whose windows contain input row iy: [*o0, *o1).
+inline void rowsTouching(const Geom& g, long iy, long* o0, long* o1) {
+  const long lo = iy + g.padTop - g.kh + 1;  // oy * sh >= lo
+  *o0 = lo <= 0 ? 0 : ceilDiv(lo, g.sh);
+  *o1 = minl(g.oh, (iy + g.padTop) / g.sh + 1);
+}
+
+}  // namespace
+
+// y: [n, oh, ow, c]; x: [n, h, w, c]
+void maxPool(const float* x, float* y, const Geom& g) {
+  const long C = g.c;
+  forRows(g.n * g.oh, g.ow * C * g.kh * g.kw, [&](long r0, long r1) {
+    for (long r = r0; r < r1; ++r) {
+      const long b = r / g.oh, oy = r % g.oh;
+      long y0, y1;
+      windowRows(g, oy, &y0, &y1);
+      for (long ox = 0; ox < g.ow; ++ox) {
+        float* __restrict out = y + (r * g.ow + ox) * C;
+        long x0, x1;
+        windowCols(g, ox, &x0, &x1);
+        for (long ci = 0; ci < C; ++ci) out[ci] = -INFINITY;
+        for (long iy = y0; iy < y1; ++iy)
+          for (long ix = x0; ix < x1; ++ix) {
+            const float* __restrict in = x + ((b * g.h + iy) * g.w + ix) * C;
+            // Strict `>`: the first maximum wins and NaN never does, as in the reference.
+            for (long ci = 0; ci < C; ++ci) out[ci] = in[ci] > out[ci] ? in[ci] : out[ci];
+          }
+      }
+    }
+  });
+}
+
+// Four channels at a time in 16-byte vectors (SSE2 or NEON, always there): maxPoolBackward's selects
+// between an int and a float array defeat the auto-vectoriser, and a branch per value mispredicts.
+typedef float F4 __attribute__((vector_size(16)));
+typedef int32_t I4 __attribute__((vector_size(16)));
+
+template <class T>
+inline T load4(const void* p) {
+  T v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+template <class T>
+inline void store4(void* p, T v) {
+  std::memcpy(p, &v, sizeof v);
+}
+
+// dx: [n, h, w, c]. First pass: the winning tap of every (window, channel), recomputed from x; second pass:
+// each dx row gathers dy from the windows whose winner lies in that row.
+bool maxPoolBackward(const float* x, const float* dy, float* dx, const Geom& g) {
+  const long C = g.c, ys = g.n * g.oh * g.ow * C;
+  thread_local Scratch argBuf;
+  int32_t* arg = static_cast<int32_t*>(argBuf.bytes(static_cast<size_t>(ys) * sizeof(int32_t)));
+  if (!arg) return false;
+  forRows(g.n * g.oh, g.ow * C * g.kh * g.kw, [&](long r0, long r1) {
+    for (long r = r0; r < r1; ++r) {
+      const long b = r / g.oh, oy = r % g.oh, top = oy * g.sh - g.padTop;
+      long y0, y1;
+      windowRows(g, oy, &y0, &y1);
+      for (long ox = 0; ox < g.ow; ++ox) {
+        int32_t* a = arg + (r * g.ow + ox) * C;
+        const long left = ox * g.sw - g.padLeft;
+        long x0, x1;
+        windowCols(g, ox, &x0, &x1);
+        // Window-relative tap ky * kw + kx of the first maximum (strict `>`), -1 when nothing beats -infinity.
+        long ci = 0;
+        for (; ci + 4 <= C; ci += 4) {
+          F4 best = F4{} - INFINITY;
+          I4 win = I4{} - 1;
+          for (long iy = y0; iy < y1; ++iy)
+            for (long ix = x0; ix < x1; ++ix) {
+              const F4 v = load4<F4>(x + ((b * g.h + iy) * g.w + ix) * C + ci);
+              const I4 beats = v > best;
+              const int32_t t = static_cast<int32_t>((iy - top) * g.kw + (ix - left));
+              best = beats ? v : best;
+              win = beats ? (I4{} + t) : win;
+            }
+          store4(a + ci, win);
+        }
+        for (; ci < C; ++ci) {
+          float best = -INFINITY;
+          int32_t win = -1;
+          for (long iy = y0; iy < y1; ++iy)
+            for (long ix = x0; ix < x1; ++ix) {
+              const float v = x[((b * g.h + iy) * g.w + ix) * C + ci];
+              if (v > best) {
+                best = v;
+                win = static_cast<int32_t>((iy - top) * g.kw + (ix - left));
+              }
+            }
+          a[ci] = win;
+        }
+      }
+    }
+  });
+  forRows(g.n * g.h, g.w * C * g.kh, [&](long r0, long r1) {
+    for (long r = r0; r < r1; ++r) {
+      const long b = r / g.h, iy = r % g.h;
+      float* __restrict row = dx + r * g.w * C;
+      std::memset(row, 0, static_cast<size_t>(g.w * C) * sizeof(float));
+      long o0, o1;
+      rowsTouching(g, iy, &o0, &o1);
+      for (long oy = o0; oy < o1; ++oy) {
+        const long ky = iy - (oy * g.sh - g.padTop);
+        const long base = (b * g.oh + oy) * g.ow;
+        for (long ox = 0; ox < g.ow; ++ox) {
+          const int32_t* a = arg + (base + ox) * C;
+          const float* d = dy + (base + ox) * C;
+          const long left = ox * g.sw - g.padLeft;
+          long x0, x1;
+          windowCols(g, ox, &x0, &x1);
+          // dy goes to column ix where the winner is tap (ky, ix - left); adding 0 elsewhere keeps the
+          // order of the real additions (window by window) without a branch.
+          for (long ix = x0; ix < x1; ++ix) {
+            const int32_t t = static_cast<int32_t>(ky * g.kw + (ix - left));
+            float* out = row + ix * C;
+            long ci = 0;
+            for (; ci + 4 <= C; ci += 4) {
+              const I4 hit = load4<I4>(a + ci) == (I4{} + t);
+              store4(out + ci, load4<F4>(out + ci) + (hit ? load4<F4>(d + ci) : F4{}));
+            }
+            for (; ci < C; ++ci) out[ci] += a[ci] == t ? d[ci] : 0.0f;
+          }
+        }
+      }
+    }
+  });
+  return true;
+}
+
+void avgPool(const float* x, float* y, const Geom& g) {
+  const long C = g.c;
+  forRows(g.n * g.oh, g.ow * C * g.kh * g.kw, [&](long r0, long r1) {
+    for (long r = r0; r < r1; ++r) {
+      const long b = r / g.oh, oy = r % g.oh;
+      long y0, y1;
+      windowRows(g, oy, &y0, &y1);
+      for (long ox = 0; ox < g.ow; ++ox) {
+        float* __restrict out = y + (r * g.ow + ox) * C;
+        long x0, x1;
+        windowCols(g, ox, &x0, &x1);
+        for (long ci = 0; ci < C; ++ci) out[ci] = 0.0f;
+        for (long iy = y0; iy < y1; ++iy)
+          for (long ix = x0; ix < x1; ++ix) {
+            const float* __restrict in = x + ((b * g.h + iy) * g.w + ix) * C;
+            for (long ci = 0; ci < C; ++ci) out[ci] += in[ci];
+          }
+        const float count = static_cast<float>((y1 - y0) * (x1 - x0));
+        for (long ci = 0; ci < C; ++ci) out[ci] /= count;
+      }
+    }
+  });
+}
+
+// dx[iy, ix] = sum over windows (oy, ox) holding (iy, ix) of dy[oy, ox] / count(oy, ox).
+void avgPoolBackward(const float* dy, float* dx, const Geom& g) {
+  const long C = g.c;
+  forRows(g.n * g.h, g.w * C * g.kh, [&](long r0, long r1) {
+    for (long r = r0; r < r1; ++r) {
+      const long b = r / g.h, iy = r % g.h;
+      float* __restrict row = dx + r * g.w * C;
+      std::memset(row, 0, static_cast<size_t>(g.w * C) * sizeof(float));
+      long o0, o1;
+      rowsTouching(g, iy, &o0, &o1);
+      for (long oy = o0; oy < o1; ++oy) {
+        long y0, y1;
+        windowRows(g, oy, &y0, &y1);
+        for (long ox = 0; ox < g.ow; ++ox) {
+          long x0, x1;
+          windowCols(g, ox, &x0, &x1);
+          if (x0 >= x1) continue;
+          const float count = static_cast<float>((y1 - y0) * (x1 - x0));
+          const float* __restrict d = dy + ((b * g.oh + oy) * g.ow + ox) * C;
+          for (long ix = x0; ix < x1; ++ix) {
+            float* __restrict out = row + ix * C;
+            for (long ci = 0; ci < C; ++ci) out[ci] += d[ci] / count;
+          }
+        }
+      }
+    }
+  });
+}
+
+// Global pools over x [n, hw, c] -> [n, c]. Sums accumulate in float in pixel order, exactly as the reference.
+void globalAvgPool(const float* x, float* y, long n, long hw, long c) {
+  forRows(n, hw * c, [&](long b0, long b1) {
+    for (long b = b0; b < b1; ++b) {
+      float* __restrict out = y + b * c;
+      for (long ci = 0; ci < c; ++ci) out[ci] = 0.0f;
+      for (long p = 0; p < hw; ++p)
+        for (long ci = 0; ci < c; ++ci) out[ci] += x[(b * hw + p) * c + ci];
+      for (long ci = 0; ci < c; ++ci) out[ci] /= static_cast<float>(hw);
+    }
+  });
+}
+
+void globalAvgPoolBackward(const float* dy, float* dx, long n, long hw, long c) {
+  forRows(n, hw * c, [&](long b0, long b1) {
+    for (long b = b0; b < b1; ++b)
+      for (long p = 0; p < hw; ++p)
+        for (long ci = 0; ci < c; ++ci) dx[(b * hw + p) * c + ci] = dy[b * c + ci] / static_cast<float>(hw);
+  });
+}
+
+void globalMaxPool(const float* x, float* y, long n, long hw, long c) {
+  forRows(n, hw * c, [&](long b0, long b1) {
+    for (long b = b0; b < b1; ++b) {
+      float* __restrict out = y + b * c;
+      for (long ci = 0; ci < c; ++ci) out[ci] = -INFINITY;
+      for (long p = 0; p < hw; ++p) {
+        const float* __restrict in = x + (b * hw + p) * c;
+        for (long ci = 0; ci < c; ++ci) out[ci] = in[ci] > out[ci] ? in[ci] : out[ci];
+      }
+    }
+  });
+}
+
+// dy of each (image, channel) goes to its first maximal pixel.
+void globalMaxPoolBackward(const float* x, const float* dy, float* dx, long n, long hw, long c) {
+  forRows(n, hw * c, [&](long b0, long b1) {
+    std::memset(dx + b0 * hw * c, 0, static_cast<size_t>((b1 - b0) * hw * c) * sizeof(float));
+    for (long b = b0; b < b1; ++b) {
+      for (long ci = 0; ci < c; ++ci) {
+        float best = -INFINITY;
+        long arg = -1;
+        for (long p = 0; p < hw; ++p) {
+          const float v = x[(b * hw + p) * c + ci];
+          if (v > best) {
+            best = v;
+            arg = p;
+          }
+        }
+        if (arg >= 0) dx[(b * hw + arg) * c + ci] += dy[b * c + ci];
+      }
+    }
+  });
+}
+
+}  // namespace ck

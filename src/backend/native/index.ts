@@ -1,0 +1,362 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import type { Activation, Backend, FloatArray } from '../backend.js';
+import type { Conv2DInfo, Pool2DInfo } from '../geometry.js';
+import { registerBackend } from '../index.js';
+import { referenceBackend as ref } from '../reference/index.js';
+
+/**
+ * The native backend: the C++ addon of native/ (built by scripts/build-native.mjs at install), wrapped into a
+ * Backend that overrides what C++ implements and inherits the rest from the reference backend.
+ *
+ * Zero-copy: Float32Arrays go to C++ as they are; outputs are allocated here and written in place by C++.
+ * Anything that is not float32 (float64 gradient checks) is handed to the reference backend, so the
+ * addon only ever sees Float32Array.
+ *
+ * Importing this module loads the addon and makes it the active backend (unless CONVKIT_BACKEND=reference).
+ * When the addon is missing it warns once and the reference backend stays active.
+ */
+
+/** What the addon exports (native/addon.cc, native/addon_elementwise.cc). */
+interface NativeAddon {
+  matmul(a: Float32Array, b: Float32Array, out: Float32Array, m: number, k: number, n: number, transA: boolean, transB: boolean): void;
+  conv2d(x: Float32Array, w: Float32Array, y: Float32Array, g: Int32Array): void;
+  conv2dBackpropInput(dy: Float32Array, w: Float32Array, dx: Float32Array, g: Int32Array): void;
+  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, g: Int32Array): void;
+  depthwiseConv2d(x: Float32Array, w: Float32Array, y: Float32Array, g: Int32Array): void;
+  depthwiseConv2dBackpropInput(dy: Float32Array, w: Float32Array, dx: Float32Array, g: Int32Array): void;
+  depthwiseConv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, g: Int32Array): void;
+  maxPool(x: Float32Array, y: Float32Array, g: Int32Array): void;
+  avgPool(x: Float32Array, y: Float32Array, g: Int32Array): void;
+  maxPoolBackward(x: Float32Array, dy: Float32Array, dx: Float32Array, g: Int32Array): void;
+  avgPoolBackward(dy: Float32Array, dx: Float32Array, g: Int32Array): void;
+  globalAvgPool(x: Float32Array, y: Float32Array, n: number, hw: number, c: number): void;
+  globalMaxPool(x: Float32Array, y: Float32Array, n: number, hw: number, c: number): void;
+  globalAvgPoolBackward(dy: Float32Array, dx: Float32Array, n: number, hw: number, c: number): void;
+  globalMaxPoolBackward(x: Float32Array, dy: Float32Array, dx: Float32Array, n: number, hw: number, c: number): void;
+  batchNormTrain(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array, c: number, eps: number): void;
+  batchNormTrainBackward(x: Float32Array, dy: Float32Array, gamma: Float32Array, mean: Float32Array, variance: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, c: number, eps: number): void;
+  channelAffine(x: Float32Array, scale: Float32Array, shift: Float32Array, y: Float32Array, c: number): void;
+  biasAdd(x: Float32Array, bias: Float32Array, y: Float32Array, c: number): void;
+  sumRows(x: Float32Array, y: Float32Array, c: number): void;
+  add(a: Float32Array, b: Float32Array, out: Float32Array): void;
+  sub(a: Float32Array, b: Float32Array, out: Float32Array): void;
+  mul(a: Float32Array, b: Float32Array, out: Float32Array): void;
+  scale(a: Float32Array, s: number, out: Float32Array): void;
+  sum(a: Float32Array): number;
+  sumSquares(a: Float32Array): number;
+  activation(kind: number, x: Float32Array, y: Float32Array): void;
+  activationBackward(kind: number, x: Float32Array, y: Float32Array, dy: Float32Array, dx: Float32Array): void;
+  softmax(x: Float32Array, y: Float32Array, c: number): void;
+  softmaxBackward(y: Float32Array, dy: Float32Array, dx: Float32Array, c: number): void;
+  adamUpdate(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, alpha: number, beta1: number, beta2: number, epsilon: number): void;
+  sgdUpdate(param: Float32Array, grad: Float32Array, velocity: Float32Array | null, lr: number, momentum: number, nesterov: boolean): void;
+  info(): NativeInfo;
+  setThreads(n: number): void;
+  setIsa(isa: string): boolean;
+}
+
+export interface NativeInfo {
+  /** Kernels in use: 'avx512' | 'avx2' | 'portable'. */
+  isa: string;
+  /** The best this CPU supports. */
+  bestIsa: string;
+  threads: number;
+}
+
+/** Activation codes of native/kernels.h (enum class Act). */
+const ACTIVATION_CODE: Record<Activation, number> = { linear: 0, relu: 1, relu6: 2, sigmoid: 3, tanh: 4 };
+
+/**
+ * Geometry goes to C++ as 18 int32 in the field order of native/common.h (struct Geom). One buffer is
+ * reused: calls are synchronous and C++ copies the fields before doing anything else.
+ */
+const geomBuf = new Int32Array(18);
+function packGeom(g: Conv2DInfo | Pool2DInfo): Int32Array {
+  const conv = g as Partial<Conv2DInfo>;
+  const fields = [g.n, g.h, g.w, g.c, g.kh, g.kw, g.sh, g.sw, conv.dh ?? 1, conv.dw ?? 1, g.padTop, g.padBottom, g.padLeft, g.padRight, g.oh, g.ow, conv.outC ?? g.c, conv.depthMultiplier ?? 1];
+  geomBuf.set(fields);
+  return geomBuf;
+}
+
+const isF32 = (a: FloatArray | null): a is Float32Array => a instanceof Float32Array;
+const f32 = (n: number) => new Float32Array(n);
+
+function makeBackend(addon: NativeAddon): Backend {
+  return {
+    ...ref,
+    name: 'native',
+
+    add(a, b) {
+      if (!isF32(a) || !isF32(b)) return ref.add(a, b);
+      const out = f32(a.length);
+      addon.add(a, b, out);
+      return out;
+    },
+    sub(a, b) {
+      if (!isF32(a) || !isF32(b)) return ref.sub(a, b);
+      const out = f32(a.length);
+      addon.sub(a, b, out);
+      return out;
+    },
+    mul(a, b) {
+      if (!isF32(a) || !isF32(b)) return ref.mul(a, b);
+      const out = f32(a.length);
+      addon.mul(a, b, out);
+      return out;
+    },
+    scale(a, s) {
+      if (!isF32(a)) return ref.scale(a, s);
+      const out = f32(a.length);
+      addon.scale(a, s, out);
+      return out;
+    },
+    sum: (a) => (isF32(a) ? addon.sum(a) : ref.sum(a)),
+    sumSquares: (a) => (isF32(a) ? addon.sumSquares(a) : ref.sumSquares(a)),
+
+    biasAdd(x, bias, c) {
+      if (!isF32(x) || !isF32(bias)) return ref.biasAdd(x, bias, c);
+      const y = f32(x.length);
+      addon.biasAdd(x, bias, y, c);
+      return y;
+    },
+    sumRows(x, c) {
+      if (!isF32(x)) return ref.sumRows(x, c);
+      const y = f32(c);
+      addon.sumRows(x, y, c);
+      return y;
+    },
+    channelAffine(x, scale, shift, c) {
+      if (!isF32(x) || !isF32(scale) || !isF32(shift)) return ref.channelAffine(x, scale, shift, c);
+      const y = f32(x.length);
+      addon.channelAffine(x, scale, shift, y, c);
+      return y;
+    },
+
+    activation(kind, x) {
+      const code = ACTIVATION_CODE[kind];
+      if (code === undefined || !isF32(x)) return ref.activation(kind, x);
+      const y = f32(x.length);
+      addon.activation(code, x, y);
+      return y;
+    },
+    activationBackward(kind, x, y, dy) {
+      const code = ACTIVATION_CODE[kind];
+      if (code === undefined || !isF32(x) || !isF32(y) || !isF32(dy)) return ref.activationBackward(kind, x, y, dy);
+      const dx = f32(dy.length);
+      addon.activationBackward(code, x, y, dy, dx);
+      return dx;
+    },
+    softmax(x, c) {
+      if (!isF32(x)) return ref.softmax(x, c);
+      const y = f32(x.length);
+      addon.softmax(x, y, c);
+      return y;
+    },
+    softmaxBackward(y, dy, c) {
+      if (!isF32(y) || !isF32(dy)) return ref.softmaxBackward(y, dy, c);
+      const dx = f32(dy.length);
+      addon.softmaxBackward(y, dy, dx, c);
+      return dx;
+    },
+
+    matmul(a, b, m, k, n, transA, transB) {
+      if (!isF32(a) || !isF32(b)) return ref.matmul(a, b, m, k, n, transA, transB);
+      const out = f32(m * n);
+      addon.matmul(a, b, out, m, k, n, transA, transB);
+      return out;
+    },
+
+    conv2d(x, w, g) {
+      if (!isF32(x) || !isF32(w)) return ref.conv2d(x, w, g);
+      const y = f32(g.n * g.oh * g.ow * g.outC);
+      addon.conv2d(x, w, y, packGeom(g));
+      return y;
+    },
+    conv2dBackpropInput(dy, w, g) {
+      if (!isF32(dy) || !isF32(w)) return ref.conv2dBackpropInput(dy, w, g);
+      const dx = f32(g.n * g.h * g.w * g.c);
+      addon.conv2dBackpropInput(dy, w, dx, packGeom(g));
+      return dx;
+    },
+    conv2dBackpropFilter(x, dy, g) {
+      if (!isF32(x) || !isF32(dy)) return ref.conv2dBackpropFilter(x, dy, g);
+      const dw = f32(g.kh * g.kw * g.c * g.outC);
+      addon.conv2dBackpropFilter(x, dy, dw, packGeom(g));
+      return dw;
+    },
+    depthwiseConv2d(x, w, g) {
+      if (!isF32(x) || !isF32(w)) return ref.depthwiseConv2d(x, w, g);
+      const y = f32(g.n * g.oh * g.ow * g.outC);
+      addon.depthwiseConv2d(x, w, y, packGeom(g));
+      return y;
+    },
+    depthwiseConv2dBackpropInput(dy, w, g) {
+      if (!isF32(dy) || !isF32(w)) return ref.depthwiseConv2dBackpropInput(dy, w, g);
+      const dx = f32(g.n * g.h * g.w * g.c);
+      addon.depthwiseConv2dBackpropInput(dy, w, dx, packGeom(g));
+      return dx;
+    },
+    depthwiseConv2dBackpropFilter(x, dy, g) {
+      if (!isF32(x) || !isF32(dy)) return ref.depthwiseConv2dBackpropFilter(x, dy, g);
+      const dw = f32(g.kh * g.kw * g.outC);
+      addon.depthwiseConv2dBackpropFilter(x, dy, dw, packGeom(g));
+      return dw;
+    },
+
+    maxPool(x, g) {
+      if (!isF32(x)) return ref.maxPool(x, g);
+      const y = f32(g.n * g.oh * g.ow * g.c);
+      addon.maxPool(x, y, packGeom(g));
+      return y;
+    },
+    maxPoolBackward(x, dy, g) {
+      if (!isF32(x) || !isF32(dy)) return ref.maxPoolBackward(x, dy, g);
+      const dx = f32(x.length);
+      addon.maxPoolBackward(x, dy, dx, packGeom(g));
+      return dx;
+    },
+    avgPool(x, g) {
+      if (!isF32(x)) return ref.avgPool(x, g);
+      const y = f32(g.n * g.oh * g.ow * g.c);
+      addon.avgPool(x, y, packGeom(g));
+      return y;
+    },
+    avgPoolBackward(dy, g) {
+      if (!isF32(dy)) return ref.avgPoolBackward(dy, g);
+      const dx = f32(g.n * g.h * g.w * g.c);
+      addon.avgPoolBackward(dy, dx, packGeom(g));
+      return dx;
+    },
+    globalAvgPool(x, n, hw, c) {
+      if (!isF32(x)) return ref.globalAvgPool(x, n, hw, c);
+      const y = f32(n * c);
+      addon.globalAvgPool(x, y, n, hw, c);
+      return y;
+    },
+    globalAvgPoolBackward(dy, n, hw, c) {
+      if (!isF32(dy)) return ref.globalAvgPoolBackward(dy, n, hw, c);
+      const dx = f32(n * hw * c);
+      addon.globalAvgPoolBackward(dy, dx, n, hw, c);
+      return dx;
+    },
+    globalMaxPool(x, n, hw, c) {
+      if (!isF32(x)) return ref.globalMaxPool(x, n, hw, c);
+      const y = f32(n * c);
+      addon.globalMaxPool(x, y, n, hw, c);
+      return y;
+    },
+    globalMaxPoolBackward(x, dy, n, hw, c) {
+      if (!isF32(x) || !isF32(dy)) return ref.globalMaxPoolBackward(x, dy, n, hw, c);
+      const dx = f32(n * hw * c);
+      addon.globalMaxPoolBackward(x, dy, dx, n, hw, c);
+      return dx;
+    },
+
+    batchNormTrain(x, gamma, beta, c, eps) {
+      if (!isF32(x) || !isF32(gamma) || !isF32(beta)) return ref.batchNormTrain(x, gamma, beta, c, eps);
+      const y = f32(x.length);
+      const mean = f32(c);
+      const variance = f32(c);
+      addon.batchNormTrain(x, gamma, beta, y, mean, variance, c, eps);
+      return { y, mean, variance };
+    },
+    batchNormTrainBackward(x, dy, gamma, mean, variance, c, eps) {
+      if (!isF32(x) || !isF32(dy) || !isF32(gamma) || !isF32(mean) || !isF32(variance)) {
+        return ref.batchNormTrainBackward(x, dy, gamma, mean, variance, c, eps);
+      }
+      const dx = f32(x.length);
+      const dgamma = f32(c);
+      const dbeta = f32(c);
+      addon.batchNormTrainBackward(x, dy, gamma, mean, variance, dx, dgamma, dbeta, c, eps);
+      return { dx, dgamma, dbeta };
+    },
+
+    adamUpdate(param, grad, m, v, lr, beta1, beta2, epsilon, step) {
+      if (!isF32(param) || !isF32(grad) || !isF32(m) || !isF32(v)) return ref.adamUpdate(param, grad, m, v, lr, beta1, beta2, epsilon, step);
+      // The bias correction exactly as the reference computes it (keras/src/optimizers/adam.py).
+      const alpha = (lr * Math.sqrt(1 - Math.pow(beta2, step))) / (1 - Math.pow(beta1, step));
+      addon.adamUpdate(param, grad, m, v, alpha, beta1, beta2, epsilon);
+    },
+    sgdUpdate(param, grad, velocity, lr, momentum, nesterov) {
+      if (!isF32(param) || !isF32(grad) || (velocity !== null && !isF32(velocity))) return ref.sgdUpdate(param, grad, velocity, lr, momentum, nesterov);
+      addon.sgdUpdate(param, grad, velocity, lr, momentum, nesterov);
+    },
+  };
+}
+
+let addon: NativeAddon | null = null;
+let backend: Backend | null = null;
+let tried = false;
+
+/** Where the addon may be: CONVKIT_NATIVE_PATH, else build/Release under the package root seen from dist/ or src/. */
+function candidatePaths(): string[] {
+  const rel = ['../../../../build/Release/convkit_native.node', '../../../build/Release/convkit_native.node'];
+  const found = rel.map((r) => fileURLToPath(new URL(r, import.meta.url)));
+  return process.env.CONVKIT_NATIVE_PATH ? [process.env.CONVKIT_NATIVE_PATH, ...found] : found;
+}
+
+const WARNED = Symbol.for('convkit.native.warned');
+
+function warnOnce(reason: string): void {
+  const g = globalThis as { [WARNED]?: boolean };
+  if (g[WARNED] || process.env.CONVKIT_BACKEND === 'reference' || process.env.CONVKIT_QUIET_NATIVE === '1') return;
+  g[WARNED] = true;
+  const script = fileURLToPath(new URL('../../../../scripts/build-native.mjs', import.meta.url));
+  console.warn(
+    `convkit: native backend not loaded (${reason}); running on the slower TypeScript backend. ` +
+      `Build it with \`npx convkit build-native --verbose\` (or \`node ${script} --verbose\`); CONVKIT_QUIET_NATIVE=1 silences this.`,
+  );
+}
+
+/**
+ * Loads the addon once and registers the native backend (active unless CONVKIT_BACKEND=reference).
+ * Returns whether it is available. Safe to call again: later calls return the first result.
+ */
+export function loadNativeBackend(): boolean {
+  if (tried) return addon !== null;
+  tried = true;
+  const require = createRequire(import.meta.url);
+  const paths = candidatePaths();
+  const file = paths.find((p) => existsSync(p));
+  if (!file) {
+    warnOnce('build/Release/convkit_native.node was not built');
+    return false;
+  }
+  try {
+    addon = require(file) as NativeAddon;
+  } catch (e) {
+    warnOnce(`loading ${file} failed: ${(e as Error).message.split('\n')[0]}`);
+    return false;
+  }
+  backend = makeBackend(addon);
+  registerBackend(backend);
+  return true;
+}
+
+export function nativeAvailable(): boolean {
+  return addon !== null;
+}
+
+/** The native Backend object (for tests and benchmarks), or null when the addon is absent. */
+export function nativeBackend(): Backend | null {
+  return backend;
+}
+
+/** ISA and thread count of the loaded addon, or null. */
+export function nativeInfo(): NativeInfo | null {
+  return addon ? addon.info() : null;
+}
+
+/** Thread count of the native kernels (default CONVKIT_THREADS, else all cores). */
+export function setNativeThreads(n: number): void {
+  addon?.setThreads(n);
+}
+
+/** Forces a kernel ISA ('portable', 'avx2', 'avx512'); false if the CPU lacks it or the addon is absent. */
+export function setNativeIsa(isa: string): boolean {
+  return addon ? addon.setIsa(isa) : false;
+}
+
+loadNativeBackend();

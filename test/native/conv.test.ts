@@ -1,0 +1,66 @@
+import { test } from 'node:test';
+import type { Backend } from '../../src/backend/backend.js';
+import { conv2dInfo, type Conv2DInfo, type ExplicitPadding, type Padding } from '../../src/backend/geometry.js';
+import { referenceBackend as ref } from '../../src/backend/reference/index.js';
+import { assertClose, f64, forEachIsa, randomF32 } from './util.js';
+
+interface ConvCase {
+  input: [number, number, number, number];
+  kernel: [number, number];
+  filters: number;
+  strides?: [number, number];
+  dilation?: [number, number];
+  padding: Padding | ExplicitPadding;
+  note: string;
+}
+
+/** Every algorithm path of native/conv.cc and every geometry rule the reference encodes. */
+const CASES: ConvCase[] = [
+  { input: [2, 7, 9, 3], kernel: [3, 3], filters: 5, padding: 'same', note: 'odd H/W, 3 channels' },
+  { input: [1, 8, 8, 16], kernel: [3, 3], filters: 24, strides: [2, 2], padding: 'same', note: 'stride 2 same, extra pixel bottom/right' },
+  { input: [2, 9, 7, 5], kernel: [3, 3], filters: 17, strides: [2, 2], padding: 'same', note: 'stride 2 same, odd sizes' },
+  { input: [1, 11, 10, 4], kernel: [3, 3], filters: 6, dilation: [2, 2], padding: 'same', note: 'dilation 2' },
+  { input: [3, 6, 6, 13], kernel: [1, 1], filters: 19, padding: 'valid', note: '1x1 stride 1: plain GEMM' },
+  { input: [2, 7, 7, 8], kernel: [1, 1], filters: 12, strides: [2, 2], padding: 'same', note: '1x1 stride 2' },
+  { input: [1, 12, 12, 3], kernel: [5, 5], filters: 33, padding: 'valid', note: '5x5 valid' },
+  { input: [2, 5, 13, 7], kernel: [2, 4], filters: 9, strides: [2, 3], padding: [[1, 2], [0, 3]], note: 'explicit asymmetric padding' },
+  { input: [2, 16, 16, 40], kernel: [3, 3], filters: 70, padding: 'same', note: 'K = 360 crosses KC' },
+  { input: [8, 32, 32, 32], kernel: [3, 3], filters: 4, padding: 'same', note: 'split-k filter gradient, transposed-conv input gradient' },
+  { input: [8, 32, 32, 16], kernel: [3, 3], filters: 8, strides: [2, 2], padding: 'same', note: 'stride 2: dcol in several chunks' },
+  { input: [2, 6, 5, 3], kernel: [2, 2], filters: 5, padding: [[2, 0], [0, 2]], note: 'padding wider than the kernel: col2im path at stride 1' },
+];
+
+function info(c: ConvCase): Conv2DInfo {
+  return conv2dInfo({ inputShape: c.input, kernelSize: c.kernel, strides: c.strides ?? [1, 1], dilation: c.dilation ?? [1, 1], padding: c.padding, filters: c.filters });
+}
+
+const prepared = CASES.map((c, i) => {
+  const g = info(c);
+  const x = randomF32(g.n * g.h * g.w * g.c, 10 + i);
+  const w = randomF32(g.kh * g.kw * g.c * g.outC, 20 + i);
+  const dy = randomF32(g.n * g.oh * g.ow * g.outC, 30 + i);
+  return {
+    c,
+    g,
+    x,
+    w,
+    dy,
+    y: ref.conv2d(f64(x), f64(w), g),
+    dx: ref.conv2dBackpropInput(f64(dy), f64(w), g),
+    dw: ref.conv2dBackpropFilter(f64(x), f64(dy), g),
+  };
+});
+
+function check(nb: Backend, isa: string, p: (typeof prepared)[number]): void {
+  const { g } = p;
+  const name = (pass: string) => `${isa} ${pass} ${p.c.note} ${JSON.stringify(p.c.input)} k${g.kh}x${g.kw} s${g.sh}x${g.sw} d${g.dh}x${g.dw}`;
+  assertClose(name('conv2d'), nb.conv2d(p.x, p.w, g), p.y, [g.n, g.oh, g.ow, g.outC]);
+  assertClose(name('conv2dBackpropInput'), nb.conv2dBackpropInput(p.dy, p.w, g), p.dx, [g.n, g.h, g.w, g.c]);
+  assertClose(name('conv2dBackpropFilter'), nb.conv2dBackpropFilter(p.x, p.dy, g), p.dw, [g.kh, g.kw, g.c, g.outC]);
+}
+
+test('native conv2d and both backward passes match the reference', async (t) => {
+  await forEachIsa(t, (nb, isa) => {
+    for (const p of prepared) check(nb, isa, p);
+  });
+});

@@ -1,0 +1,68 @@
+import { test } from 'node:test';
+import type { Backend } from '../../src/backend/backend.js';
+import { conv2dInfo } from '../../src/backend/geometry.js';
+import { nativeInfo, setNativeThreads } from '../../src/backend/native/index.js';
+import { assertSameBits, nativeOrSkip, randomF32 } from './util.js';
+
+/**
+ * Reductions are partitioned by the shape, never by the schedule (native/gemm.cc, conv.cc, depthwise.cc,
+ * norm.cc), so results must be bitwise identical from run to run, and also across thread counts.
+ */
+
+/** Every kernel with a reduction split across threads, on shapes large enough to use all of them. */
+function runAll(nb: Backend): Float32Array[] {
+  // Float32 in, float32 out: the native backend never widens.
+  const g = conv2dInfo({ inputShape: [8, 16, 16, 24], kernelSize: [3, 3], strides: [1, 1], padding: 'same', filters: 20 });
+  const x = randomF32(g.n * g.h * g.w * g.c, 1);
+  const w = randomF32(g.kh * g.kw * g.c * g.outC, 2);
+  const dy = randomF32(g.n * g.oh * g.ow * g.outC, 3);
+  const dg = conv2dInfo({ inputShape: [8, 16, 16, 24], kernelSize: [3, 3], strides: [2, 2], padding: 'same', depthMultiplier: 1 });
+  const ddy = randomF32(dg.n * dg.oh * dg.ow * dg.outC, 4);
+  const a = randomF32(20 * 9000, 5);
+  const b = randomF32(9000 * 30, 6);
+  const rows = g.n * g.h * g.w;
+  const gamma = randomF32(g.c, 7);
+  const bn = nb.batchNormTrain(x, gamma, randomF32(g.c, 8), g.c, 1e-3);
+  const bnBack = nb.batchNormTrainBackward(x, randomF32(rows * g.c, 9), gamma, bn.mean, bn.variance, g.c, 1e-3);
+  const results = [
+    nb.conv2d(x, w, g),
+    nb.conv2dBackpropInput(dy, w, g),
+    nb.conv2dBackpropFilter(x, dy, g),
+    nb.depthwiseConv2dBackpropFilter(x, ddy, dg),
+    nb.matmul(a, b, 20, 9000, 30, false, false), // split-k
+    nb.matmul(b, a, 30, 9000, 20, true, true),
+    bn.y,
+    bn.mean,
+    bn.variance,
+    bnBack.dx,
+    bnBack.dgamma,
+    nb.sumRows(x, g.c),
+    Float32Array.of(nb.sum(x), nb.sumSquares(x)),
+  ];
+  return results as Float32Array[];
+}
+
+const NAMES = ['conv2d', 'conv2dBackpropInput', 'conv2dBackpropFilter', 'depthwiseConv2dBackpropFilter', 'matmul split-k', 'matmul transposed', 'batchNorm y', 'batchNorm mean', 'batchNorm variance', 'batchNorm dx', 'batchNorm dgamma', 'sumRows', 'sum, sumSquares'];
+
+test('native kernels give identical bits on every run', (t) => {
+  const nb = nativeOrSkip(t);
+  if (!nb) return;
+  const first = runAll(nb);
+  const second = runAll(nb);
+  first.forEach((r, i) => assertSameBits(`${NAMES[i]}, run 1 vs run 2`, r, second[i]));
+});
+
+test('native kernels give identical bits for 1, 3 and the default number of threads', (t) => {
+  const nb = nativeOrSkip(t);
+  if (!nb) return;
+  const threads = nativeInfo()!.threads;
+  try {
+    const base = runAll(nb);
+    for (const n of [1, 3]) {
+      setNativeThreads(n);
+      runAll(nb).forEach((r, i) => assertSameBits(`${NAMES[i]}, ${threads} vs ${n} threads`, base[i], r));
+    }
+  } finally {
+    setNativeThreads(threads);
+  }
+});

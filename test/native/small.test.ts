@@ -1,0 +1,104 @@
+import { test } from 'node:test';
+import type { Activation } from '../../src/backend/backend.js';
+import { referenceBackend as ref } from '../../src/backend/reference/index.js';
+import { assertClose, f64, nativeOrSkip, randomF32 } from './util.js';
+
+/**
+ * The small ops: elementwise, activations, softmax, reductions, channel ops, batch norm, optimizer steps.
+ * These are compiled once (memory-bound; no per-ISA copies), so one pass covers them. Lengths straddle the
+ * sizes at which the kernels start using threads and fixed summation blocks.
+ */
+const LENGTHS = [1, 17, 100_003];
+
+test('native elementwise ops, activations and reductions match the reference', (t) => {
+  const nb = nativeOrSkip(t);
+  if (!nb) return;
+  LENGTHS.forEach((n, i) => {
+    const a = randomF32(n, 1 + i, -8, 8);
+    const b = randomF32(n, 2 + i);
+    const dy = randomF32(n, 3 + i);
+    const [a64, b64, dy64] = [f64(a), f64(b), f64(dy)];
+    assertClose(`add n=${n}`, nb.add(a, b), ref.add(a64, b64), [n]);
+    assertClose(`sub n=${n}`, nb.sub(a, b), ref.sub(a64, b64), [n]);
+    assertClose(`mul n=${n}`, nb.mul(a, b), ref.mul(a64, b64), [n]);
+    assertClose(`scale n=${n}`, nb.scale(a, 0.3), ref.scale(a64, 0.3), [n]);
+    assertClose(`sum n=${n}`, [nb.sum(a)], [ref.sum(a64)], [1], 1e-6);
+    assertClose(`sumSquares n=${n}`, [nb.sumSquares(a)], [ref.sumSquares(a64)], [1], 1e-6);
+    for (const kind of ['linear', 'relu', 'relu6', 'sigmoid', 'tanh'] as Activation[]) {
+      const y = nb.activation(kind, a);
+      assertClose(`activation ${kind} n=${n}`, y, ref.activation(kind, a64), [n]);
+      // The backward pass gets the native y, as it would in training.
+      assertClose(`activationBackward ${kind} n=${n}`, nb.activationBackward(kind, a, y, dy), ref.activationBackward(kind, a64, f64(y), dy64), [n]);
+    }
+  });
+});
+
+test('native softmax and channel ops match the reference', (t) => {
+  const nb = nativeOrSkip(t);
+  if (!nb) return;
+  const shapes: [number, number][] = [[1, 1], [7, 10], [37, 19], [300, 1000], [4100, 33]];
+  shapes.forEach(([rows, c], i) => {
+    const x = randomF32(rows * c, 10 + i, -5, 5);
+    const dy = randomF32(rows * c, 11 + i);
+    const bias = randomF32(c, 12 + i);
+    const shift = randomF32(c, 13 + i);
+    const y = nb.softmax(x, c);
+    assertClose(`softmax ${rows}x${c}`, y, ref.softmax(f64(x), c), [rows, c]);
+    assertClose(`softmaxBackward ${rows}x${c}`, nb.softmaxBackward(y, dy, c), ref.softmaxBackward(f64(y), f64(dy), c), [rows, c]);
+    assertClose(`biasAdd ${rows}x${c}`, nb.biasAdd(x, bias, c), ref.biasAdd(f64(x), f64(bias), c), [rows, c]);
+    assertClose(`sumRows ${rows}x${c}`, nb.sumRows(x, c), ref.sumRows(f64(x), c), [c]);
+    assertClose(`channelAffine ${rows}x${c}`, nb.channelAffine(x, bias, shift, c), ref.channelAffine(f64(x), f64(bias), f64(shift), c), [rows, c]);
+  });
+});
+
+test('native batch norm matches the reference', (t) => {
+  const nb = nativeOrSkip(t);
+  if (!nb) return;
+  const shapes: [number, number][] = [[1, 5], [37, 19], [4100, 33], [2048, 64]];
+  shapes.forEach(([rows, c], i) => {
+    // An offset mean, as real activations have, so the variance pass is tested against cancellation.
+    const x = randomF32(rows * c, 20 + i, 0.5, 3);
+    const dy = randomF32(rows * c, 21 + i);
+    const gamma = randomF32(c, 22 + i, 0.5, 1.5);
+    const beta = randomF32(c, 23 + i);
+    const eps = 1e-3;
+    const got = nb.batchNormTrain(x, gamma, beta, c, eps);
+    const want = ref.batchNormTrain(f64(x), f64(gamma), f64(beta), c, eps);
+    assertClose(`batchNormTrain y ${rows}x${c}`, got.y, want.y, [rows, c]);
+    assertClose(`batchNormTrain mean ${rows}x${c}`, got.mean, want.mean, [c]);
+    assertClose(`batchNormTrain variance ${rows}x${c}`, got.variance, want.variance, [c]);
+    const gb = nb.batchNormTrainBackward(x, dy, gamma, got.mean, got.variance, c, eps);
+    const wb = ref.batchNormTrainBackward(f64(x), f64(dy), f64(gamma), f64(got.mean), f64(got.variance), c, eps);
+    assertClose(`batchNormTrainBackward dx ${rows}x${c}`, gb.dx, wb.dx, [rows, c]);
+    assertClose(`batchNormTrainBackward dgamma ${rows}x${c}`, gb.dgamma, wb.dgamma, [c]);
+    assertClose(`batchNormTrainBackward dbeta ${rows}x${c}`, gb.dbeta, wb.dbeta, [c]);
+  });
+});
+
+test('native optimizer steps match the reference', (t) => {
+  const nb = nativeOrSkip(t);
+  if (!nb) return;
+  for (const n of LENGTHS) {
+    const p = randomF32(n, 30);
+    const state = [p, new Float32Array(n), new Float32Array(n)];
+    const state64 = state.map(f64);
+    for (let step = 1; step <= 3; step++) {
+      const g = randomF32(n, 31 + step);
+      nb.adamUpdate(state[0], g, state[1], state[2], 1e-2, 0.9, 0.999, 1e-7, step);
+      ref.adamUpdate(state64[0], f64(g), state64[1], state64[2], 1e-2, 0.9, 0.999, 1e-7, step);
+    }
+    ['param', 'm', 'v'].forEach((what, k) => assertClose(`adamUpdate ${what} n=${n}`, state[k], state64[k], [n]));
+
+    for (const [momentum, nesterov] of [[0, false], [0.9, false], [0.9, true]] as [number, boolean][]) {
+      const q = randomF32(n, 40);
+      const vel = new Float32Array(n);
+      const [q64, vel64] = [f64(q), f64(vel)];
+      for (let step = 0; step < 3; step++) {
+        const g = randomF32(n, 41 + step);
+        nb.sgdUpdate(q, g, momentum ? vel : null, 0.05, momentum, nesterov);
+        ref.sgdUpdate(q64, f64(g), momentum ? vel64 : null, 0.05, momentum, nesterov);
+      }
+      assertClose(`sgdUpdate momentum=${momentum} nesterov=${nesterov} n=${n}`, q, q64, [n]);
+    }
+  }
+});
