@@ -16,7 +16,8 @@
         "native/pool.cc",
         "native/norm.cc",
         "native/elementwise.cc",
-        "native/optim.cc"
+        "native/optim.cc",
+        "native/peak.cc"
       ],
       "defines": ["NAPI_VERSION=8"],
       # No -march=native: the binary must run on any CPU of its architecture. Wider ISAs are reached through

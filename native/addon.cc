@@ -196,6 +196,8 @@ napi_value SumRows(napi_env env, napi_callback_info info) {
 
 // Defined in addon_elementwise.cc: elementwise, activation, softmax, reductions, optimizers, controls.
 void defineElementwise(napi_env env, napi_value exports);
+// Defined in peak.cc: fmaPeak(milliseconds, threads) -> GFLOP/s, the benchmark's yardstick.
+napi_value FmaPeak(napi_env env, napi_callback_info info);
 
 namespace {
 
@@ -225,6 +227,7 @@ napi_value Init(napi_env env, napi_value exports) {
       fn("channelAffine", ChannelAffine),
       fn("biasAdd", BiasAdd),
       fn("sumRows", SumRows),
+      fn("fmaPeak", FmaPeak),
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   defineElementwise(env, exports);

@@ -52,6 +52,8 @@ interface NativeAddon {
   softmaxBackward(y: Float32Array, dy: Float32Array, dx: Float32Array, c: number): void;
   adamUpdate(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, alpha: number, beta1: number, beta2: number, epsilon: number): void;
   sgdUpdate(param: Float32Array, grad: Float32Array, velocity: Float32Array | null, lr: number, momentum: number, nesterov: boolean): void;
+  /** FP32 FMA peak in GFLOP/s over `threads` pool threads for `milliseconds` (native/peak.cc). */
+  fmaPeak(milliseconds: number, threads: number): number;
   info(): NativeInfo;
   setThreads(n: number): void;
   setIsa(isa: string): boolean;
@@ -342,6 +344,14 @@ export function nativeAvailable(): boolean {
 /** The native Backend object (for tests and benchmarks), or null when the addon is absent. */
 export function nativeBackend(): Backend | null {
   return backend;
+}
+
+/**
+ * The machine's FP32 multiply-add peak in GFLOP/s, measured by the addon with the active ISA's widest FMAs
+ * on `threads` pool threads (default: all) for `milliseconds`; null when the addon is absent.
+ */
+export function nativeFmaPeak(milliseconds = 200, threads?: number): number | null {
+  return addon ? addon.fmaPeak(milliseconds, threads ?? addon.info().threads) : null;
 }
 
 /** ISA and thread count of the loaded addon, or null. */

@@ -1,0 +1,262 @@
+#!/usr/bin/env node
+// The benchmark (npm run bench): per zoo model, training and inference images/s on random data, achieved
+// GFLOP/s against the machine's measured FP32 peak, and peak memory. Not a test: numbers depend on the
+// machine and on whatever else runs on it (the table prints the load average before and after).
+//
+//   npm run build && npm run bench -- [--model NAME[,NAME]]... [--json] [--seconds S] [--batch N]
+//
+// Training = forward in training mode + sparse categorical cross-entropy + backward + Adam step (trainStep,
+// the step model.fit runs). Inference = model.apply(x, { training: false }) under noGrad. Each is warmed up
+// for 2 steps, then timed for about --seconds (at least 3 steps). FLOPs per image come from modelFlops
+// (src/report/analysis.ts): 2 * MACs of conv, depthwise and dense layers; training counts forward and both
+// backward passes. The peak is measured once, at startup, by the addon's fmaPeak (native/peak.cc): FMA chains
+// in registers on every pool thread, with the ISA the kernels use.
+//
+// Each model runs in its own child process, so peakRssMb (process.resourceUsage().maxRSS) is that model's own.
+// CONVKIT_THREADS / CONVKIT_ISA / CONVKIT_BACKEND apply as usual and are passed on to the children.
+import { spawnSync } from 'node:child_process';
+import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { noGrad } from '../src/autograd/tape.js';
+import { backendName } from '../src/backend/index.js';
+import { nativeFmaPeak, nativeInfo } from '../src/backend/native/index.js';
+import { modelFlops } from '../src/report/analysis.js';
+import { Tensor } from '../src/tensor/tensor.js';
+import { getLoss } from '../src/train/losses.js';
+import { Adam } from '../src/train/optimizers.js';
+import { trainStep } from '../src/train/step.js';
+import { createModel, zoo } from '../src/zoo/index.js';
+
+/** The models and batch sizes of issue 6's table (mlp added), in the order they run. */
+export const BENCH_BATCH: Record<string, number> = {
+  mlp: 32,
+  baseline: 32,
+  lenet5: 32,
+  alexnet8: 128,
+  vgg16: 128,
+  inception10: 128,
+  resnet18: 32,
+  mobilenet: 8,
+};
+
+export interface BenchResult {
+  model: string;
+  batch: number;
+  inputShape: number[];
+  backend: string;
+  isa: string | null;
+  threads: number;
+  trainImagesPerSec: number;
+  inferImagesPerSec: number;
+  trainStepMs: number;
+  inferStepMs: number;
+  trainSteps: number;
+  inferSteps: number;
+  trainFlopsPerImage: number;
+  inferFlopsPerImage: number;
+  trainGflops: number;
+  inferGflops: number;
+  peakGflops: number | null;
+  /** trainGflops as a percentage of peakGflops. */
+  trainPeakPercent: number | null;
+  peakRssMb: number;
+  loadAvg1: number;
+}
+
+interface Options {
+  models: string[];
+  json: boolean;
+  seconds: number;
+  batch: number | null;
+  child: boolean;
+  peak: number | null;
+}
+
+function usage(message: string): never {
+  process.stderr.write(`bench: ${message}\nusage: npm run bench -- [--model NAME[,NAME]]... [--json] [--seconds S] [--batch N]\n`);
+  process.exit(2);
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { models: [], json: false, seconds: 5, batch: null, child: false, peak: null };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const eq = arg.indexOf('=');
+    const flag = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
+    const value = (): string => {
+      if (eq > 0 && arg.startsWith('--')) return arg.slice(eq + 1);
+      const v = argv[++i];
+      if (v === undefined) usage(`${flag} expects a value`);
+      return v;
+    };
+    const positive = (v: string, integer: boolean): number => {
+      const n = Number(v);
+      if (!(n > 0) || !Number.isFinite(n) || (integer && !Number.isInteger(n))) usage(`${flag}: expected a positive ${integer ? 'integer' : 'number'}, received '${v}'`);
+      return n;
+    };
+    switch (flag) {
+      case '--model':
+      case '--models':
+        o.models.push(...value().split(',').map((s) => s.trim()).filter((s) => s));
+        break;
+      case '--json':
+        o.json = true;
+        break;
+      case '--seconds':
+        o.seconds = positive(value(), false);
+        break;
+      case '--batch':
+        o.batch = positive(value(), true);
+        break;
+      case '--child':
+        o.child = true;
+        break;
+      case '--peak':
+        o.peak = positive(value(), false);
+        break;
+      case '-h':
+      case '--help':
+        process.stdout.write('usage: npm run bench -- [--model NAME[,NAME]]... [--json] [--seconds S] [--batch N]\n');
+        process.exit(0);
+      default:
+        usage(`unknown argument '${arg}'`);
+    }
+  }
+  for (const m of o.models) if (!(m in zoo)) usage(`--model: expected one of ${Object.keys(BENCH_BATCH).join(', ')} (or another zoo model), received '${m}'`);
+  if (o.models.length === 0) o.models = Object.keys(BENCH_BATCH);
+  return o;
+}
+
+/** Runs `step` twice untimed, then until `seconds` have passed and at least 3 steps ran; returns steps and seconds. */
+function timeSteps(seconds: number, step: () => void): { steps: number; elapsed: number } {
+  step();
+  step();
+  const t0 = process.hrtime.bigint();
+  let steps = 0;
+  let elapsed = 0;
+  do {
+    step();
+    steps++;
+    elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
+  } while (elapsed < seconds || steps < 3);
+  return { steps, elapsed };
+}
+
+/** Measures one model in this process. */
+function benchModel(name: string, batch: number, seconds: number, peak: number | null): BenchResult {
+  const entry = zoo[name];
+  const model = createModel(name);
+  const inputShape = [...entry.inputShape];
+  const x = Tensor.randomUniform([batch, ...inputShape], 0, 1);
+  const y = new Int32Array(batch);
+  for (let i = 0; i < batch; i++) y[i] = Math.floor(Math.random() * entry.numClasses);
+  const loss = getLoss('sparse_categorical_crossentropy');
+  const optimizer = new Adam();
+  const vars = model.trainableWeights;
+
+  const train = timeSteps(seconds, () => {
+    trainStep(model, loss, optimizer, vars, x, y, `bench ${name}`);
+  });
+  const infer = timeSteps(seconds, () => {
+    noGrad(() => model.apply(x, { training: false }));
+  });
+
+  const trainFlopsPerImage = modelFlops(model, { training: true });
+  const inferFlopsPerImage = modelFlops(model);
+  const trainImagesPerSec = (train.steps * batch) / train.elapsed;
+  const inferImagesPerSec = (infer.steps * batch) / infer.elapsed;
+  const trainGflops = (trainImagesPerSec * trainFlopsPerImage) / 1e9;
+  const info = nativeInfo();
+  const backend = backendName();
+  return {
+    model: name,
+    batch,
+    inputShape,
+    backend,
+    isa: backend === 'native' && info ? info.isa : null,
+    threads: backend === 'native' && info ? info.threads : 1,
+    trainImagesPerSec,
+    inferImagesPerSec,
+    trainStepMs: (train.elapsed / train.steps) * 1e3,
+    inferStepMs: (infer.elapsed / infer.steps) * 1e3,
+    trainSteps: train.steps,
+    inferSteps: infer.steps,
+    trainFlopsPerImage,
+    inferFlopsPerImage,
+    trainGflops,
+    inferGflops: (inferImagesPerSec * inferFlopsPerImage) / 1e9,
+    peakGflops: peak,
+    trainPeakPercent: peak ? (100 * trainGflops) / peak : null,
+    peakRssMb: process.resourceUsage().maxRSS / 1024,
+    loadAvg1: loadavg()[0],
+  };
+}
+
+/** Runs one model in a child process and returns its result line (or an error message). */
+function runChild(name: string, batch: number, seconds: number, peak: number | null): BenchResult | string {
+  const args = [fileURLToPath(import.meta.url), '--child', '--model', name, '--batch', String(batch), '--seconds', String(seconds)];
+  if (peak) args.push('--peak', String(peak));
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 24 });
+  if (r.stderr) process.stderr.write(r.stderr);
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  if (r.status !== 0 || !line.startsWith('{')) return `exit ${r.status ?? r.signal}: ${(r.stderr || r.stdout).trim().split('\n').pop() ?? ''}`;
+  return JSON.parse(line) as BenchResult;
+}
+
+const fmt = (v: number | null, digits: number): string => (v === null ? '-' : v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }));
+
+function printTable(rows: (BenchResult | { model: string; batch: number; error: string })[]): void {
+  const head = ['model', 'batch', 'train img/s', 'infer img/s', 'train GFLOP/s', 'infer GFLOP/s', '% peak', 'step ms', 'RSS MB'];
+  const cells = rows.map((r) =>
+    'error' in r
+      ? [r.model, String(r.batch), `failed: ${r.error}`, '', '', '', '', '', '']
+      : [r.model, String(r.batch), fmt(r.trainImagesPerSec, 1), fmt(r.inferImagesPerSec, 1), fmt(r.trainGflops, 1), fmt(r.inferGflops, 1), fmt(r.trainPeakPercent, 1), fmt(r.trainStepMs, 1), fmt(r.peakRssMb, 0)],
+  );
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[2].startsWith('failed') && i > 2 ? 0 : c[i].length))));
+  const line = (c: string[]) => c.map((s, i) => (i === 0 ? s.padEnd(widths[i]) : s.padStart(widths[i]))).join('  ').trimEnd();
+  process.stdout.write(`${line(head)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n`);
+  for (const c of cells) process.stdout.write(`${c[2].startsWith('failed') ? `${c[0].padEnd(widths[0])}  ${c[1].padStart(widths[1])}  ${c[2]}` : line(c)}\n`);
+}
+
+function main(): void {
+  const o = parseArgs(process.argv.slice(2));
+  const batchOf = (m: string) => o.batch ?? BENCH_BATCH[m] ?? 32;
+  if (o.child) {
+    for (const m of o.models) process.stdout.write(`${JSON.stringify(benchModel(m, batchOf(m), o.seconds, o.peak))}\n`);
+    return;
+  }
+  const load0 = loadavg();
+  const info = nativeInfo();
+  // Measured with every pool thread (what training uses) and with one, for the record; best of 3 short runs,
+  // since a run that shares a core with another process reads low.
+  const best = (f: () => number | null): number | null => Math.max(f() ?? 0, f() ?? 0, f() ?? 0) || null;
+  const peak = best(() => nativeFmaPeak(250));
+  const peak1 = best(() => nativeFmaPeak(150, 1));
+  if (!o.json) {
+    const where = info ? `native backend, ${info.isa} kernels, ${info.threads} threads` : `${backendName()} backend (native addon not loaded)`;
+    process.stdout.write(`convkit bench: ${where}; ${o.seconds} s per measurement; each model in its own process (RSS per model)\n`);
+    process.stdout.write(`FP32 FMA peak: ${peak === null ? 'n/a (needs the native addon)' : `${fmt(peak, 1)} GFLOP/s on ${info?.threads} threads, ${fmt(peak1, 1)} on one`}\n`);
+    process.stdout.write(`load average before: ${load0.map((v) => v.toFixed(2)).join(' ')}\n\n`);
+  }
+  const rows: (BenchResult | { model: string; batch: number; error: string })[] = [];
+  let failed = false;
+  for (const m of o.models) {
+    const r = runChild(m, batchOf(m), o.seconds, peak);
+    if (typeof r === 'string') {
+      failed = true;
+      process.stderr.write(`bench: ${m} failed (${r})\n`);
+      rows.push({ model: m, batch: batchOf(m), error: r });
+      continue;
+    }
+    rows.push(r);
+    if (o.json) process.stdout.write(`${JSON.stringify(r)}\n`);
+  }
+  if (!o.json) {
+    printTable(rows);
+    process.stdout.write(`\nload average after: ${loadavg().map((v) => v.toFixed(2)).join(' ')}\n`);
+    process.stdout.write('GFLOP/s from modelFlops (conv/depthwise/dense 2*MACs; training = forward + both backward passes); % peak = train GFLOP/s / FMA peak.\n');
+  }
+  if (failed) process.exitCode = 1;
+}
+
+main();

@@ -1,0 +1,31 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { nativeAvailable } from '../../src/backend/native/index.js';
+
+const bench = join(dirname(fileURLToPath(import.meta.url)), '../../bench/bench.js');
+
+// The benchmark is not a test; this only checks that it runs and prints what it promises.
+test('bench --model lenet5 --json prints one line of positive figures', { timeout: 60_000 }, () => {
+  const r = spawnSync(process.execPath, [bench, '--model', 'lenet5', '--seconds', '0.2', '--json'], { encoding: 'utf8', env: { ...process.env, CONVKIT_QUIET_NATIVE: '1' } });
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  assert.equal(lines.length, 1, r.stdout);
+  const j = JSON.parse(lines[0]) as Record<string, unknown>;
+  assert.equal(j.model, 'lenet5');
+  assert.equal(j.batch, 32);
+  assert.equal(typeof j.backend, 'string');
+  const positive = ['trainImagesPerSec', 'inferImagesPerSec', 'trainGflops', 'peakRssMb', 'threads', 'batch'];
+  // The peak is measured by the addon; without it (reference backend) it is null.
+  if (nativeAvailable()) positive.push('peakGflops', 'trainPeakPercent');
+  else assert.equal(j.peakGflops, null);
+  for (const k of positive) assert.ok(typeof j[k] === 'number' && Number.isFinite(j[k]) && (j[k] as number) > 0, `${k} = ${j[k]}`);
+});
+
+test('bench rejects an unknown model with a usage line', () => {
+  const r = spawnSync(process.execPath, [bench, '--model', 'nope'], { encoding: 'utf8' });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /^bench: --model: expected one of .*received 'nope'/);
+});
