@@ -97,6 +97,7 @@ export async function fit(model: Model, x: Tensor | DataSource, y: Targets | und
   const steps = Math.ceil(source.size / batchSize);
   let epochsDone = opts.initialEpoch ?? 0;
   const progress = new ProgressBar(verbose);
+  const pendingSaves: { path: string; kind: 'full' | 'weights' }[] = [];
 
   const ctx: TrainingContext = {
     model,
@@ -115,7 +116,6 @@ export async function fit(model: Model, x: Tensor | DataSource, y: Targets | und
       pendingSaves.push({ path, kind });
     },
   };
-  const pendingSaves: { path: string; kind: 'full' | 'weights' }[] = [];
   const writeCheckpoint = (path: string, kind: 'full' | 'weights'): void => {
     const state: CheckpointState = {
       epoch: epochsDone,
@@ -130,18 +130,7 @@ export async function fit(model: Model, x: Tensor | DataSource, y: Targets | und
   };
   for (const cb of callbacks) cb.ctx = ctx;
 
-  if (opts.resumeFrom) {
-    const ckpt = readCheckpoint(opts.resumeFrom);
-    if (ckpt.kind !== 'full') throw new Error(`${who}: cannot resume from '${opts.resumeFrom}': it holds weights only (saveWeightsOnly); resuming needs a full checkpoint`);
-    restoreWeights(model, ckpt, `checkpoint '${opts.resumeFrom}'`);
-    const s = ckpt.state;
-    if (s.optimizer) c.optimizer.setState({ ...s.optimizer, slots: ckpt.slots }, model.trainableWeights);
-    if (s.optimizer?.config.learningRate) c.optimizer.learningRate = s.optimizer.config.learningRate as number;
-    if (s.rng) globalRandom.setState(s.rng);
-    if (s.history) Object.assign(history, History.from(s.history));
-    for (const cb of callbacks) if (cb.stateKey && cb.setState && s.callbacks?.[cb.stateKey] !== undefined) cb.setState(s.callbacks[cb.stateKey]);
-    epochsDone = s.epoch ?? 0;
-  }
+  if (opts.resumeFrom) epochsDone = resumeTraining(opts.resumeFrom, model, c, history, callbacks, who);
 
   for (const cb of callbacks) cb.onTrainBegin?.({});
   const order = new Int32Array(source.size);
@@ -180,6 +169,23 @@ export async function fit(model: Model, x: Tensor | DataSource, y: Targets | und
   }
   for (const cb of callbacks) cb.onTrainEnd?.({});
   return history;
+}
+
+/**
+ * Restores what a full checkpoint holds (weights, optimizer slots and step, learning rate, random state,
+ * history, callback state) and returns the number of epochs it had completed.
+ */
+function resumeTraining(path: string, model: Model, c: Compiled, history: History, callbacks: readonly Callback[], who: string): number {
+  const ckpt = readCheckpoint(path);
+  if (ckpt.kind !== 'full') throw new Error(`${who}: cannot resume from '${path}': it holds weights only (saveWeightsOnly); resuming needs a full checkpoint`);
+  restoreWeights(model, ckpt, `checkpoint '${path}'`);
+  const s = ckpt.state;
+  if (s.optimizer) c.optimizer.setState({ ...s.optimizer, slots: ckpt.slots }, model.trainableWeights);
+  if (s.optimizer?.config.learningRate) c.optimizer.learningRate = s.optimizer.config.learningRate as number;
+  if (s.rng) globalRandom.setState(s.rng);
+  if (s.history) Object.assign(history, History.from(s.history));
+  for (const cb of callbacks) if (cb.stateKey && cb.setState && s.callbacks?.[cb.stateKey] !== undefined) cb.setState(s.callbacks[cb.stateKey]);
+  return s.epoch ?? 0;
 }
 
 function metricLogs(c: Compiled, loss: number, accuracy: number): Logs {
