@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ImageDataset } from '../data/dataset.js';
 import { embeddedDataset } from '../data/embedded.js';
-import { loadCifar10 } from '../data/cifar10.js';
+import { findCifar10Dir, loadCifar10 } from '../data/cifar10.js';
 import { Checkpoint, readCheckpoint } from '../io/checkpoint.js';
 import { restoreWeights } from '../io/checkpoint.js';
 import { Model } from '../models/model.js';
@@ -35,7 +35,13 @@ export interface DataSettings {
 
 export async function loadData(s: DataSettings, onProgress?: (done: number, total: number | null) => void): Promise<{ train: ImageDataset; test: ImageDataset }> {
   if (s.dataset === 'embedded') return embeddedDataset({ seed: s.seed, trainSize: s.trainSize, testSize: s.testSize });
-  if (s.dataset === 'cifar10') return loadCifar10({ dataDir: s.dataDir, download: s.download, onProgress });
+  if (s.dataset === 'cifar10') {
+    // The library's message explains the API; on the command line the answer is an option, in one line.
+    if (!s.download && findCifar10Dir(s.dataDir).dir === null) {
+      throw new CliError(`CIFAR-10 not found ${s.dataDir ? `in '${s.dataDir}'` : 'in the cache (CONVKIT_DATA or ~/.cache/convkit)'}: pass --download to fetch it (163 MiB, md5-checked) or --data-dir DIR for the folder holding data_batch_1.bin ... test_batch.bin`);
+    }
+    return loadCifar10({ dataDir: s.dataDir, download: s.download, onProgress });
+  }
   throw new CliError(`--dataset: expected 'embedded' or 'cifar10', received '${String(s.dataset)}'`, 2);
 }
 

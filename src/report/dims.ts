@@ -106,7 +106,7 @@ export function convDims(a: ConvDimsArgs): Dims {
   const sameWindow = kh === kw && dilation[0] === dilation[1];
   steps.push(...axisSteps('width', w, kw, strides[1], dilation[1], padding, g.ow).filter((l) => !(sameWindow && l.includes('F_eff ='))));
   steps.push(a.depthwise ? `  depth:  D_in * M = ${c} * ${m} = ${g.outC}` : `  depth:  K = ${g.outC}`);
-  steps.push(`  = (None, ${g.oh}, ${g.ow}, ${g.outC})`, '', 'Parameters:');
+  steps.push(`  = (null, ${g.oh}, ${g.ow}, ${g.outC})`, '', 'Parameters:');
   const fxf = kh === kw ? `F*F` : `F_h*F_w`;
   const kk = `${kh}*${kw}`;
   let params: number;
@@ -137,6 +137,6 @@ export function poolDims(a: PoolDimsArgs): Dims {
   const steps = [`Pooling: input ${h}x${w}x${c}, ${windowLine('pool', a.poolSize, strides, padding)}`, '', 'Output shape:'];
   steps.push(...axisSteps('height', h, a.poolSize[0], strides[0], 1, padding, g.oh));
   steps.push(...axisSteps('width', w, a.poolSize[1], strides[1], 1, padding, g.ow));
-  steps.push(`  depth:  D_in = ${c} (pooling works on each channel alone)`, `  = (None, ${g.oh}, ${g.ow}, ${c})`, '', 'Parameters:', '  0 (pooling has no weights)');
+  steps.push(`  depth:  D_in = ${c} (pooling works on each channel alone)`, `  = (null, ${g.oh}, ${g.ow}, ${c})`, '', 'Parameters:', '  0 (pooling has no weights)');
   return { outputShape: [null, g.oh, g.ow, c], params: 0, steps };
 }

@@ -29,7 +29,7 @@ export function bytes(v: number): string {
   return `${i === 0 ? x : x.toPrecision(3)} ${units[i]}`;
 }
 
-export const shapeText = (s: readonly (number | null)[]): string => `(${s.map((d) => (d === null ? 'None' : d)).join(', ')})`;
+export const shapeText = (s: readonly (number | null)[]): string => `(${s.map((d) => (d === null ? 'null' : d)).join(', ')})`;
 
 /** '5' for a square field, '5x7' otherwise; '?' when unknown. */
 export function rfText(rf: ReceptiveField | null, which: 'size' | 'jump'): string {

@@ -75,7 +75,7 @@ test('dims agrees with the layers on a generated sweep of configurations', () =>
 test('convkit dims: worked example, --json, and one-line errors with exit code 2', () => {
   const r = cli('dims', 'conv', '--input', '200,200,1', '--filters', '16', '--kernel', '2', '--strides', '2', '--padding', 'valid');
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /= \(None, 100, 100, 16\)/);
+  assert.match(r.stdout, /= \(null, 100, 100, 16\)/);
   assert.match(r.stdout, /K\*F\*F\*D_in \+ K = 16\*2\*2\*1 \+ 16 = 64 \+ 16 = 80/);
   const j = cli('dims', 'conv', '--input', '200,200,1', '--filters', '16', '--kernel', '2', '--strides', '2', '--json');
   assert.deepEqual(JSON.parse(j.stdout), { outputShape: [null, 100, 100, 16], params: 80 });
@@ -98,7 +98,7 @@ test('convkit summary --detail and convkit compare --json', () => {
   const s = cli('summary', 'lenet5', '--detail');
   assert.equal(s.status, 0, s.stderr);
   assert.match(s.stdout, /^Layer \(type\) +Output Shape +Param # +MACs +FLOPs +Elem\. ops +Act\. mem +RF +Jump$/m);
-  assert.match(s.stdout, /^conv2d_1 \(Conv2D\) +\(None, 10, 10, 16\) +2,416 +240K +480K +3\.20K +6\.25 KiB +14 +2$/m);
+  assert.match(s.stdout, /^conv2d_1 \(Conv2D\) +\(null, 10, 10, 16\) +2,416 +240K +480K +3\.20K +6\.25 KiB +14 +2$/m);
   assert.match(s.stdout, /MACs: 651,720 +FLOPs \(2 x MACs, conv\/dense\): 1,303,440 forward, 3,204,720 per training image/);
   const j = JSON.parse(cli('summary', 'resnet18', '--detail', '--json').stdout);
   assert.equal(j.totals.params, 11183562);
