@@ -175,6 +175,20 @@ void col2imAdd(const float* dcol, long m0, long rows, float* dx, const Geom& g) 
   });
 }
 
+// y [M, N] = col [M, K] * w [K, N], w given as N panel rows of depth K. With fewer output channels than the
+// microkernel is wide (LeNet's 3 -> 6 convolution: N = 6 against NR = 16) the product is computed the other
+// way round, y^T [N, M] = w^T col^T, so the long pixel dimension fills the NR-wide panels instead of N being
+// padded to NR, then transposed back. Chosen by shape alone, so results stay independent of thread count.
+bool gemmIm2col(const Panelizer& col, const Panelizer& wRows, long M, long N, long K, float* y) {
+  if (N >= gemmKernel().nr) return gemm(col, wRows, M, N, K, y, N, false);
+  thread_local Scratch ytBuf;
+  float* yT = ytBuf.floats(static_cast<size_t>(N * M));  // y^T: [N, M]
+  if (!yT || !gemm(wRows, col, N, M, K, yT, M, false)) return false;
+  for (long p = 0; p < M; ++p)
+    for (long j = 0; j < N; ++j) y[p * N + j] = yT[j * M + p];
+  return true;
+}
+
 }  // namespace
 
 // y: [n, oh, ow, outC]; x: [n, h, w, c]; w: [kh, kw, c, outC]
@@ -184,7 +198,7 @@ bool conv2d(const float* x, const float* w, float* y, const Geom& g) {
   if (isPointwise(g)) return gemm(StridedPanels(x, g.c, 1), wp, M, g.outC, K, y, g.outC, false);
   const float* zero = zeros(static_cast<size_t>(g.c));
   if (!zero) return false;
-  return gemm(Im2colRows(x, g, zero), wp, M, g.outC, K, y, g.outC, false);
+  return gemmIm2col(Im2colRows(x, g, zero), wp, M, g.outC, K, y);
 }
 
 // dw: [kh, kw, c, outC]; x: [n, h, w, c]; dy: [n, oh, ow, outC]
@@ -234,7 +248,7 @@ bool backpropInputTransposed(const float* dy, const float* w, float* dx, const G
     for (long ci = 0; ci < g.c; ++ci)
       for (long co = 0; co < g.outC; ++co) out[co * g.c + ci] = src[ci * g.outC + co];
   }
-  return gemm(Im2colRows(dy, t, zero), StridedPanels(wf, 1, g.c), g.n * g.h * g.w, g.c, taps * g.outC, dx, g.c, false);
+  return gemmIm2col(Im2colRows(dy, t, zero), StridedPanels(wf, 1, g.c), g.n * g.h * g.w, g.c, taps * g.outC, dx);
 }
 
 }  // namespace

@@ -28,6 +28,8 @@ const CASES: ConvCase[] = [
   { input: [8, 32, 32, 32], kernel: [3, 3], filters: 4, padding: 'same', note: 'split-k filter gradient, transposed-conv input gradient' },
   { input: [8, 32, 32, 16], kernel: [3, 3], filters: 8, strides: [2, 2], padding: 'same', note: 'stride 2: dcol in several chunks' },
   { input: [2, 6, 5, 3], kernel: [2, 2], filters: 5, padding: [[2, 0], [0, 2]], note: 'padding wider than the kernel: col2im path at stride 1' },
+  { input: [4, 32, 32, 3], kernel: [5, 5], filters: 6, padding: 'valid', note: 'LeNet conv1: outC 6 < NR, transposed GEMM' },
+  { input: [4, 14, 14, 6], kernel: [5, 5], filters: 16, padding: 'valid', note: 'LeNet conv2: input gradient with c 6 < NR' },
 ];
 
 function info(c: ConvCase): Conv2DInfo {
