@@ -46,8 +46,10 @@ inline void rowsTouching(const Geom& g, long iy, long* o0, long* o1) {
 
 }  // namespace
 
-// y: [n, oh, ow, c]; x: [n, h, w, c]
-void maxPool(const float* x, float* y, const Geom& g) {
+// The walk max and average pooling share: for each output pixel, start(out), then add(out, in) for every real
+// input pixel of its window, then finish(out, count). Templates, so the per-value work is inlined.
+template <class Start, class Add, class Finish>
+void forEachWindow(const float* x, float* y, const Geom& g, Start start, Add add, Finish finish) {
   const long C = g.c;
   forRows(g.n * g.oh, g.ow * C * g.kh * g.kw, [&](long r0, long r1) {
     for (long r = r0; r < r1; ++r) {
@@ -55,19 +57,27 @@ void maxPool(const float* x, float* y, const Geom& g) {
       long y0, y1;
       windowRows(g, oy, &y0, &y1);
       for (long ox = 0; ox < g.ow; ++ox) {
-        float* __restrict out = y + (r * g.ow + ox) * C;
+        float* out = y + (r * g.ow + ox) * C;
         long x0, x1;
         windowCols(g, ox, &x0, &x1);
-        for (long ci = 0; ci < C; ++ci) out[ci] = -INFINITY;
+        start(out, C);
         for (long iy = y0; iy < y1; ++iy)
-          for (long ix = x0; ix < x1; ++ix) {
-            const float* __restrict in = x + ((b * g.h + iy) * g.w + ix) * C;
-            // Strict `>`: the first maximum wins and NaN never does, as in the reference.
-            for (long ci = 0; ci < C; ++ci) out[ci] = in[ci] > out[ci] ? in[ci] : out[ci];
-          }
+          for (long ix = x0; ix < x1; ++ix) add(out, x + ((b * g.h + iy) * g.w + ix) * C, C);
+        finish(out, C, (y1 - y0) * (x1 - x0));
       }
     }
   });
+}
+
+// y: [n, oh, ow, c]; x: [n, h, w, c]
+void maxPool(const float* x, float* y, const Geom& g) {
+  forEachWindow(
+      x, y, g, [](float* __restrict out, long C) { for (long ci = 0; ci < C; ++ci) out[ci] = -INFINITY; },
+      // Strict `>`: the first maximum wins and NaN never does, as in the reference.
+      [](float* __restrict out, const float* __restrict in, long C) {
+        for (long ci = 0; ci < C; ++ci) out[ci] = in[ci] > out[ci] ? in[ci] : out[ci];
+      },
+      [](float*, long, long) {});
 }
 
 // Four channels at a time in 16-byte vectors (SSE2 or NEON, always there): maxPoolBackward's selects
@@ -170,28 +180,15 @@ bool maxPoolBackward(const float* x, const float* dy, float* dx, const Geom& g) 
   return true;
 }
 
+// Divides by the number of real (unpadded) pixels of each window, as TensorFlow does.
 void avgPool(const float* x, float* y, const Geom& g) {
-  const long C = g.c;
-  forRows(g.n * g.oh, g.ow * C * g.kh * g.kw, [&](long r0, long r1) {
-    for (long r = r0; r < r1; ++r) {
-      const long b = r / g.oh, oy = r % g.oh;
-      long y0, y1;
-      windowRows(g, oy, &y0, &y1);
-      for (long ox = 0; ox < g.ow; ++ox) {
-        float* __restrict out = y + (r * g.ow + ox) * C;
-        long x0, x1;
-        windowCols(g, ox, &x0, &x1);
-        for (long ci = 0; ci < C; ++ci) out[ci] = 0.0f;
-        for (long iy = y0; iy < y1; ++iy)
-          for (long ix = x0; ix < x1; ++ix) {
-            const float* __restrict in = x + ((b * g.h + iy) * g.w + ix) * C;
-            for (long ci = 0; ci < C; ++ci) out[ci] += in[ci];
-          }
-        const float count = static_cast<float>((y1 - y0) * (x1 - x0));
-        for (long ci = 0; ci < C; ++ci) out[ci] /= count;
-      }
-    }
-  });
+  forEachWindow(
+      x, y, g, [](float* __restrict out, long C) { for (long ci = 0; ci < C; ++ci) out[ci] = 0.0f; },
+      [](float* __restrict out, const float* __restrict in, long C) { for (long ci = 0; ci < C; ++ci) out[ci] += in[ci]; },
+      [](float* __restrict out, long C, long count) {
+        const float n = static_cast<float>(count);
+        for (long ci = 0; ci < C; ++ci) out[ci] /= n;
+      });
 }
 
 // dx[iy, ix] = sum over windows (oy, ox) holding (iy, ix) of dy[oy, ox] / count(oy, ox).
