@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { Command } from 'commander';
 import { readCheckpoint } from '../io/checkpoint.js';
 import type { CurvesInput } from '../report/curves.js';
-import { writeFileAtomic } from '../report/rasterize.js';
+import { writeFileAtomic } from '../io/atomic.js';
 import { buildReport, historyFromCsv } from '../report/report.js';
 import { createModel, zoo } from '../zoo/index.js';
 import { CliError, OUT_FILES, modelFromCheckpoint, resolveCheckpoint } from './common.js';
@@ -40,7 +40,7 @@ export async function reportCmd(target: string, o: { out: string }): Promise<voi
   } else {
     throw new CliError(`report: expected a zoo model (${Object.keys(zoo).join(', ')}) or a checkpoint file or training folder, received '${target}'`, 2);
   }
-  await writeFileAtomic(o.out, html);
+  writeFileAtomic(o.out, [Buffer.from(html)]);
   console.log(`Wrote ${o.out} (${(Buffer.byteLength(html) / 1024).toFixed(0)} KiB, self-contained)`);
 }
 

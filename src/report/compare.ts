@@ -7,6 +7,7 @@ import { Conv2D, DepthwiseConv2D } from '../layers/conv.js';
 import type { Layer } from '../layers/layer.js';
 import { createModel } from '../zoo/index.js';
 import { analyzeModel } from './analysis.js';
+import { thousands as n } from './format.js';
 
 export interface StackedRow {
   /** Input width and height x. */
@@ -38,7 +39,6 @@ export interface ClassicRow {
   receptiveField: number | null;
 }
 
-const n = (v: number): string => v.toLocaleString('en-US');
 
 /** Parameters of a layer once built for `channels` input channels. */
 function paramsOf(layer: Layer, channels: number): number {

@@ -8,7 +8,8 @@
  * validation, a black frame, outward ticks, "nice" tick steps, 5% data margins, legend in the
  * emptiest corner (matplotlib's loc='best').
  */
-import { FONT_FAMILY, svgToPng, writeFileAtomic } from './rasterize.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { FONT_FAMILY, svgToPng } from './rasterize.js';
 import { type Box, extent, fmt as f, frameRect, niceTicks, padDomain, placeLegend, type Series, textWidth } from './plot.js';
 
 export interface CurvesInput {
@@ -279,6 +280,6 @@ export function curvesSvg(input: CurvesInput, opts: CurvesOptions = {}): string 
 export async function writeCurves(input: CurvesInput, pngPath: string, opts: WriteCurvesOptions = {}): Promise<void> {
   const svg = curvesSvg(input, opts);
   const png = await svgToPng(svg);
-  await writeFileAtomic(pngPath, png);
-  if (opts.svg) await writeFileAtomic(pngPath.replace(/\.png$/i, '') + '.svg', svg);
+  writeFileAtomic(pngPath, [png]);
+  if (opts.svg) writeFileAtomic(pngPath.replace(/\.png$/i, '') + '.svg', [Buffer.from(svg)]);
 }

@@ -10,6 +10,7 @@
  * with what the library computes.
  */
 import { Padding, conv2dInfo, pool2dInfo } from '../backend/geometry.js';
+import { thousands as n } from './format.js';
 
 export interface ConvDimsArgs {
   /** [H, W, D_in]. */
@@ -42,7 +43,6 @@ export interface Dims {
   steps: string[];
 }
 
-const n = (v: number): string => v.toLocaleString('en-US');
 
 /** Output size along one axis as the course writes it, checked against geometry's answer. */
 function axisSteps(axis: 'height' | 'width', size: number, k: number, s: number, d: number, padding: Padding, out: number): string[] {

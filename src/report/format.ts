@@ -1,4 +1,5 @@
 /** Text forms of the analysis and comparisons, for the command line (the HTML report has its own). */
+import { formatShape } from '../tensor/shape.js';
 import type { LayerAnalysis, ModelAnalysis, ReceptiveField } from './analysis.js';
 import type { Comparison } from './compare.js';
 
@@ -29,7 +30,6 @@ export function bytes(v: number): string {
   return `${i === 0 ? x : x.toPrecision(3)} ${units[i]}`;
 }
 
-export const shapeText = (s: readonly (number | null)[]): string => `(${s.map((d) => (d === null ? 'null' : d)).join(', ')})`;
 
 /** '5' for a square field, '5x7' otherwise; '?' when unknown. */
 export function rfText(rf: ReceptiveField | null, which: 'size' | 'jump'): string {
@@ -47,7 +47,7 @@ function table(header: string[], rows: string[][], rightAligned: Set<number>): s
 
 function rowCells(r: LayerAnalysis): string[] {
   const name = `${'  '.repeat(r.depth)}${r.kind === 'block' ? '+ ' : ''}${r.name} (${r.type === 'op' ? 'op' : r.type})`;
-  return [name, shapeText(r.outputShape), thousands(r.params), compact(r.macs), compact(r.flops), compact(r.elementwiseOps), bytes(r.activationBytes), rfText(r.receptiveField, 'size'), rfText(r.receptiveField, 'jump')];
+  return [name, formatShape(r.outputShape), thousands(r.params), compact(r.macs), compact(r.flops), compact(r.elementwiseOps), bytes(r.activationBytes), rfText(r.receptiveField, 'size'), rfText(r.receptiveField, 'jump')];
 }
 
 /** `convkit summary <model> --detail`: one line per layer (blocks expanded, their rows indented), then totals. */

@@ -3,6 +3,7 @@
  * (PNG data: URIs) are inline, and a Content-Security-Policy forbids the browser any request, so the page
  * opens from file:// anywhere, offline, and cannot leak a byte.
  */
+import { formatShape } from '../tensor/shape.js';
 import type { LayerAnalysis, ModelAnalysis } from './analysis.js';
 import { architectureSvg, family } from './diagram.js';
 import { bytes, compact, rfText, thousands } from './format.js';
@@ -134,7 +135,7 @@ function tableHtml(a: ModelAnalysis): string {
     const cls = r.kind === 'block' ? 'block' : r.kind === 'op' ? 'op' : '';
     const name = `<span style="padding-left:${r.depth * 18}px"></span><i class="sw lg-${r.kind === 'block' ? 'block' : family(r)}"></i>${esc(r.name)}`;
     const cells = [
-      `<td class="n">${r.id}</td>`, `<td>${name}</td>`, `<td>${esc(r.type)}</td>`, `<td>(${r.outputShape.map((d) => (d === null ? 'null' : d)).join(', ')})</td>`,
+      `<td class="n">${r.id}</td>`, `<td>${name}</td>`, `<td>${esc(r.type)}</td>`, `<td>${formatShape(r.outputShape)}</td>`,
       `<td class="n">${thousands(r.params)}</td>`, `<td class="n" title="${thousands(r.macs)}">${compact(r.macs)}</td>`, `<td class="n" title="${thousands(r.flops)}">${compact(r.flops)}</td>`,
       `<td class="n" title="${thousands(r.elementwiseOps)}">${compact(r.elementwiseOps)}</td>`, `<td class="n">${bytes(r.activationBytes)}</td>`,
       `<td class="n">${rfText(r.receptiveField, 'size')}</td>`, `<td class="n">${rfText(r.receptiveField, 'jump')}</td>`, `<td>${esc(r.detail)}</td>`,

@@ -1,7 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { basename, dirname, join } from 'node:path';
 
 import { Resvg, initWasm } from '@resvg/resvg-wasm';
 
@@ -62,20 +60,5 @@ export async function svgToPng(svg: string): Promise<Uint8Array> {
     }
   } finally {
     resvg.free();
-  }
-}
-
-/**
- * Writes `data` to `path` atomically: a temporary file in the same folder, then a rename over the
- * target, so readers never see a half-written picture.
- */
-export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    await writeFile(tmp, data);
-    await rename(tmp, path);
-  } catch (e) {
-    await unlink(tmp).catch(() => undefined);
-    throw e;
   }
 }
