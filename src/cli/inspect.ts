@@ -1,4 +1,5 @@
 import { writeWeightsText } from '../io/weights-text.js';
+import { topK } from '../images/imagenet.js';
 import { imageSource } from '../train/source.js';
 import { createModel, zoo } from '../zoo/index.js';
 import { CliError, DataSettings, loadData, modelFromCheckpoint, resolveCheckpoint } from './common.js';
@@ -38,8 +39,7 @@ export async function predictCmd(opts: { checkpoint: string; count: number; json
   const c = probs.shape[1];
   const rows = Array.from({ length: n }, (_, i) => {
     const p = probs.data.subarray(i * c, (i + 1) * c);
-    let best = 0;
-    for (let j = 1; j < c; j++) if (p[j] > p[best]) best = j;
+    const [best] = topK(p, 1);
     return { index: i, predicted: best, name: data.test.classNames[best], score: p[best], label: (y as Int32Array)[i] };
   });
   if (opts.json) {
