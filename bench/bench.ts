@@ -259,4 +259,5 @@ function main(): void {
   if (failed) process.exitCode = 1;
 }
 
-main();
+// Runs only as a script, so that bench/profile.ts can import BENCH_BATCH.
+if (process.argv[1] === fileURLToPath(import.meta.url)) main();

@@ -21,6 +21,26 @@ namespace {
 
 constexpr int kMaxWidth = 32;  // widest panel of any ISA (avx512 NR)
 
+// dst [cols, rows] = src [rows, cols]^T in 32 x 32 tiles, threads over column tiles (a pure copy, so the
+// split cannot change the result). The straightforward loop read one column per output row: a cache miss
+// per element for the 512-channel kernels of ResNet18 (~10 ms per call, single-threaded).
+void transpose(const float* __restrict src, long rows, long cols, float* __restrict dst) {
+  constexpr long T = 32;
+  const long tiles = ceilDiv(cols, T);
+  parallel(threadsFor(rows * cols, 1 << 16), [&](int tid, int nt) {
+    long t0, t1;
+    splitRange(tiles, nt, tid, &t0, &t1);
+    for (long i0 = 0; i0 < rows; i0 += T) {
+      const long i1 = minl(rows, i0 + T);
+      for (long j0 = t0 * T; j0 < minl(cols, t1 * T); j0 += T) {
+        const long j1 = minl(cols, j0 + T);
+        for (long j = j0; j < j1; ++j)
+          for (long i = i0; i < i1; ++i) dst[j * rows + i] = src[i * cols + j];
+      }
+    }
+  });
+}
+
 bool isPointwise(const Geom& g) {
   return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.padTop == 0 && g.padBottom == 0 &&
          g.padLeft == 0 && g.padRight == 0;
@@ -184,8 +204,7 @@ bool gemmIm2col(const Panelizer& col, const Panelizer& wRows, long M, long N, lo
   thread_local Scratch ytBuf;
   float* yT = ytBuf.floats(static_cast<size_t>(N * M));  // y^T: [N, M]
   if (!yT || !gemm(wRows, col, N, M, K, yT, M, false)) return false;
-  for (long p = 0; p < M; ++p)
-    for (long j = 0; j < N; ++j) y[p * N + j] = yT[j * M + p];
+  transpose(yT, N, M, y);
   return true;
 }
 
@@ -211,8 +230,7 @@ bool conv2dBackpropFilter(const float* x, const float* dy, float* dw, const Geom
   const bool ok = isPointwise(g) ? gemm(dyT, StridedPanels(x, 1, g.c), g.outC, K, M, dwT, K, false)
                                  : gemm(dyT, Im2colCols(x, g), g.outC, K, M, dwT, K, false);
   if (!ok) return false;
-  for (long p = 0; p < K; ++p)
-    for (long co = 0; co < g.outC; ++co) dw[p * g.outC + co] = dwT[co * K + p];
+  transpose(dwT, g.outC, K, dw);
   return true;
 }
 
@@ -224,6 +242,38 @@ namespace {
 bool transposedConvFits(const Geom& g) {
   return g.sh == 1 && g.sw == 1 && g.padTop <= (g.kh - 1) * g.dh && g.padLeft <= (g.kw - 1) * g.dw;
 }
+
+// w' as B of the transposed convolution, read straight from w: row ci, depth (tap, co) is
+// w[taps-1-tap][ci][co]. Within one tap the rows are outC apart and the depth is contiguous, so a full panel
+// is the same interleave as a plain B^T. (Materialising w' first was a single-threaded strided transpose of
+// the whole kernel on every call: ~15% of the backward pass of a 512-channel layer.)
+struct FlippedKernelPanels final : Panelizer {
+  const float* w;  // [kh, kw, c, outC]
+  long taps, c, outC;
+  FlippedKernelPanels(const float* w_, const Geom& g) : w(w_), taps(g.kh * g.kw), c(g.c), outC(g.outC) {}
+
+  void pack(float* dst, long r0, long rows, long d0, long depth, int width) const override {
+    for (long q = 0; q < rows; q += width, dst += depth * width) {
+      const long real = minl(width, rows - q);
+      for (long d = d0; d < d0 + depth;) {
+        const long tap = d / outC, co = d - tap * outC, run = minl(outC - co, d0 + depth - d);
+        const float* base = w + ((taps - 1 - tap) * c + r0 + q) * outC + co;
+        float* out = dst + (d - d0) * width;
+        if (real == width && width <= kMaxWidth) {
+          const float* src[kMaxWidth];
+          for (int i = 0; i < width; ++i) src[i] = base + i * outC;
+          interleaveRows(out, src, run, width);
+        } else {
+          for (long e = 0; e < run; ++e) {
+            for (long i = 0; i < real; ++i) out[e * width + i] = base[i * outC + e];
+            for (long i = real; i < width; ++i) out[e * width + i] = 0.0f;
+          }
+        }
+        d += run;
+      }
+    }
+  }
+};
 
 bool backpropInputTransposed(const float* dy, const float* w, float* dx, const Geom& g) {
   Geom t = g;
@@ -237,18 +287,9 @@ bool backpropInputTransposed(const float* dy, const float* w, float* dx, const G
   t.padLeft = (g.kw - 1) * g.dw - g.padLeft;
   t.padBottom = (g.kh - 1) * g.dh - g.padBottom;  // not read by the packer; kept for a consistent Geom
   t.padRight = (g.kw - 1) * g.dw - g.padRight;
-  const long taps = g.kh * g.kw;
-  thread_local Scratch flipBuf;
-  float* wf = flipBuf.floats(static_cast<size_t>(taps * g.c * g.outC));  // w': [kh, kw, outC, c]
   const float* zero = zeros(static_cast<size_t>(t.c));
-  if (!wf || !zero) return false;
-  for (long tap = 0; tap < taps; ++tap) {
-    const float* src = w + (taps - 1 - tap) * g.c * g.outC;  // (kh-1-ky, kw-1-kx) is tap index taps-1-tap
-    float* out = wf + tap * g.outC * g.c;
-    for (long ci = 0; ci < g.c; ++ci)
-      for (long co = 0; co < g.outC; ++co) out[co * g.c + ci] = src[ci * g.outC + co];
-  }
-  return gemmIm2col(Im2colRows(dy, t, zero), StridedPanels(wf, 1, g.c), g.n * g.h * g.w, g.c, taps * g.outC, dx);
+  if (!zero) return false;
+  return gemmIm2col(Im2colRows(dy, t, zero), FlippedKernelPanels(w, g), g.n * g.h * g.w, g.c, g.kh * g.kw * g.outC, dx);
 }
 
 }  // namespace

@@ -107,14 +107,26 @@ void activation(Act kind, const float* x, float* y, long n) {
   });
 }
 
+namespace {
+
+// dx = dy * (0 < x < hi ? 1 : 0), as a product (not a select) so that an infinite or NaN dy behaves as in
+// the reference. Written with a mask and __restrict so that it vectorises: the first version's `?:` on a
+// random sign compiled to a branch and cost ~3 ns per element in mispredictions (10x the memory time).
+void reluMaskTimes(const float* __restrict x, const float* __restrict dy, float* __restrict dx, long n, float hi) {
+  for (long i = 0; i < n; ++i) {
+    const float m = static_cast<float>((x[i] > 0.0f) & (x[i] < hi));
+    dx[i] = dy[i] * m;
+  }
+}
+
+}  // namespace
+
 void activationBackward(Act kind, const float* x, const float* y, const float* dy, float* dx, long n) {
   forChunks(n, [&](long i0, long i1) {
     switch (kind) {
       case Act::Linear: std::memcpy(dx + i0, dy + i0, (i1 - i0) * sizeof(float)); break;
-      case Act::Relu: for (long i = i0; i < i1; ++i) dx[i] = dy[i] * (x[i] > 0.0f ? 1.0f : 0.0f); break;
-      case Act::Relu6:
-        for (long i = i0; i < i1; ++i) dx[i] = dy[i] * (x[i] > 0.0f && x[i] < 6.0f ? 1.0f : 0.0f);
-        break;
+      case Act::Relu: reluMaskTimes(x + i0, dy + i0, dx + i0, i1 - i0, INFINITY); break;
+      case Act::Relu6: reluMaskTimes(x + i0, dy + i0, dx + i0, i1 - i0, 6.0f); break;
       case Act::Sigmoid:
         for (long i = i0; i < i1; ++i) dx[i] = static_cast<float>(dy[i] * (static_cast<double>(y[i]) * (1.0 - y[i])));
         break;

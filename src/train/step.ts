@@ -1,4 +1,5 @@
 import { gradients, noGrad } from '../autograd/tape.js';
+import { BufferArena, withArena } from '../backend/arena.js';
 import { Layer, setLayerOutputHook } from '../layers/layer.js';
 import type { Model } from '../models/model.js';
 import { addScalars } from '../ops/elementwise.js';
@@ -28,21 +29,38 @@ export function totalLoss(model: Model, loss: LossFn, y: Targets, out: Tensor): 
   return penalties.length > 0 ? addScalars([data, ...penalties]) : data;
 }
 
+/** One arena per model: its steps allocate the same sizes in the same order (src/backend/arena.ts). */
+const arenas = new WeakMap<Model, BufferArena>();
+
 /**
  * One optimizer step: forward in training mode, loss, backward, update. Nothing is updated when the loss or a
  * gradient is not finite: a NonFiniteError names the first layer whose output (or gradient) went bad.
+ *
+ * Activations and gradients come from the model's arena and go back to it when the step ends: only numbers
+ * leave this function, and what persists (weights, optimizer slots, moving statistics) is updated in place.
+ * The optimizer runs outside the arena so that slots it creates on its first step are ordinary arrays.
  */
 export function trainStep(model: Model, loss: LossFn, optimizer: Optimizer, vars: readonly Variable[], x: Tensor, y: Targets, where: string): { loss: number; correct: number } {
-  const out = model.apply(x, { training: true });
-  const total = totalLoss(model, loss, y, out);
-  const value = total.item();
-  if (!Number.isFinite(value)) throw new NonFiniteError(`${where}: loss is ${value}; ${firstNonFiniteLayer(model, x)}`);
-  const grads = gradients(total, vars);
-  grads.forEach((g, i) => {
-    if (!allFinite(g.data)) throw new NonFiniteError(`${where}: the gradient of '${vars[i].name}' is not finite (loss ${value}); ${firstNonFiniteLayer(model, x)}`);
-  });
-  optimizer.applyGradients(vars.map((v, i) => [v, grads[i]]));
-  return { loss: value, correct: noGrad(() => countCorrect(y, out)) };
+  let arena = arenas.get(model);
+  if (!arena) arenas.set(model, (arena = new BufferArena()));
+  try {
+    const { out, value, grads } = withArena(arena, () => {
+      const out = model.apply(x, { training: true });
+      const total = totalLoss(model, loss, y, out);
+      const value = total.item();
+      if (!Number.isFinite(value)) throw new NonFiniteError(`${where}: loss is ${value}; ${firstNonFiniteLayer(model, x)}`);
+      const grads = gradients(total, vars);
+      grads.forEach((g, i) => {
+        if (!allFinite(g.data)) throw new NonFiniteError(`${where}: the gradient of '${vars[i].name}' is not finite (loss ${value}); ${firstNonFiniteLayer(model, x)}`);
+      });
+      return { out, value, grads };
+    });
+    optimizer.applyGradients(vars.map((v, i) => [v, grads[i]]));
+    return { loss: value, correct: noGrad(() => countCorrect(y, out)) };
+  } finally {
+    // Weights built lazily inside the first step were lent by the arena: they stay theirs.
+    arena.reclaim(new Set(model.weights.map((w) => w.data)));
+  }
 }
 
 /**

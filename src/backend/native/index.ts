@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { Activation, Backend, FloatArray } from '../backend.js';
 import type { Conv2DInfo, Pool2DInfo } from '../geometry.js';
+import { outputF32, zerosF32 } from '../arena.js';
 import { registerBackend } from '../index.js';
 import { referenceBackend as ref } from '../reference/index.js';
 
@@ -83,7 +84,10 @@ function packGeom(g: Conv2DInfo | Pool2DInfo): Int32Array {
 }
 
 const isF32 = (a: FloatArray | null): a is Float32Array => a instanceof Float32Array;
-const f32 = (n: number) => new Float32Array(n);
+// Outputs: `f32` for kernels that write every element, `z32` for those that accumulate into a zeroed array.
+// Both come from the step's BufferArena when one is active (src/backend/arena.ts).
+const f32 = outputF32;
+const z32 = zerosF32;
 
 function makeBackend(addon: NativeAddon): Backend {
   return {
@@ -190,19 +194,19 @@ function makeBackend(addon: NativeAddon): Backend {
     },
     depthwiseConv2d(x, w, g) {
       if (!isF32(x) || !isF32(w)) return ref.depthwiseConv2d(x, w, g);
-      const y = f32(g.n * g.oh * g.ow * g.outC);
+      const y = z32(g.n * g.oh * g.ow * g.outC);
       addon.depthwiseConv2d(x, w, y, packGeom(g));
       return y;
     },
     depthwiseConv2dBackpropInput(dy, w, g) {
       if (!isF32(dy) || !isF32(w)) return ref.depthwiseConv2dBackpropInput(dy, w, g);
-      const dx = f32(g.n * g.h * g.w * g.c);
+      const dx = z32(g.n * g.h * g.w * g.c);
       addon.depthwiseConv2dBackpropInput(dy, w, dx, packGeom(g));
       return dx;
     },
     depthwiseConv2dBackpropFilter(x, dy, g) {
       if (!isF32(x) || !isF32(dy)) return ref.depthwiseConv2dBackpropFilter(x, dy, g);
-      const dw = f32(g.kh * g.kw * g.outC);
+      const dw = z32(g.kh * g.kw * g.outC);
       addon.depthwiseConv2dBackpropFilter(x, dy, dw, packGeom(g));
       return dw;
     },
@@ -215,7 +219,7 @@ function makeBackend(addon: NativeAddon): Backend {
     },
     maxPoolBackward(x, dy, g) {
       if (!isF32(x) || !isF32(dy)) return ref.maxPoolBackward(x, dy, g);
-      const dx = f32(x.length);
+      const dx = z32(x.length);
       addon.maxPoolBackward(x, dy, dx, packGeom(g));
       return dx;
     },
@@ -227,7 +231,7 @@ function makeBackend(addon: NativeAddon): Backend {
     },
     avgPoolBackward(dy, g) {
       if (!isF32(dy)) return ref.avgPoolBackward(dy, g);
-      const dx = f32(g.n * g.h * g.w * g.c);
+      const dx = z32(g.n * g.h * g.w * g.c);
       addon.avgPoolBackward(dy, dx, packGeom(g));
       return dx;
     },
@@ -239,7 +243,7 @@ function makeBackend(addon: NativeAddon): Backend {
     },
     globalAvgPoolBackward(dy, n, hw, c) {
       if (!isF32(dy)) return ref.globalAvgPoolBackward(dy, n, hw, c);
-      const dx = f32(n * hw * c);
+      const dx = z32(n * hw * c);
       addon.globalAvgPoolBackward(dy, dx, n, hw, c);
       return dx;
     },
@@ -251,7 +255,7 @@ function makeBackend(addon: NativeAddon): Backend {
     },
     globalMaxPoolBackward(x, dy, n, hw, c) {
       if (!isF32(x) || !isF32(dy)) return ref.globalMaxPoolBackward(x, dy, n, hw, c);
-      const dx = f32(n * hw * c);
+      const dx = z32(n * hw * c);
       addon.globalMaxPoolBackward(x, dy, dx, n, hw, c);
       return dx;
     },
