@@ -38,6 +38,27 @@ napi_value Reduce(napi_env env, napi_callback_info info) {
   return numberValue(env, a.data() ? sumSquares(x.p, n) : sum(x.p, n));
 }
 
+// copyRows(src, srcOffset, srcStride, srcBlockStride, dst, dstOffset, dstStride, dstBlockStride, blocks, rows,
+// width): every index is checked against both arrays before anything is copied.
+napi_value CopyRows(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  F32 src, dst;
+  long so, ss, sb, dOff, ds, db, blocks, rows, width;
+  if (!a.count(11) || !a.f32(0, "src", 0, &src) || !a.size(1, "srcOffset", &so) || !a.size(2, "srcStride", &ss) ||
+      !a.size(3, "srcBlockStride", &sb) || !a.f32(4, "dst", 0, &dst) || !a.size(5, "dstOffset", &dOff) ||
+      !a.size(6, "dstStride", &ds) || !a.size(7, "dstBlockStride", &db) || !a.size(8, "blocks", &blocks) ||
+      !a.size(9, "rows", &rows) || !a.size(10, "width", &width))
+    return nullptr;
+  if (blocks == 0 || rows == 0 || width == 0) return nullptr;
+  const auto last = [&](long off, long stride, long blockStride) {
+    return off + (blocks - 1) * blockStride + (rows - 1) * stride + width;
+  };
+  if (last(so, ss, sb) > static_cast<long>(src.len)) return a.fail("src", "an array holding every row"), nullptr;
+  if (last(dOff, ds, db) > static_cast<long>(dst.len)) return a.fail("dst", "an array holding every row"), nullptr;
+  copyRows(src.p + so, ss, sb, dst.p + dOff, ds, db, blocks, rows, width);
+  return nullptr;
+}
+
 bool actKind(const Args& a, size_t i, Act* kind) {
   long k;
   if (!a.size(i, "kind", &k) || k > static_cast<long>(Act::Tanh)) return a.fail("kind", "an activation code 0..4");
@@ -180,6 +201,7 @@ void defineElementwise(napi_env env, napi_value exports) {
       fn("activation", Activation),
       fn("activationBackward", ActivationBackward),
       fn("softmax", Softmax),
+      fn("copyRows", CopyRows),
       fn("softmaxBackward", SoftmaxBackward),
       fn("adamUpdate", AdamUpdate),
       fn("sgdUpdate", SgdUpdate),

@@ -174,3 +174,22 @@ void softmaxBackward(const float* y, const float* dy, float* dx, long rows, long
 }
 
 }  // namespace ck
+
+namespace ck {
+
+// Threads take whole rows (block-major), so each row is one contiguous copy.
+void copyRows(const float* src, long srcStride, long srcBlockStride, float* dst, long dstStride, long dstBlockStride,
+              long blocks, long rows, long width) {
+  const long total = blocks * rows;
+  parallel(threadsFor(total * width, kGrain), [&](int tid, int nt) {
+    long r0, r1;
+    splitRange(total, nt, tid, &r0, &r1);
+    for (long r = r0; r < r1; ++r) {
+      const long b = r / rows, i = r - b * rows;
+      std::memcpy(dst + b * dstBlockStride + i * dstStride, src + b * srcBlockStride + i * srcStride,
+                  static_cast<size_t>(width) * sizeof(float));
+    }
+  });
+}
+
+}  // namespace ck

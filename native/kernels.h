@@ -50,6 +50,10 @@ void activation(Act kind, const float* x, float* y, long n);
 void activationBackward(Act kind, const float* x, const float* y, const float* dy, float* dx, long n);
 void softmax(const float* x, float* y, long rows, long c);
 void softmaxBackward(const float* y, const float* dy, float* dx, long rows, long c);
+// Strided block copy (concat, split, pad, crop): for every block b < blocks and row i < rows,
+// dst[b * dstBlockStride + i * dstStride + j] = src[b * srcBlockStride + i * srcStride + j], j < width.
+void copyRows(const float* src, long srcStride, long srcBlockStride, float* dst, long dstStride, long dstBlockStride,
+              long blocks, long rows, long width);
 
 // optim.cc, in place. Every array [n]; velocity may be null (plain SGD).
 void adamUpdate(float* param, const float* grad, float* m, float* v, long n, double alpha, double beta1, double beta2,

@@ -44,6 +44,14 @@ export class BufferArena {
     this.asked.clear();
   }
 
+  /**
+   * Fills every pooled array with `value` (tests: a kernel that leaves part of a recycled output unwritten
+   * shows up as NaN instead of as a plausible stale number).
+   */
+  poison(value = NaN): void {
+    for (const list of this.free.values()) for (const a of list) a.fill(value);
+  }
+
   /** Floats held for reuse (for tests and memory reports). */
   get pooledFloats(): number {
     let s = 0;

@@ -51,6 +51,7 @@ interface NativeAddon {
   activationBackward(kind: number, x: Float32Array, y: Float32Array, dy: Float32Array, dx: Float32Array): void;
   softmax(x: Float32Array, y: Float32Array, c: number): void;
   softmaxBackward(y: Float32Array, dy: Float32Array, dx: Float32Array, c: number): void;
+  copyRows(src: Float32Array, srcOffset: number, srcStride: number, srcBlockStride: number, dst: Float32Array, dstOffset: number, dstStride: number, dstBlockStride: number, blocks: number, rows: number, width: number): void;
   adamUpdate(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, alpha: number, beta1: number, beta2: number, epsilon: number): void;
   sgdUpdate(param: Float32Array, grad: Float32Array, velocity: Float32Array | null, lr: number, momentum: number, nesterov: boolean): void;
   /** FP32 FMA peak in GFLOP/s over `threads` pool threads for `milliseconds` (native/peak.cc). */
@@ -84,8 +85,9 @@ function packGeom(g: Conv2DInfo | Pool2DInfo): Int32Array {
 }
 
 const isF32 = (a: FloatArray | null): a is Float32Array => a instanceof Float32Array;
-// Outputs: `f32` for kernels that write every element, `z32` for those that accumulate into a zeroed array.
-// Both come from the step's BufferArena when one is active (src/backend/arena.ts).
+// Outputs: `f32` for kernels that write every element (all of native/, as kernels.h promises and
+// test/native/layout.test.ts checks on NaN-filled recycled arrays), `z32` where only part is written (the
+// border of pad2d). Both come from the step's BufferArena when one is active (src/backend/arena.ts).
 const f32 = outputF32;
 const z32 = zerosF32;
 
@@ -167,6 +169,46 @@ function makeBackend(addon: NativeAddon): Backend {
       return dx;
     },
 
+    // Layout ops are strided row copies (copyRows); a subarray per row cost more than the copy itself.
+    concatLastAxis(parts, widths, rows) {
+      if (!parts.every(isF32)) return ref.concatLastAxis(parts, widths, rows);
+      const total = widths.reduce((a, b) => a + b, 0);
+      const y = f32(rows * total);
+      let col = 0;
+      parts.forEach((p, k) => {
+        addon.copyRows(p as Float32Array, 0, widths[k], 0, y, col, total, 0, 1, rows, widths[k]);
+        col += widths[k];
+      });
+      return y;
+    },
+    splitLastAxis(x, widths, rows) {
+      if (!isF32(x)) return ref.splitLastAxis(x, widths, rows);
+      const total = widths.reduce((a, b) => a + b, 0);
+      let col = 0;
+      return widths.map((wk) => {
+        const p = f32(rows * wk);
+        addon.copyRows(x, col, total, 0, p, 0, wk, 0, 1, rows, wk);
+        col += wk;
+        return p;
+      });
+    },
+    pad2d(x, n, h, w, c, top, bottom, left, right) {
+      if (!isF32(x)) return ref.pad2d(x, n, h, w, c, top, bottom, left, right);
+      const oh = h + top + bottom;
+      const ow = w + left + right;
+      const y = z32(n * oh * ow * c);
+      addon.copyRows(x, 0, w * c, h * w * c, y, (top * ow + left) * c, ow * c, oh * ow * c, n, h, w * c);
+      return y;
+    },
+    crop2d(x, n, h, w, c, top, bottom, left, right) {
+      if (!isF32(x)) return ref.crop2d(x, n, h, w, c, top, bottom, left, right);
+      const oh = h - top - bottom;
+      const ow = w - left - right;
+      const y = z32(n * oh * ow * c);
+      addon.copyRows(x, (top * w + left) * c, w * c, h * w * c, y, 0, ow * c, oh * ow * c, n, oh, ow * c);
+      return y;
+    },
+
     matmul(a, b, m, k, n, transA, transB) {
       if (!isF32(a) || !isF32(b)) return ref.matmul(a, b, m, k, n, transA, transB);
       const out = f32(m * n);
@@ -194,19 +236,19 @@ function makeBackend(addon: NativeAddon): Backend {
     },
     depthwiseConv2d(x, w, g) {
       if (!isF32(x) || !isF32(w)) return ref.depthwiseConv2d(x, w, g);
-      const y = z32(g.n * g.oh * g.ow * g.outC);
+      const y = f32(g.n * g.oh * g.ow * g.outC);
       addon.depthwiseConv2d(x, w, y, packGeom(g));
       return y;
     },
     depthwiseConv2dBackpropInput(dy, w, g) {
       if (!isF32(dy) || !isF32(w)) return ref.depthwiseConv2dBackpropInput(dy, w, g);
-      const dx = z32(g.n * g.h * g.w * g.c);
+      const dx = f32(g.n * g.h * g.w * g.c);
       addon.depthwiseConv2dBackpropInput(dy, w, dx, packGeom(g));
       return dx;
     },
     depthwiseConv2dBackpropFilter(x, dy, g) {
       if (!isF32(x) || !isF32(dy)) return ref.depthwiseConv2dBackpropFilter(x, dy, g);
-      const dw = z32(g.kh * g.kw * g.outC);
+      const dw = f32(g.kh * g.kw * g.outC);
       addon.depthwiseConv2dBackpropFilter(x, dy, dw, packGeom(g));
       return dw;
     },
@@ -219,7 +261,7 @@ function makeBackend(addon: NativeAddon): Backend {
     },
     maxPoolBackward(x, dy, g) {
       if (!isF32(x) || !isF32(dy)) return ref.maxPoolBackward(x, dy, g);
-      const dx = z32(x.length);
+      const dx = f32(x.length);
       addon.maxPoolBackward(x, dy, dx, packGeom(g));
       return dx;
     },
@@ -231,7 +273,7 @@ function makeBackend(addon: NativeAddon): Backend {
     },
     avgPoolBackward(dy, g) {
       if (!isF32(dy)) return ref.avgPoolBackward(dy, g);
-      const dx = z32(g.n * g.h * g.w * g.c);
+      const dx = f32(g.n * g.h * g.w * g.c);
       addon.avgPoolBackward(dy, dx, packGeom(g));
       return dx;
     },
@@ -243,7 +285,7 @@ function makeBackend(addon: NativeAddon): Backend {
     },
     globalAvgPoolBackward(dy, n, hw, c) {
       if (!isF32(dy)) return ref.globalAvgPoolBackward(dy, n, hw, c);
-      const dx = z32(n * hw * c);
+      const dx = f32(n * hw * c);
       addon.globalAvgPoolBackward(dy, dx, n, hw, c);
       return dx;
     },
@@ -255,7 +297,7 @@ function makeBackend(addon: NativeAddon): Backend {
     },
     globalMaxPoolBackward(x, dy, n, hw, c) {
       if (!isF32(x) || !isF32(dy)) return ref.globalMaxPoolBackward(x, dy, n, hw, c);
-      const dx = z32(n * hw * c);
+      const dx = f32(n * hw * c);
       addon.globalMaxPoolBackward(x, dy, dx, n, hw, c);
       return dx;
     },
