@@ -12,6 +12,7 @@
         "native/gemm.cc",
         "native/gemm_kernels.cc",
         "native/conv.cc",
+        "native/conv_few.cc",
         "native/depthwise.cc",
         "native/pool.cc",
         "native/norm.cc",

@@ -6,7 +6,7 @@
 //   npm run build && npm run bench -- [--model NAME[,NAME]]... [--json] [--seconds S] [--batch N]
 //
 // Training = forward in training mode + sparse categorical cross-entropy + backward + Adam step (trainStep,
-// the step model.fit runs). Inference = model.apply(x, { training: false }) under noGrad. Each is warmed up
+// the step model.fit runs). Inference = model.predict(x) of one batch (training off, no tape, buffers reused). Each is warmed up
 // for 2 steps, then timed for about --seconds (at least 3 steps). FLOPs per image come from modelFlops
 // (src/report/analysis.ts): 2 * MACs of conv, depthwise and dense layers; training counts forward and both
 // backward passes. The peak is measured once, at startup, by the addon's fmaPeak (native/peak.cc): FMA chains
@@ -17,7 +17,6 @@
 import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { noGrad } from '../src/autograd/tape.js';
 import { backendName } from '../src/backend/index.js';
 import { nativeFmaPeak, nativeInfo } from '../src/backend/native/index.js';
 import { modelFlops } from '../src/report/analysis.js';
@@ -158,7 +157,7 @@ function benchModel(name: string, batch: number, seconds: number, peak: number |
     trainStep(model, loss, optimizer, vars, x, y, `bench ${name}`);
   });
   const infer = timeSteps(seconds, () => {
-    noGrad(() => model.apply(x, { training: false }));
+    model.predict(x, { batchSize: batch });
   });
 
   const trainFlopsPerImage = modelFlops(model, { training: true });

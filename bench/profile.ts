@@ -4,7 +4,6 @@
 // rest of the step (JavaScript, autograd, allocation outside kernels) as "(outside the backend)".
 //
 //   npm run build && node dist/bench/profile.js --model resnet18 [--batch N] [--steps S] [--infer]
-import { noGrad } from '../src/autograd/tape.js';
 import { getBackend } from '../src/backend/index.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { getLoss } from '../src/train/losses.js';
@@ -50,7 +49,7 @@ const y = new Int32Array(batch).map(() => Math.floor(Math.random() * entry.numCl
 const loss = getLoss('sparse_categorical_crossentropy');
 const optimizer = new Adam();
 const vars = model.trainableWeights;
-const step = inferOnly ? () => noGrad(() => model.apply(x, { training: false })) : () => trainStep(model, loss, optimizer, vars, x, y, 'profile');
+const step = inferOnly ? () => model.predict(x, { batchSize: batch }) : () => trainStep(model, loss, optimizer, vars, x, y, 'profile');
 step();
 step();
 timing = true;

@@ -12,6 +12,7 @@
 // 1x1 stride-1 unpadded convolutions skip im2col: x is already col, so every pass is a plain GEMM.
 #include "kernels.h"
 
+#include "conv_few.h"
 #include "gemm.h"
 #include "interleave.h"
 #include "threadpool.h"
@@ -208,6 +209,17 @@ bool gemmIm2col(const Panelizer& col, const Panelizer& wRows, long M, long N, lo
   return true;
 }
 
+// The kernel as the direct few-output kernel wants it: wp [K][nr], wp[k][j] = at(k, j) for j < n, else 0.
+template <class At>
+float* packFewKernel(long K, long n, int nr, At at) {
+  thread_local Scratch buf;
+  float* wp = buf.floats(static_cast<size_t>(K * nr));
+  if (!wp) return nullptr;
+  for (long k = 0; k < K; ++k)
+    for (long j = 0; j < nr; ++j) wp[k * nr + j] = j < n ? at(k, j) : 0.0f;
+  return wp;
+}
+
 }  // namespace
 
 // y: [n, oh, ow, outC]; x: [n, h, w, c]; w: [kh, kw, c, outC]
@@ -215,6 +227,10 @@ bool conv2d(const float* x, const float* w, float* y, const Geom& g) {
   const long M = g.n * g.oh * g.ow, K = g.kh * g.kw * g.c;
   StridedPanels wp(w, 1, g.outC);  // B: outC rows of depth K
   if (isPointwise(g)) return gemm(StridedPanels(x, g.c, 1), wp, M, g.outC, K, y, g.outC, false);
+  if (const int nr = fewOutputsPanel(g.outC)) {
+    const float* packed = packFewKernel(K, g.outC, nr, [&](long k, long j) { return w[k * g.outC + j]; });
+    return packed && convFewOutputs(x, packed, y, g);
+  }
   const float* zero = zeros(static_cast<size_t>(g.c));
   if (!zero) return false;
   return gemmIm2col(Im2colRows(x, g, zero), wp, M, g.outC, K, y);
@@ -223,6 +239,7 @@ bool conv2d(const float* x, const float* w, float* y, const Geom& g) {
 // dw: [kh, kw, c, outC]; x: [n, h, w, c]; dy: [n, oh, ow, outC]
 bool conv2dBackpropFilter(const float* x, const float* dy, float* dw, const Geom& g) {
   const long M = g.n * g.oh * g.ow, K = g.kh * g.kw * g.c;
+  if (!isPointwise(g) && fewOutputsPanel(g.outC)) return convFewOutputsFilter(x, dy, dw, g);
   StridedPanels dyT(dy, 1, g.outC);  // A = dy^T: outC rows of depth M
   thread_local Scratch dwtBuf;
   float* dwT = dwtBuf.floats(static_cast<size_t>(g.outC * K));  // dw^T: [outC, K]
@@ -287,9 +304,18 @@ bool backpropInputTransposed(const float* dy, const float* w, float* dx, const G
   t.padLeft = (g.kw - 1) * g.dw - g.padLeft;
   t.padBottom = (g.kh - 1) * g.dh - g.padBottom;  // not read by the packer; kept for a consistent Geom
   t.padRight = (g.kw - 1) * g.dw - g.padRight;
+  const long taps = g.kh * g.kw;
+  if (const int nr = fewOutputsPanel(g.c)) {
+    // w'[tap][co][ci] = w[taps-1-tap][ci][co], row (tap, co) of the packed kernel.
+    const float* packed = packFewKernel(taps * g.outC, g.c, nr, [&](long k, long ci) {
+      const long tap = k / g.outC, co = k - tap * g.outC;
+      return w[((taps - 1 - tap) * g.c + ci) * g.outC + co];
+    });
+    return packed && convFewOutputs(dy, packed, dx, t);
+  }
   const float* zero = zeros(static_cast<size_t>(t.c));
   if (!zero) return false;
-  return gemmIm2col(Im2colRows(dy, t, zero), FlippedKernelPanels(w, g), g.n * g.h * g.w, g.c, g.kh * g.kw * g.outC, dx);
+  return gemmIm2col(Im2colRows(dy, t, zero), FlippedKernelPanels(w, g), g.n * g.h * g.w, g.c, taps * g.outC, dx);
 }
 
 }  // namespace

@@ -73,6 +73,18 @@ export function withArena<T>(arena: BufferArena, fn: () => T): T {
   }
 }
 
+/**
+ * Runs fn with the arena lending backend outputs and takes everything back when fn returns (or throws),
+ * except the arrays of `keep()`. fn must not let an array it allocated escape: copy what it returns.
+ */
+export function inArena<T>(arena: BufferArena, fn: () => T, keep?: () => ReadonlySet<FloatArray>): T {
+  try {
+    return withArena(arena, fn);
+  } finally {
+    arena.reclaim(keep?.());
+  }
+}
+
 /** A float32 output that the kernel overwrites completely: recycled (contents undefined) inside an arena. */
 export function outputF32(n: number): Float32Array {
   return current ? current.take(n) : new Float32Array(n);

@@ -1,4 +1,5 @@
 import { noGrad } from '../autograd/tape.js';
+import { BufferArena, inArena } from '../backend/arena.js';
 import { CallOptions, Layer, LayerConfig, LayerInput } from '../layers/layer.js';
 import { InputLayer } from '../layers/input.js';
 import { LayerNode, SymbolicTensor } from '../layers/symbolic.js';
@@ -28,6 +29,8 @@ export class Model extends Layer {
   protected readonly graph: Graph | null;
   /** How to rebuild this model without user code (set for zoo models); stored in checkpoints. */
   spec?: { zoo: string; options: Record<string, unknown> };
+  /** Buffers reused from one predict batch to the next (src/backend/arena.ts). */
+  private readonly inferenceArena = new BufferArena();
 
   constructor(config: FunctionalConfig | LayerConfig = {}) {
     super('outputs' in config ? { name: config.name } : config);
@@ -85,8 +88,15 @@ export class Model extends Layer {
     if (!Number.isInteger(batchSize) || batchSize <= 0) throw new Error(`${this.who}.predict: argument 'batchSize' expected a positive integer, received ${batchSize}`);
     const n = x.shape[0];
     const parts: Tensor[] = [];
+    // Each batch's activations come from (and go back to) the model's arena; only a copy of the output leaves.
+    const keep = () => new Set(this.weights.map((w) => w.data));
     noGrad(() => {
-      for (let start = 0; start < n; start += batchSize) parts.push(this.apply(sliceBatch(x, start, Math.min(n, start + batchSize)), { training: false }));
+      for (let start = 0; start < n; start += batchSize) {
+        parts.push(inArena(this.inferenceArena, () => {
+          const out = this.apply(sliceBatch(x, start, Math.min(n, start + batchSize)), { training: false });
+          return new Tensor(out.data.slice(), out.shape);
+        }, keep));
+      }
     });
     return concatBatch(parts);
   }

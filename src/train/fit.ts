@@ -1,4 +1,5 @@
 import { noGrad } from '../autograd/tape.js';
+import { BufferArena, inArena } from '../backend/arena.js';
 import { readCheckpoint, restoreWeights, saveCheckpoint, CheckpointState } from '../io/checkpoint.js';
 import type { Model } from '../models/model.js';
 import { globalRandom } from '../tensor/random.js';
@@ -198,13 +199,18 @@ function metricLogs(c: Compiled, loss: number, accuracy: number): Logs {
 export function evaluateSource(model: Model, c: Compiled, source: DataSource, batchSize: number): Logs {
   let lossSum = 0;
   let correct = 0;
+  // Only numbers leave each batch, so its activations are recycled for the next one.
+  const arena = new BufferArena();
+  const keep = () => new Set(model.weights.map((w) => w.data));
   noGrad(() => {
     for (let start = 0; start < source.size; start += batchSize) {
       const idx = Array.from({ length: Math.min(batchSize, source.size - start) }, (_, i) => start + i);
       const { x, y } = source.take(idx, false);
-      const out = model.apply(x, { training: false });
-      lossSum += totalLoss(model, c.loss, y, out).item() * idx.length;
-      correct += countCorrect(y, out);
+      inArena(arena, () => {
+        const out = model.apply(x, { training: false });
+        lossSum += totalLoss(model, c.loss, y, out).item() * idx.length;
+        correct += countCorrect(y, out);
+      }, keep);
     }
   });
   return metricLogs(c, lossSum / source.size, correct / source.size);

@@ -30,6 +30,8 @@ const CASES: ConvCase[] = [
   { input: [2, 6, 5, 3], kernel: [2, 2], filters: 5, padding: [[2, 0], [0, 2]], note: 'padding wider than the kernel: col2im path at stride 1' },
   { input: [4, 32, 32, 3], kernel: [5, 5], filters: 6, padding: 'valid', note: 'LeNet conv1: outC 6 < NR, transposed GEMM' },
   { input: [4, 14, 14, 6], kernel: [5, 5], filters: 16, padding: 'valid', note: 'LeNet conv2: input gradient with c 6 < NR' },
+  { input: [1, 9, 11, 13], kernel: [3, 3], filters: 14, strides: [2, 2], padding: 'same', note: 'direct few-output kernel, two vectors, stride 2 same' },
+  { input: [1, 5, 23, 2], kernel: [3, 2], filters: 3, dilation: [2, 1], padding: 'same', note: 'direct few-output kernel, row tail and dilation' },
 ];
 
 function info(c: ConvCase): Conv2DInfo {
