@@ -6,6 +6,9 @@ import type { Conv2DInfo, Pool2DInfo } from '../geometry.js';
 import { outputF32, zerosF32 } from '../arena.js';
 import { registerBackend } from '../index.js';
 import { referenceBackend as ref } from '../reference/index.js';
+import type { NativeAddon, NativeInfo } from './addon.js';
+
+export type { NativeInfo } from './addon.js';
 
 /**
  * The native backend: the C++ addon of native/ (built by scripts/build-native.mjs at install), wrapped into a
@@ -18,56 +21,6 @@ import { referenceBackend as ref } from '../reference/index.js';
  * Importing this module loads the addon and makes it the active backend (unless CONVKIT_BACKEND=reference).
  * When the addon is missing it warns once and the reference backend stays active.
  */
-
-/** What the addon exports (native/addon.cc, native/addon_elementwise.cc). */
-interface NativeAddon {
-  matmul(a: Float32Array, b: Float32Array, out: Float32Array, m: number, k: number, n: number, transA: boolean, transB: boolean): void;
-  conv2d(x: Float32Array, w: Float32Array, y: Float32Array, g: Int32Array): void;
-  conv2dBackpropInput(dy: Float32Array, w: Float32Array, dx: Float32Array, g: Int32Array): void;
-  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, g: Int32Array): void;
-  depthwiseConv2d(x: Float32Array, w: Float32Array, y: Float32Array, g: Int32Array): void;
-  depthwiseConv2dBackpropInput(dy: Float32Array, w: Float32Array, dx: Float32Array, g: Int32Array): void;
-  depthwiseConv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, g: Int32Array): void;
-  maxPool(x: Float32Array, y: Float32Array, g: Int32Array): void;
-  avgPool(x: Float32Array, y: Float32Array, g: Int32Array): void;
-  maxPoolBackward(x: Float32Array, dy: Float32Array, dx: Float32Array, g: Int32Array): void;
-  avgPoolBackward(dy: Float32Array, dx: Float32Array, g: Int32Array): void;
-  globalAvgPool(x: Float32Array, y: Float32Array, n: number, hw: number, c: number): void;
-  globalMaxPool(x: Float32Array, y: Float32Array, n: number, hw: number, c: number): void;
-  globalAvgPoolBackward(dy: Float32Array, dx: Float32Array, n: number, hw: number, c: number): void;
-  globalMaxPoolBackward(x: Float32Array, dy: Float32Array, dx: Float32Array, n: number, hw: number, c: number): void;
-  batchNormTrain(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array, c: number, eps: number): void;
-  batchNormTrainBackward(x: Float32Array, dy: Float32Array, gamma: Float32Array, mean: Float32Array, variance: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, c: number, eps: number): void;
-  channelAffine(x: Float32Array, scale: Float32Array, shift: Float32Array, y: Float32Array, c: number): void;
-  biasAdd(x: Float32Array, bias: Float32Array, y: Float32Array, c: number): void;
-  sumRows(x: Float32Array, y: Float32Array, c: number): void;
-  add(a: Float32Array, b: Float32Array, out: Float32Array): void;
-  sub(a: Float32Array, b: Float32Array, out: Float32Array): void;
-  mul(a: Float32Array, b: Float32Array, out: Float32Array): void;
-  scale(a: Float32Array, s: number, out: Float32Array): void;
-  sum(a: Float32Array): number;
-  sumSquares(a: Float32Array): number;
-  activation(kind: number, x: Float32Array, y: Float32Array): void;
-  activationBackward(kind: number, x: Float32Array, y: Float32Array, dy: Float32Array, dx: Float32Array): void;
-  softmax(x: Float32Array, y: Float32Array, c: number): void;
-  softmaxBackward(y: Float32Array, dy: Float32Array, dx: Float32Array, c: number): void;
-  copyRows(src: Float32Array, srcOffset: number, srcStride: number, srcBlockStride: number, dst: Float32Array, dstOffset: number, dstStride: number, dstBlockStride: number, blocks: number, rows: number, width: number): void;
-  adamUpdate(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, alpha: number, beta1: number, beta2: number, epsilon: number): void;
-  sgdUpdate(param: Float32Array, grad: Float32Array, velocity: Float32Array | null, lr: number, momentum: number, nesterov: boolean): void;
-  /** FP32 FMA peak in GFLOP/s over `threads` pool threads for `milliseconds` (native/peak.cc). */
-  fmaPeak(milliseconds: number, threads: number): number;
-  info(): NativeInfo;
-  setThreads(n: number): void;
-  setIsa(isa: string): boolean;
-}
-
-export interface NativeInfo {
-  /** Kernels in use: 'avx512' | 'avx2' | 'portable'. */
-  isa: string;
-  /** The best this CPU supports. */
-  bestIsa: string;
-  threads: number;
-}
 
 /** Activation codes of native/kernels.h (enum class Act). */
 const ACTIVATION_CODE: Record<Activation, number> = { linear: 0, relu: 1, relu6: 2, sigmoid: 3, tanh: 4 };
