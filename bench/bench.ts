@@ -6,10 +6,10 @@
 //   npm run build && npm run bench -- [--model NAME[,NAME]]... [--json] [--seconds S] [--batch N]
 //
 // Training = forward in training mode + sparse categorical cross-entropy + backward + Adam step (trainStep,
-// the step model.fit runs). Inference = model.predict(x) of one batch (training off, no tape, buffers reused). Each is warmed up
-// for 2 steps, then timed for about --seconds (at least 3 steps). FLOPs per image come from modelFlops
-// (src/report/analysis.ts): 2 * MACs of conv, depthwise and dense layers; training counts forward and both
-// backward passes. The peak is measured once, at startup, by the addon's fmaPeak (native/peak.cc): FMA chains
+// the step model.fit runs). Inference = model.predict(x) of one batch (training off, no tape, buffers
+// reused). Each is warmed up for 2 steps, then timed for about --seconds (at least 3 steps). FLOPs per
+// image come from modelFlops (src/report/analysis.ts): 2 * MACs of conv, depthwise and dense layers;
+// training counts forward and both backward passes. The peak is measured once, at startup, by the addon's fmaPeak (native/peak.cc): FMA chains
 // in registers on every pool thread, with the ISA the kernels use.
 //
 // Each model runs in its own child process, so peakRssMb (process.resourceUsage().maxRSS) is that model's own.

@@ -3,7 +3,9 @@
 // backend with a timer, runs training steps of one zoo model and prints time per backend method, with the
 // rest of the step (JavaScript, autograd, allocation outside kernels) as "(outside the backend)".
 //
-//   npm run build && node dist/bench/profile.js --model resnet18 [--batch N] [--steps S] [--infer]
+//   npm run build && node dist/bench/profile.js --model resnet18 [--batch N] [--steps S] [--infer] [--shapes]
+//
+// --shapes splits the time of each convolution, depthwise and pooling call by its geometry.
 import { getBackend } from '../src/backend/index.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { getLoss } from '../src/train/losses.js';
@@ -21,8 +23,7 @@ const name = arg('--model', 'resnet18');
 const batch = Number(arg('--batch', String(BENCH_BATCH[name] ?? 32)));
 const steps = Number(arg('--steps', '5'));
 const inferOnly = process.argv.includes('--infer');
-// --twice: every conv call runs once untimed first (cache and page state of a repeated call).
-const twice = process.argv.includes('--twice');
+const byShape = process.argv.includes('--shapes');
 
 const backend = getBackend() as unknown as Record<string, unknown>;
 const spent = new Map<string, { ms: number; calls: number }>();
@@ -32,11 +33,10 @@ for (const key of Object.getOwnPropertyNames(Object.getPrototypeOf(backend)).con
   if (typeof f !== 'function' || key === 'constructor') continue;
   backend[key] = function (this: unknown, ...args: unknown[]) {
     if (!timing) return (f as (...a: unknown[]) => unknown).apply(this, args);
-    if (twice && key.startsWith('conv2d')) (f as (...a: unknown[]) => unknown).apply(this, args);
     const t0 = performance.now();
     const r = (f as (...a: unknown[]) => unknown).apply(this, args);
     const g = args.find((a) => a && typeof a === 'object' && 'kh' in (a as object)) as Record<string, number> | undefined;
-    const label = g && process.argv.includes('--shapes') ? `${key} ${g.n}x${g.h}x${g.w}x${g.c}>${g.outC ?? ''} k${g.kh}s${g.sh}` : key;
+    const label = g && byShape ? `${key} ${g.n}x${g.h}x${g.w}x${g.c}>${g.outC ?? ''} k${g.kh}s${g.sh}` : key;
     const e = spent.get(label) ?? { ms: 0, calls: 0 };
     e.ms += performance.now() - t0;
     e.calls++;

@@ -209,24 +209,16 @@ bool gemmIm2col(const Panelizer& col, const Panelizer& wRows, long M, long N, lo
   return true;
 }
 
-// The kernel as the direct kernel wants it, in panels of nr columns: wp[(q * K + k) * nr + j] = at(k, q * nr + j)
-// for columns below n, else 0.
+// The kernel as the direct kernel wants it: wp [K][nr], wp[k][j] = at(k, j) for j < n, else 0.
 template <class At>
-float* packDirectKernel(long K, long n, int nr, At at) {
+float* packFewKernel(long K, long n, int nr, At at) {
   thread_local Scratch buf;
-  const long panels = ceilDiv(n, nr);
-  float* wp = buf.floats(static_cast<size_t>(panels * K * nr));
+  float* wp = buf.floats(static_cast<size_t>(K * nr));
   if (!wp) return nullptr;
-  for (long q = 0; q < panels; ++q)
-    for (long k = 0; k < K; ++k)
-      for (long j = 0; j < nr; ++j) wp[(q * K + k) * nr + j] = q * nr + j < n ? at(k, q * nr + j) : 0.0f;
+  for (long k = 0; k < K; ++k)
+    for (long j = 0; j < nr; ++j) wp[k * nr + j] = j < n ? at(k, j) : 0.0f;
   return wp;
 }
-
-// The direct kernel for the forward pass (and the stride-1 input gradient): for up to two vectors of output
-// channels it ran 1.5-3x the GEMM (no im2col panels to pack, no tile columns wasted); with more channels,
-// read in panels, it was level with the GEMM at 64 and behind it from 256 (A/B on ResNet/VGG shapes).
-bool directForward(long outC) { return fewOutputsPanel(outC) != 0; }
 
 }  // namespace
 
@@ -235,9 +227,11 @@ bool conv2d(const float* x, const float* w, float* y, const Geom& g) {
   const long M = g.n * g.oh * g.ow, K = g.kh * g.kw * g.c;
   StridedPanels wp(w, 1, g.outC);  // B: outC rows of depth K
   if (isPointwise(g)) return gemm(StridedPanels(x, g.c, 1), wp, M, g.outC, K, y, g.outC, false);
-  if (directForward(g.outC)) {
-    const int nr = directPanel(g.outC);
-    const float* packed = packDirectKernel(K, g.outC, nr, [&](long k, long j) { return w[k * g.outC + j]; });
+  // The direct kernel for up to two vectors of output channels: 1.5-3x the GEMM there (no im2col panels to
+  // pack, no tile columns wasted). Run over 16-channel panels of wider layers it was level with the GEMM at
+  // 64 channels and behind it from 256 (A/B on ResNet/VGG shapes), so those stay on the GEMM.
+  if (const int nr = fewOutputsPanel(g.outC)) {
+    const float* packed = packFewKernel(K, g.outC, nr, [&](long k, long j) { return w[k * g.outC + j]; });
     return packed && convFewOutputs(x, packed, y, g);
   }
   const float* zero = zeros(static_cast<size_t>(g.c));
@@ -316,10 +310,9 @@ bool backpropInputTransposed(const float* dy, const float* w, float* dx, const G
   t.padBottom = (g.kh - 1) * g.dh - g.padBottom;  // not read by the packer; kept for a consistent Geom
   t.padRight = (g.kw - 1) * g.dw - g.padRight;
   const long taps = g.kh * g.kw;
-  if (directForward(g.c)) {
-    const int nr = directPanel(g.c);
+  if (const int nr = fewOutputsPanel(g.c)) {
     // w'[tap][co][ci] = w[taps-1-tap][ci][co], row (tap, co) of the packed kernel.
-    const float* packed = packDirectKernel(taps * g.outC, g.c, nr, [&](long k, long ci) {
+    const float* packed = packFewKernel(taps * g.outC, g.c, nr, [&](long k, long ci) {
       const long tap = k / g.outC, co = k - tap * g.outC;
       return w[((taps - 1 - tap) * g.c + ci) * g.outC + co];
     });

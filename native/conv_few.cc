@@ -60,19 +60,13 @@ int fewOutputsPanel(long outC) {
   return outC <= w ? w : outC <= 2 * w ? 2 * w : 0;
 }
 
-int directPanel(long outC) {
-  const int w = fewKernel().width;
-  return outC <= w ? w : 2 * w;
-}
-
 bool convFewOutputs(const float* x, const float* wp, float* y, const Geom& g) {
   const FewKernel k = fewKernel();
   const int nv = g.outC <= k.width ? 1 : 2;
-  const long panels = ceilDiv(g.outC, nv * k.width);
   const float* zero = zeros(static_cast<size_t>(g.kw * g.c));
   if (!zero) return false;
   const long rows = g.n * g.oh;
-  parallel(threadsFor(rows * g.ow * g.kh * g.kw * g.c * nv * panels, 1 << 15), [&](int tid, int nt) {
+  parallel(threadsFor(rows * g.ow * g.kh * g.kw * g.c * nv, 1 << 15), [&](int tid, int nt) {
     long r0, r1;
     splitRange(rows, nt, tid, &r0, &r1);
     if (r0 < r1) k.rows(x, wp, y, g, r0, r1, nv, zero);

@@ -10,13 +10,8 @@ namespace ck {
 // takes outC output channels, else 0.
 int fewOutputsPanel(long outC);
 
-// Panel width of the direct kernel for outC output channels (any outC): one vector when outC fits in one,
-// else two, the channels then split into ceil(outC / width) panels.
-int directPanel(long outC);
-
-// y [n, oh, ow, outC] from x [n, h, w, c] and the kernel packed in panels of directPanel(outC) columns,
-// wp [panel][kh * kw * c][width], zero past outC. Threads take whole output rows, so results do not depend
-// on the thread count.
+// y [n, oh, ow, outC] from x [n, h, w, c] and the kernel packed as wp [kh * kw * c][fewOutputsPanel(outC)],
+// zero past outC. Threads take whole output rows, so results do not depend on the thread count.
 bool convFewOutputs(const float* x, const float* wp, float* y, const Geom& g);
 
 // dw [kh, kw, c, outC] = col^T dy for the same layers (outC with fewOutputsPanel(outC) != 0).

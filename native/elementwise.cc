@@ -173,10 +173,6 @@ void softmaxBackward(const float* y, const float* dy, float* dx, long rows, long
   });
 }
 
-}  // namespace ck
-
-namespace ck {
-
 // Threads take whole rows (block-major), so each row is one contiguous copy.
 void copyRows(const float* src, long srcStride, long srcBlockStride, float* dst, long dstStride, long dstBlockStride,
               long blocks, long rows, long width) {

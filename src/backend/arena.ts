@@ -10,9 +10,9 @@ import type { FloatArray } from '../tensor/tensor.js';
  * step runs inside an arena: while it is active, backend outputs come from the arrays the previous step
  * handed back, and after the step (optimizer applied, metrics read) `reclaim` takes them all back.
  *
- * Only the code that owns the step may open an arena (src/train/step.ts): it knows that no array created
- * inside escapes. Arrays that must survive (weights built lazily during the first step) are passed to
- * `reclaim` as `keep`.
+ * Only code that owns a whole step or batch opens an arena (trainStep in src/train/step.ts, and
+ * Model.inferenceBatch for predict and evaluate): it knows that no array created inside escapes. Arrays
+ * that must survive (weights built lazily during the first step) are passed to `reclaim` as `keep`.
  */
 export class BufferArena {
   private readonly free = new Map<number, Float32Array[]>();

@@ -29,7 +29,7 @@ export class Model extends Layer {
   protected readonly graph: Graph | null;
   /** How to rebuild this model without user code (set for zoo models); stored in checkpoints. */
   spec?: { zoo: string; options: Record<string, unknown> };
-  /** Buffers reused from one predict batch to the next (src/backend/arena.ts). */
+  /** Buffers reused from one inference batch to the next (src/backend/arena.ts). */
   private readonly inferenceArena = new BufferArena();
 
   constructor(config: FunctionalConfig | LayerConfig = {}) {
@@ -88,17 +88,24 @@ export class Model extends Layer {
     if (!Number.isInteger(batchSize) || batchSize <= 0) throw new Error(`${this.who}.predict: argument 'batchSize' expected a positive integer, received ${batchSize}`);
     const n = x.shape[0];
     const parts: Tensor[] = [];
-    // Each batch's activations come from (and go back to) the model's arena; only a copy of the output leaves.
-    const keep = () => new Set(this.weights.map((w) => w.data));
     noGrad(() => {
       for (let start = 0; start < n; start += batchSize) {
-        parts.push(inArena(this.inferenceArena, () => {
+        parts.push(this.inferenceBatch(() => {
           const out = this.apply(sliceBatch(x, start, Math.min(n, start + batchSize)), { training: false });
           return new Tensor(out.data.slice(), out.shape);
-        }, keep));
+        }));
       }
     });
     return concatBatch(parts);
+  }
+
+  /**
+   * Runs one inference batch with its activations taken from (and given back to) this model's buffers, so
+   * predict and evaluate do not fault in fresh memory on every batch. fn must not let an activation escape:
+   * return numbers or a copy. Weights built lazily inside fn are kept.
+   */
+  inferenceBatch<T>(fn: () => T): T {
+    return inArena(this.inferenceArena, fn, () => new Set(this.weights.map((w) => w.data)));
   }
 
   /** The per-layer table as data. */

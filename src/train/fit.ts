@@ -1,5 +1,4 @@
 import { noGrad } from '../autograd/tape.js';
-import { BufferArena, inArena } from '../backend/arena.js';
 import { readCheckpoint, restoreWeights, saveCheckpoint, CheckpointState } from '../io/checkpoint.js';
 import type { Model } from '../models/model.js';
 import { globalRandom } from '../tensor/random.js';
@@ -199,18 +198,16 @@ function metricLogs(c: Compiled, loss: number, accuracy: number): Logs {
 export function evaluateSource(model: Model, c: Compiled, source: DataSource, batchSize: number): Logs {
   let lossSum = 0;
   let correct = 0;
-  // Only numbers leave each batch, so its activations are recycled for the next one.
-  const arena = new BufferArena();
-  const keep = () => new Set(model.weights.map((w) => w.data));
   noGrad(() => {
     for (let start = 0; start < source.size; start += batchSize) {
       const idx = Array.from({ length: Math.min(batchSize, source.size - start) }, (_, i) => start + i);
       const { x, y } = source.take(idx, false);
-      inArena(arena, () => {
+      // Only numbers leave the batch, so its activations are recycled for the next one.
+      model.inferenceBatch(() => {
         const out = model.apply(x, { training: false });
         lossSum += totalLoss(model, c.loss, y, out).item() * idx.length;
         correct += countCorrect(y, out);
-      }, keep);
+      });
     }
   });
   return metricLogs(c, lossSum / source.size, correct / source.size);

@@ -1,6 +1,4 @@
-// The addon's exports as TypeScript sees them (native/addon.cc, native/addon_elementwise.cc): types only.
-
-/** What the addon exports (native/addon.cc, native/addon_elementwise.cc). */
+/** What the addon exports (native/addon.cc, native/addon_elementwise.cc), as TypeScript sees it: types only. */
 export interface NativeAddon {
   matmul(a: Float32Array, b: Float32Array, out: Float32Array, m: number, k: number, n: number, transA: boolean, transB: boolean): void;
   conv2d(x: Float32Array, w: Float32Array, y: Float32Array, g: Int32Array): void;

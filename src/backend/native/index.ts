@@ -157,7 +157,7 @@ function makeBackend(addon: NativeAddon): Backend {
       if (!isF32(x)) return ref.crop2d(x, n, h, w, c, top, bottom, left, right);
       const oh = h - top - bottom;
       const ow = w - left - right;
-      const y = z32(n * oh * ow * c);
+      const y = f32(n * oh * ow * c);
       addon.copyRows(x, (top * w + left) * c, w * c, h * w * c, y, 0, ow * c, oh * ow * c, n, oh, ow * c);
       return y;
     },
