@@ -1,13 +1,39 @@
 // Pooling over NHWC, vectorised over channels. Padded positions are skipped, not zero: they never win a
 // max, and an average divides by the number of real positions (TensorFlow's rule for `same`).
 //
-// Backward passes gather instead of scatter: each thread owns whole rows of dx and adds the windows that
-// touch a row in (oy, ox) order, the order in which the reference scatters. Results are therefore
-// independent of the thread count and need no atomics.
+// The average pool's backward pass gathers instead of scattering: each thread owns whole rows of dx and adds
+// the windows that touch a row in (oy, ox) order, the order in which the reference scatters. Max pooling
+// (pool_max.inc) walks whole images instead. Either way results are independent of the thread count and need
+// no atomics.
 #include <cmath>
 
+#include "isa.h"
 #include "kernels.h"
 #include "threadpool.h"
+
+#if CK_HAVE_X86_VARIANTS
+#define CK_NS pool_avx512
+#define CK_TARGET CK_TARGET_AVX512
+#define CK_VBYTES 64
+#include "pool_max.inc"
+#undef CK_NS
+#undef CK_TARGET
+#undef CK_VBYTES
+#define CK_NS pool_avx2
+#define CK_TARGET CK_TARGET_AVX2
+#define CK_VBYTES 32
+#include "pool_max.inc"
+#undef CK_NS
+#undef CK_TARGET
+#undef CK_VBYTES
+#endif
+#define CK_NS pool_portable
+#define CK_TARGET
+#define CK_VBYTES 16
+#include "pool_max.inc"
+#undef CK_NS
+#undef CK_TARGET
+#undef CK_VBYTES
 
 namespace ck {
 namespace {
@@ -69,114 +95,50 @@ void forEachWindow(const float* x, float* y, const Geom& g, Start start, Add add
   });
 }
 
+// Max pooling: one copy per ISA (pool_max.inc). Work items are (image, channel block); blocks are cut only
+// when there are too few images to keep every thread busy. Channels never interact, so any split gives the
+// same numbers.
+namespace {
+
+using MaxItemsFn = void (*)(const float*, const float*, float*, const Geom&, long, long, long, bool);
+
+struct MaxKernel {
+  int width;
+  MaxItemsFn items;
+};
+
+MaxKernel maxKernel() {
+#if CK_HAVE_X86_VARIANTS
+  switch (activeIsa()) {
+    case Isa::Avx512: return {pool_avx512::W, pool_avx512::maxItems};
+    case Isa::Avx2: return {pool_avx2::W, pool_avx2::maxItems};
+    default: break;
+  }
+#endif
+  return {pool_portable::W, pool_portable::maxItems};
+}
+
+void runMax(const float* x, const float* dy, float* out, const Geom& g, bool back) {
+  const MaxKernel k = maxKernel();
+  const int nt = threadsFor(g.n * g.oh * g.ow * g.c * g.kh * g.kw, kGrain);
+  const long wantBlocks = ceilDiv(4L * nt, g.n);
+  const long cb = maxl(k.width, ceilDiv(ceilDiv(g.c, wantBlocks), k.width) * k.width);
+  const long items = g.n * ceilDiv(g.c, cb);
+  parallel(nt, [&](int tid, int n) {
+    long i0, i1;
+    splitRange(items, n, tid, &i0, &i1);
+    if (i0 < i1) k.items(x, dy, out, g, i0, i1, cb, back);
+  });
+}
+
+}  // namespace
+
 // y: [n, oh, ow, c]; x: [n, h, w, c]
-void maxPool(const float* x, float* y, const Geom& g) {
-  forEachWindow(
-      x, y, g, [](float* __restrict out, long C) { for (long ci = 0; ci < C; ++ci) out[ci] = -INFINITY; },
-      // Strict `>`: the first maximum wins and NaN never does, as in the reference.
-      [](float* __restrict out, const float* __restrict in, long C) {
-        for (long ci = 0; ci < C; ++ci) out[ci] = in[ci] > out[ci] ? in[ci] : out[ci];
-      },
-      [](float*, long, long) {});
-}
+void maxPool(const float* x, float* y, const Geom& g) { runMax(x, nullptr, y, g, false); }
 
-// Four channels at a time in 16-byte vectors (SSE2 or NEON, always there): maxPoolBackward's selects
-// between an int and a float array defeat the auto-vectoriser, and a branch per value mispredicts.
-typedef float F4 __attribute__((vector_size(16)));
-typedef int32_t I4 __attribute__((vector_size(16)));
-
-template <class T>
-inline T load4(const void* p) {
-  T v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-
-template <class T>
-inline void store4(void* p, T v) {
-  std::memcpy(p, &v, sizeof v);
-}
-
-// dx: [n, h, w, c]. First pass: the winning tap of every (window, channel), recomputed from x; second pass:
-// each dx row gathers dy from the windows whose winner lies in that row.
+// dx: [n, h, w, c], written in full.
 bool maxPoolBackward(const float* x, const float* dy, float* dx, const Geom& g) {
-  const long C = g.c, ys = g.n * g.oh * g.ow * C;
-  thread_local Scratch argBuf;
-  int32_t* arg = static_cast<int32_t*>(argBuf.bytes(static_cast<size_t>(ys) * sizeof(int32_t)));
-  if (!arg) return false;
-  forRows(g.n * g.oh, g.ow * C * g.kh * g.kw, [&](long r0, long r1) {
-    for (long r = r0; r < r1; ++r) {
-      const long b = r / g.oh, oy = r % g.oh, top = oy * g.sh - g.padTop;
-      long y0, y1;
-      windowRows(g, oy, &y0, &y1);
-      for (long ox = 0; ox < g.ow; ++ox) {
-        int32_t* a = arg + (r * g.ow + ox) * C;
-        const long left = ox * g.sw - g.padLeft;
-        long x0, x1;
-        windowCols(g, ox, &x0, &x1);
-        // Window-relative tap ky * kw + kx of the first maximum (strict `>`), -1 when nothing beats -infinity.
-        long ci = 0;
-        for (; ci + 4 <= C; ci += 4) {
-          F4 best = F4{} - INFINITY;
-          I4 win = I4{} - 1;
-          for (long iy = y0; iy < y1; ++iy)
-            for (long ix = x0; ix < x1; ++ix) {
-              const F4 v = load4<F4>(x + ((b * g.h + iy) * g.w + ix) * C + ci);
-              const I4 beats = v > best;
-              const int32_t t = static_cast<int32_t>((iy - top) * g.kw + (ix - left));
-              best = beats ? v : best;
-              win = beats ? (I4{} + t) : win;
-            }
-          store4(a + ci, win);
-        }
-        for (; ci < C; ++ci) {
-          float best = -INFINITY;
-          int32_t win = -1;
-          for (long iy = y0; iy < y1; ++iy)
-            for (long ix = x0; ix < x1; ++ix) {
-              const float v = x[((b * g.h + iy) * g.w + ix) * C + ci];
-              if (v > best) {
-                best = v;
-                win = static_cast<int32_t>((iy - top) * g.kw + (ix - left));
-              }
-            }
-          a[ci] = win;
-        }
-      }
-    }
-  });
-  forRows(g.n * g.h, g.w * C * g.kh, [&](long r0, long r1) {
-    for (long r = r0; r < r1; ++r) {
-      const long b = r / g.h, iy = r % g.h;
-      float* __restrict row = dx + r * g.w * C;
-      std::memset(row, 0, static_cast<size_t>(g.w * C) * sizeof(float));
-      long o0, o1;
-      rowsTouching(g, iy, &o0, &o1);
-      for (long oy = o0; oy < o1; ++oy) {
-        const long ky = iy - (oy * g.sh - g.padTop);
-        const long base = (b * g.oh + oy) * g.ow;
-        for (long ox = 0; ox < g.ow; ++ox) {
-          const int32_t* a = arg + (base + ox) * C;
-          const float* d = dy + (base + ox) * C;
-          const long left = ox * g.sw - g.padLeft;
-          long x0, x1;
-          windowCols(g, ox, &x0, &x1);
-          // dy goes to column ix where the winner is tap (ky, ix - left); adding 0 elsewhere keeps the
-          // order of the real additions (window by window) without a branch.
-          for (long ix = x0; ix < x1; ++ix) {
-            const int32_t t = static_cast<int32_t>(ky * g.kw + (ix - left));
-            float* out = row + ix * C;
-            long ci = 0;
-            for (; ci + 4 <= C; ci += 4) {
-              const I4 hit = load4<I4>(a + ci) == (I4{} + t);
-              store4(out + ci, load4<F4>(out + ci) + (hit ? load4<F4>(d + ci) : F4{}));
-            }
-            for (; ci < C; ++ci) out[ci] += a[ci] == t ? d[ci] : 0.0f;
-          }
-        }
-      }
-    }
-  });
+  runMax(x, dy, dx, g, true);
   return true;
 }
 
