@@ -1,6 +1,8 @@
 // Dispatch of the few-output-channel direct convolution (conv_few.inc) to the active ISA's copy.
 #include "conv_few.h"
 
+#include <utility>
+
 #include "isa.h"
 #include "threadpool.h"
 
@@ -34,7 +36,7 @@ namespace ck {
 namespace {
 
 using RowsFn = void (*)(const float*, const float*, float*, const Geom&, long, long, int, const float*);
-using FilterFn = void (*)(const float*, const float*, const Geom&, long, long, int, float*);
+using FilterFn = void (*)(const float*, const float*, const float*, long, const Geom&, long, long, int, int, float*);
 
 struct FewKernel {
   int width;  // floats per vector
@@ -45,12 +47,12 @@ struct FewKernel {
 FewKernel fewKernel() {
 #if CK_HAVE_X86_VARIANTS
   switch (activeIsa()) {
-    case Isa::Avx512: return {few_avx512::W, few_avx512::fewRows, few_avx512::fewFilter};
-    case Isa::Avx2: return {few_avx2::W, few_avx2::fewRows, few_avx2::fewFilter};
+    case Isa::Avx512: return {few_avx512::W, few_avx512::fewRows, few_avx512::tapsFilter};
+    case Isa::Avx2: return {few_avx2::W, few_avx2::fewRows, few_avx2::tapsFilter};
     default: break;
   }
 #endif
-  return {few_portable::W, few_portable::fewRows, few_portable::fewFilter};
+  return {few_portable::W, few_portable::fewRows, few_portable::tapsFilter};
 }
 
 }  // namespace
@@ -74,39 +76,91 @@ bool convFewOutputs(const float* x, const float* wp, float* y, const Geom& g) {
   return true;
 }
 
-bool convFewOutputsFilter(const float* x, const float* dy, float* dw, const Geom& g) {
+// Tap vectors per chunk (tv) and output channels per block (ob) for a kernel row of L taps and N outputs:
+// the pair with the fewest wasted lanes, then the most sums per pixel (fewer passes over the pixels).
+static void tapsBlocking(long L, long N, int width, int* tv, int* ob) {
+  double best = -1;
+  for (int t = 1; t <= 3; ++t) {
+    const int obMax = t == 1 ? 12 : t == 2 ? 6 : 4;
+    const long chunks = ceilDiv(L, t * width), blocks = ceilDiv(N, obMax), o = ceilDiv(N, blocks);
+    const double used = static_cast<double>(L * N) / static_cast<double>(chunks * t * width * blocks * o);
+    const double score = used + 1e-3 * t * o;
+    if (score > best) {
+      best = score;
+      *tv = t;
+      *ob = static_cast<int>(o);
+    }
+  }
+}
+
+bool convFilterTaps(const float* x, const float* dy, float* dw, const Geom& g) {
   const FewKernel k = fewKernel();
-  const int nv = g.outC <= k.width ? 1 : 2, nr = nv * k.width;
-  const long M = g.n * g.oh * g.ow, K = g.kh * g.kw * g.c, N = g.outC;
+  const long M = g.n * g.oh * g.ow, L = g.kw * g.c, K = g.kh * L, N = g.outC;
+  int tv, ob;
+  tapsBlocking(L, N, k.width, &tv, &ob);
   // Pixel segments fixed by the shape: each gets its own partial sum, added in segment order, so the
   // result is the same for every thread count.
   const long segments = maxl(1, minl(16, M / 1024));
   thread_local Scratch padBuf, partBuf;
-  float* dyPad = padBuf.floats(static_cast<size_t>(M * nr));
-  float* parts = partBuf.floats(static_cast<size_t>(segments * K * nr));
-  if (!dyPad || !parts) return false;
-  const int nt = threadsFor(M * K * nv, 1 << 15);
-  parallel(nt, [&](int tid, int nthreads) {
-    long a, b;
-    splitRange(M, nthreads, tid, &a, &b);
-    for (long p = a; p < b; ++p)
-      for (long j = 0; j < nr; ++j) dyPad[p * nr + j] = j < N ? dy[p * N + j] : 0.0f;
-  });
+  float* parts = partBuf.floats(static_cast<size_t>(segments * K * N));
+  if (!parts) return false;
+  // The last block of output channels reads ob values of dy per pixel; pad dy's rows when N is not a
+  // multiple of ob so that those reads stay inside the array.
+  const long dyStride = ceilDiv(N, ob) * ob;
+  const float* dyRead = dy;
+  const int nt = threadsFor(M * K * N, 1 << 15);
+  if (dyStride != N) {
+    float* pad = padBuf.floats(static_cast<size_t>(M * dyStride));
+    if (!pad) return false;
+    parallel(nt, [&](int tid, int nthreads) {
+      long a, b;
+      splitRange(M, nthreads, tid, &a, &b);
+      for (long p = a; p < b; ++p)
+        for (long j = 0; j < dyStride; ++j) pad[p * dyStride + j] = j < N ? dy[p * N + j] : 0.0f;
+    });
+    dyRead = pad;
+  }
+  // Zero columns on both sides of every row (and a chunk's worth past the end) when the layer pads left or
+  // right, so that every window is one run of taps inside its row: gathering border pixels tap by tap cost
+  // more than the whole convolution for 'same' layers of 16 x 16 images.
+  Geom gp = g;
+  const float* xs = x;
+  const float* xEnd = x + g.n * g.h * g.w * g.c;
+  if (g.dw == 1 && (g.padLeft > 0 || g.padRight > 0)) {
+    const long wp = g.w + g.padLeft + g.padRight, rows = g.n * g.h, C = g.c, slack = 3L * k.width;
+    thread_local Scratch xpBuf;
+    float* xp = xpBuf.floats(static_cast<size_t>(rows * wp * C + slack));
+    if (!xp) return false;
+    parallel(threadsFor(rows * wp * C, 1 << 16), [&](int tid, int nthreads) {
+      long r0, r1;
+      splitRange(rows, nthreads, tid, &r0, &r1);
+      for (long r = r0; r < r1; ++r) {
+        float* out = xp + r * wp * C;
+        std::memset(out, 0, static_cast<size_t>(g.padLeft * C) * sizeof(float));
+        std::memcpy(out + g.padLeft * C, x + r * g.w * C, static_cast<size_t>(g.w * C) * sizeof(float));
+        std::memset(out + (g.padLeft + g.w) * C, 0, static_cast<size_t>(g.padRight * C) * sizeof(float));
+      }
+    });
+    std::memset(xp + rows * wp * C, 0, static_cast<size_t>(slack) * sizeof(float));
+    gp.w = wp;
+    gp.padLeft = gp.padRight = 0;
+    xs = xp;
+    xEnd = xp + rows * wp * C + slack;
+  }
   parallel(nt, [&](int tid, int nthreads) {
     long s0, s1;
     splitRange(segments, nthreads, tid, &s0, &s1);
     for (long s = s0; s < s1; ++s) {
       long p0, p1;
       splitRange(M, segments, s, &p0, &p1);
-      k.filter(x, dyPad, g, p0, p1, nv, parts + s * K * nr);
+      k.filter(xs, xEnd, dyRead, dyStride, gp, p0, p1, tv, ob, parts + s * K * N);
     }
   });
-  for (long i = 0; i < K; ++i)
-    for (long j = 0; j < N; ++j) {
-      float sum = parts[i * nr + j];
-      for (long s = 1; s < segments; ++s) sum += parts[(s * K + i) * nr + j];
-      dw[i * N + j] = sum;
-    }
+  for (long i = 0; i < K * N; ++i) {
+    float sum = parts[i];
+    for (long s = 1; s < segments; ++s) sum += parts[s * K * N + i];
+    dw[i] = sum;
+  }
   return true;
 }
 

@@ -14,7 +14,8 @@ int fewOutputsPanel(long outC);
 // zero past outC. Threads take whole output rows, so results do not depend on the thread count.
 bool convFewOutputs(const float* x, const float* wp, float* y, const Geom& g);
 
-// dw [kh, kw, c, outC] = col^T dy for the same layers (outC with fewOutputsPanel(outC) != 0).
-bool convFewOutputsFilter(const float* x, const float* dy, float* dw, const Geom& g);
+// dw [kh, kw, c, outC] = col^T dy, directly, vectorised over the kw * c taps of a kernel row (any outC).
+// Fixed pixel segments sum into their own partials, added in order: results do not depend on the thread count.
+bool convFilterTaps(const float* x, const float* dy, float* dw, const Geom& g);
 
 }  // namespace ck
