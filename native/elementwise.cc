@@ -1,11 +1,37 @@
 // Elementwise ops, activations, softmax and whole-array reductions. Memory-bound: the baseline vector ISA
-// is enough, so these are compiled once. Arithmetic mirrors the reference backend (which computes in
-// double and rounds on store) where that costs nothing: float add/sub/mul round exactly as double-then-
-// round does; scale and softmax run in double.
+// is enough, so these are compiled once, except sigmoid and tanh, whose exponentials are compute-bound
+// (vmath.inc, one copy per ISA). Arithmetic mirrors the reference backend (which computes in double and
+// rounds on store) where that costs nothing: float add/sub/mul round exactly as double-then-round does;
+// scale and softmax run in double.
 #include <cmath>
 
+#include "isa.h"
 #include "kernels.h"
 #include "threadpool.h"
+
+#if CK_HAVE_X86_VARIANTS
+#define CK_NS vm_avx512
+#define CK_TARGET CK_TARGET_AVX512
+#define CK_VBYTES 64
+#include "vmath.inc"
+#undef CK_NS
+#undef CK_TARGET
+#undef CK_VBYTES
+#define CK_NS vm_avx2
+#define CK_TARGET CK_TARGET_AVX2
+#define CK_VBYTES 32
+#include "vmath.inc"
+#undef CK_NS
+#undef CK_TARGET
+#undef CK_VBYTES
+#endif
+#define CK_NS vm_portable
+#define CK_TARGET
+#define CK_VBYTES 16
+#include "vmath.inc"
+#undef CK_NS
+#undef CK_TARGET
+#undef CK_VBYTES
 
 namespace ck {
 namespace {
@@ -80,6 +106,24 @@ double sumSquares(const float* a, long n) {
   return reduceSum(a, n, [](float v) { return static_cast<double>(v) * v; });
 }
 
+namespace {
+
+using MapFn = void (*)(const float*, float*, long);
+
+void transcendental(Act kind, const float* x, float* y, long n) {
+  MapFn sig = vm_portable::sigmoidValues, th = vm_portable::tanhValues;
+#if CK_HAVE_X86_VARIANTS
+  switch (activeIsa()) {
+    case Isa::Avx512: sig = vm_avx512::sigmoidValues, th = vm_avx512::tanhValues; break;
+    case Isa::Avx2: sig = vm_avx2::sigmoidValues, th = vm_avx2::tanhValues; break;
+    default: break;
+  }
+#endif
+  (kind == Act::Sigmoid ? sig : th)(x, y, n);
+}
+
+}  // namespace
+
 void activation(Act kind, const float* x, float* y, long n) {
   forChunks(n, [&](long i0, long i1) {
     switch (kind) {
@@ -91,18 +135,7 @@ void activation(Act kind, const float* x, float* y, long n) {
         for (long i = i0; i < i1; ++i) y[i] = x[i] < 0.0f ? 0.0f : (x[i] > 6.0f ? 6.0f : x[i]);
         break;
       case Act::Sigmoid:
-        // Neither branch overflows exp for large |v|.
-        for (long i = i0; i < i1; ++i) {
-          const float v = x[i];
-          if (v >= 0.0f) {
-            y[i] = 1.0f / (1.0f + std::exp(-v));
-          } else {
-            const float e = std::exp(v);
-            y[i] = e / (1.0f + e);
-          }
-        }
-        break;
-      case Act::Tanh: for (long i = i0; i < i1; ++i) y[i] = std::tanh(x[i]); break;
+      case Act::Tanh: transcendental(kind, x + i0, y + i0, i1 - i0); break;
     }
   });
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import type { Activation } from '../../src/backend/backend.js';
 import { referenceBackend as ref } from '../../src/backend/reference/index.js';
-import { assertClose, f64, nativeOrSkip, randomF32 } from './util.js';
+import { assertClose, f64, forEachIsa, nativeOrSkip, randomF32 } from './util.js';
 
 /**
  * The small ops: elementwise, activations, softmax, reductions, channel ops, batch norm, optimizer steps.
@@ -29,6 +29,29 @@ test('native elementwise ops, activations and reductions match the reference', (
       assertClose(`activation ${kind} n=${n}`, y, ref.activation(kind, a64), [n]);
       // The backward pass gets the native y, as it would in training.
       assertClose(`activationBackward ${kind} n=${n}`, nb.activationBackward(kind, a, y, dy), ref.activationBackward(kind, a64, f64(y), dy64), [n]);
+    }
+  });
+});
+
+test('native sigmoid and tanh are accurate value by value on every ISA', async (t) => {
+  // Their exponentials are vectorised per ISA (native/vmath.inc), so each value is checked against the
+  // float64 reference on its own scale: tiny, moderate and saturating values, signed zeros, infinities and
+  // NaN, and lengths that leave a vector tail.
+  const specials = [0, -0, 1e-30, -1e-30, 1e-7, -3e-6, 0.1, -0.6249, 0.6251, 1, -2.5, 9, -15, 30, -87, 88, -100, 1e4, Infinity, -Infinity, NaN];
+  const grid = Array.from({ length: 4001 }, (_, i) => (i - 2000) / 100);
+  const values = Float32Array.from([...specials, ...grid, ...randomF32(37, 9, -40, 40)]);
+  await forEachIsa(t, (nb, isa) => {
+    for (const kind of ['sigmoid', 'tanh'] as Activation[]) {
+      for (const n of [values.length, 5]) {
+        const x = values.subarray(0, n);
+        const got = nb.activation(kind, x);
+        const want = ref.activation(kind, f64(x));
+        for (let i = 0; i < n; i++) {
+          const w = Math.fround(want[i]);
+          const ok = Number.isNaN(w) ? Number.isNaN(got[i]) : Math.abs(got[i] - w) <= 4e-7 * Math.abs(w) + 1.5e-38;
+          if (!ok) throw new Error(`${isa} ${kind}(${x[i]}): native ${got[i]}, reference ${want[i]}`);
+        }
+      }
     }
   });
 });
