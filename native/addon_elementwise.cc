@@ -38,6 +38,31 @@ napi_value Reduce(napi_env env, napi_callback_info info) {
   return numberValue(env, a.data() ? sumSquares(x.p, n) : sum(x.p, n));
 }
 
+// allFinite(a) -> boolean
+napi_value AllFinite(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  F32 x;
+  if (!a.count(1) || !a.f32(0, "a", 0, &x)) return nullptr;
+  napi_value r;
+  napi_get_boolean(env, allFinite(x.p, static_cast<long>(x.len)), &r);
+  return r;
+}
+
+// dropout(x, rate, seed, y)
+napi_value Dropout(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  F32 x, out;
+  double rate, seed;
+  if (!a.count(4) || !a.f32(0, "x", 0, &x) || !a.number(1, "rate", &rate) || !a.number(2, "seed", &seed) ||
+      !a.f32(3, "out", x.len, &out))
+    return nullptr;
+  if (!(rate >= 0 && rate < 1)) return a.fail("rate", "a number in [0, 1)"), nullptr;
+  if (!(seed >= 0 && seed <= 4294967295.0) || seed != static_cast<double>(static_cast<uint32_t>(seed)))
+    return a.fail("seed", "an integer in 0..2^32-1"), nullptr;
+  dropout(x.p, rate, static_cast<uint32_t>(seed), out.p, static_cast<long>(x.len));
+  return nullptr;
+}
+
 // copyRows(src, srcOffset, srcStride, srcBlockStride, dst, dstOffset, dstStride, dstBlockStride, blocks, rows,
 // width): every index is checked against both arrays before anything is copied.
 napi_value CopyRows(napi_env env, napi_callback_info info) {
@@ -198,6 +223,8 @@ void defineElementwise(napi_env env, napi_value exports) {
       fn("scale", Scale),
       fn("sum", Reduce, 0),
       fn("sumSquares", Reduce, 1),
+      fn("allFinite", AllFinite),
+      fn("dropout", Dropout),
       fn("activation", Activation),
       fn("activationBackward", ActivationBackward),
       fn("softmax", Softmax),

@@ -3,6 +3,7 @@
 // (vmath.inc, one copy per ISA). Arithmetic mirrors the reference backend (which computes in double and
 // rounds on store) where that costs nothing: float add/sub/mul round exactly as double-then-round does;
 // scale and softmax run in double.
+#include <atomic>
 #include <cmath>
 
 #include "isa.h"
@@ -104,6 +105,39 @@ double sum(const float* a, long n) {
 
 double sumSquares(const float* a, long n) {
   return reduceSum(a, n, [](float v) { return static_cast<double>(v) * v; });
+}
+
+// Counts values whose exponent bits are all ones (infinities and NaN): integer work the compiler vectorises.
+bool allFinite(const float* a, long n) {
+  const long blocks = ceilDiv(n, kReduceChunk);
+  std::atomic<long> bad{0};
+  parallel(threadsFor(n, kGrain), [&](int tid, int nt) {
+    long b0, b1;
+    splitRange(blocks, nt, tid, &b0, &b1);
+    const long i0 = b0 * kReduceChunk, i1 = minl(n, b1 * kReduceChunk);
+    uint32_t count = 0;
+    for (long i = i0; i < i1; ++i) {
+      uint32_t bits;
+      std::memcpy(&bits, a + i, sizeof bits);
+      count += (bits & 0x7f800000u) == 0x7f800000u;
+    }
+    if (count) bad.fetch_add(count);
+  });
+  return bad.load() == 0;
+}
+
+void dropout(const float* x, double rate, uint32_t seed, float* y, long n) {
+  const uint32_t threshold = static_cast<uint32_t>(std::llround(rate * 16777216.0));
+  const float keep = static_cast<float>(1.0 / (1.0 - rate));
+  forChunks(n, [&](long i0, long i1) {
+    for (long i = i0; i < i1; ++i) {
+      uint32_t z = seed + static_cast<uint32_t>(i) * 0x9e3779b9u;
+      z = (z ^ (z >> 16)) * 0x85ebca6bu;
+      z = (z ^ (z >> 13)) * 0xc2b2ae35u;
+      // A product, not a select: a dropped infinity or NaN still poisons y, as in the reference.
+      y[i] = x[i] * (((z ^ (z >> 16)) >> 8) >= threshold ? keep : 0.0f);
+    }
+  });
 }
 
 namespace {

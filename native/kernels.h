@@ -46,6 +46,10 @@ void binary(Binary op, const float* a, const float* b, float* y, long n);
 void scale(const float* a, double s, float* y, long n);
 double sum(const float* a, long n);
 double sumSquares(const float* a, long n);
+bool allFinite(const float* a, long n);
+// y = x * mask, mask i = 1 / (1 - rate) when dropoutBits(seed, i) >= round(rate * 2^24), else 0
+// (src/backend/reference/elementwise.ts, dropoutBits: the same bits on every backend).
+void dropout(const float* x, double rate, uint32_t seed, float* y, long n);
 void activation(Act kind, const float* x, float* y, long n);
 void activationBackward(Act kind, const float* x, const float* y, const float* dy, float* dx, long n);
 void softmax(const float* x, float* y, long rows, long c);

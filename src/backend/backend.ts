@@ -26,6 +26,14 @@ export interface Backend {
   sum(a: FloatArray): number;
   /** Sum of squares (accumulated in float64), for L2 penalties. */
   sumSquares(a: FloatArray): number;
+  /** Whether every value is finite (no NaN, no infinity): the guard before an optimizer step. */
+  allFinite(a: FloatArray): boolean;
+  /**
+   * Inverted dropout, y = x * mask: value i is kept (mask 1 / (1 - rate)) when dropoutBits(seed, i) >=
+   * round(rate * 2^24), else the mask is 0. The mask depends on (seed, i) only, so every backend draws the
+   * same one and the backward pass (the same call on dy) regenerates it instead of storing it.
+   */
+  dropout(x: FloatArray, rate: number, seed: number): FloatArray;
 
   // Channel-broadcast ops over x [rows, c].
   /** x + bias[c] */

@@ -1,5 +1,6 @@
 import { gradients, noGrad } from '../autograd/tape.js';
 import { BufferArena, withArena } from '../backend/arena.js';
+import { getBackend } from '../backend/index.js';
 import { Layer, setLayerOutputHook } from '../layers/layer.js';
 import type { Model } from '../models/model.js';
 import { addScalars } from '../ops/elementwise.js';
@@ -17,10 +18,7 @@ export class NonFiniteError extends Error {
   }
 }
 
-const allFinite = (a: FloatArray): boolean => {
-  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;
-  return true;
-};
+const allFinite = (a: FloatArray): boolean => getBackend(a).allFinite(a);
 
 /** Loss of a batch: the data loss plus every regularization penalty, as Keras reports it. */
 export function totalLoss(model: Model, loss: LossFn, y: Targets, out: Tensor): Tensor {

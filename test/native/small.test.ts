@@ -1,7 +1,8 @@
+import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Activation } from '../../src/backend/backend.js';
 import { referenceBackend as ref } from '../../src/backend/reference/index.js';
-import { assertClose, f64, forEachIsa, nativeOrSkip, randomF32 } from './util.js';
+import { assertClose, assertSameBits, f64, forEachIsa, nativeOrSkip, randomF32 } from './util.js';
 
 /**
  * The small ops: elementwise, activations, softmax, reductions, channel ops, batch norm, optimizer steps.
@@ -24,6 +25,16 @@ test('native elementwise ops, activations and reductions match the reference', (
     assertClose(`scale n=${n}`, nb.scale(a, 0.3), ref.scale(a64, 0.3), [n]);
     assertClose(`sum n=${n}`, [nb.sum(a)], [ref.sum(a64)], [1], 1e-6);
     assertClose(`sumSquares n=${n}`, [nb.sumSquares(a)], [ref.sumSquares(a64)], [1], 1e-6);
+    assert.equal(nb.allFinite(a), true, `allFinite n=${n}`);
+    for (const bad of [NaN, Infinity, -Infinity]) {
+      const c = a.slice();
+      c[n - 1] = bad;
+      assert.equal(nb.allFinite(c), false, `allFinite n=${n} with ${bad} last`);
+    }
+    for (const [rate, seed] of [[0.2, 0], [0.5, 4294967295], [0.9, 123456789]]) {
+      // The very same mask on both backends: training is seeded, so a switch of backend keeps the masks.
+      assertSameBits(`dropout rate ${rate} seed ${seed} n=${n}`, nb.dropout(a, rate, seed) as Float32Array, ref.dropout(a, rate, seed) as Float32Array);
+    }
     for (const kind of ['linear', 'relu', 'relu6', 'sigmoid', 'tanh'] as Activation[]) {
       const y = nb.activation(kind, a);
       assertClose(`activation ${kind} n=${n}`, y, ref.activation(kind, a64), [n]);

@@ -110,5 +110,20 @@ test('dropout with a fixed mask (generator reseeded before each evaluation)', ()
   }
   assert.ok(kept > 0 && kept < x.size, 'some values dropped, some kept');
   assert.equal(dropout(x, 0), x, 'rate 0 is the identity');
+  // The mask's statistics: the kept share is 1 - rate, and neighbouring values are kept independently.
+  const big = Tensor.full([200_000], 1, 'float64');
+  const m = dropout(big, 0.3, new Random(5)).data;
+  let keptBig = 0;
+  let bothKept = 0;
+  for (let i = 0; i < m.length; i++) {
+    keptBig += m[i] !== 0 ? 1 : 0;
+    if (i > 0 && m[i] !== 0 && m[i - 1] !== 0) bothKept++;
+  }
+  assert.ok(Math.abs(keptBig / m.length - 0.7) < 0.005, `kept share ${keptBig / m.length}, expected 0.7`);
+  assert.ok(Math.abs(bothKept / (m.length - 1) - 0.49) < 0.005, `neighbours both kept ${bothKept / (m.length - 1)}, expected 0.49`);
+  const again = dropout(big, 0.3, new Random(5)).data;
+  const other = dropout(big, 0.3, new Random(6)).data;
+  assert.deepEqual(again, m, 'same seed, same mask');
+  assert.ok(other.some((v, i) => v !== m[i]), 'another seed, another mask');
   assert.throws(() => dropout(x, 1), /dropout: argument 'rate' expected a number in \[0, 1\), received 1/);
 });

@@ -26,6 +26,8 @@ export interface NativeAddon {
   scale(a: Float32Array, s: number, out: Float32Array): void;
   sum(a: Float32Array): number;
   sumSquares(a: Float32Array): number;
+  allFinite(a: Float32Array): boolean;
+  dropout(x: Float32Array, rate: number, seed: number, out: Float32Array): void;
   activation(kind: number, x: Float32Array, y: Float32Array): void;
   activationBackward(kind: number, x: Float32Array, y: Float32Array, dy: Float32Array, dx: Float32Array): void;
   softmax(x: Float32Array, y: Float32Array, c: number): void;

@@ -75,6 +75,13 @@ function makeBackend(addon: NativeAddon): Backend {
     },
     sum: (a) => (isF32(a) ? addon.sum(a) : ref.sum(a)),
     sumSquares: (a) => (isF32(a) ? addon.sumSquares(a) : ref.sumSquares(a)),
+    allFinite: (a) => (isF32(a) ? addon.allFinite(a) : ref.allFinite(a)),
+    dropout(x, rate, seed) {
+      if (!isF32(x)) return ref.dropout(x, rate, seed);
+      const y = f32(x.length);
+      addon.dropout(x, rate, seed, y);
+      return y;
+    },
 
     biasAdd(x, bias, c) {
       if (!isF32(x) || !isF32(bias)) return ref.biasAdd(x, bias, c);

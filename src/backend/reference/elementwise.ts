@@ -37,6 +37,33 @@ export function sumSquares(a: FloatArray): number {
   return s;
 }
 
+export function allFinite(a: FloatArray): boolean {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;
+  return true;
+}
+
+/**
+ * 24 random bits for element i of the dropout mask drawn with `seed`: a Weyl sequence through the murmur3
+ * finaliser (counter-based, so any element can be drawn alone, in any order, on any thread). native/
+ * elementwise.cc computes the same function in uint32 arithmetic.
+ */
+export function dropoutBits(seed: number, i: number): number {
+  let z = (seed + Math.imul(i, 0x9e3779b9)) >>> 0;
+  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+  return (z ^ (z >>> 16)) >>> 8;
+}
+
+export function dropout(x: FloatArray, rate: number, seed: number): FloatArray {
+  const y = allocLike(x, x.length);
+  const threshold = Math.round(rate * 16777216);
+  // The scale as the array's type holds it: float32 training multiplies by the float32 scale, like the
+  // native kernel; float64 (gradient checks) by the exact one.
+  const keep = x instanceof Float32Array ? Math.fround(1 / (1 - rate)) : 1 / (1 - rate);
+  for (let i = 0; i < x.length; i++) y[i] = x[i] * (dropoutBits(seed, i) >= threshold ? keep : 0);
+  return y;
+}
+
 export function biasAdd(x: FloatArray, bias: FloatArray, c: number): FloatArray {
   const y = allocLike(x, x.length);
   for (let i = 0; i < x.length; i += c) for (let j = 0; j < c; j++) y[i + j] = x[i + j] + bias[j];
