@@ -62,16 +62,47 @@ int fewOutputsPanel(long outC) {
   return outC <= w ? w : outC <= 2 * w ? 2 * w : 0;
 }
 
+// x with `padLeft` and `padRight` zero columns added to every row (and `slack` zeros past the end), and the
+// geometry that reads it with no left/right padding. Both direct kernels read a window's taps of one kernel
+// row as one run when the window lies inside the row; with 'same' padding the windows at the borders did
+// not, and their tap-by-tap path cost more than the rest of the layer (LeNet conv2's input gradient, a
+// transposed convolution padded by 4 on 10-pixel rows, had no window inside a row at all). Returns x itself
+// when the layer pads neither side (or dilates along x); nullptr when memory cannot be had.
+static const float* padRowsOnce(const float* x, const Geom& g, long slack, Scratch& buf, Geom* gp) {
+  *gp = g;
+  if (g.dw != 1 || (g.padLeft == 0 && g.padRight == 0)) return x;
+  const long wp = g.w + g.padLeft + g.padRight, rows = g.n * g.h, C = g.c;
+  float* xp = buf.floats(static_cast<size_t>(rows * wp * C + slack));
+  if (!xp) return nullptr;
+  parallel(threadsFor(rows * wp * C, 1 << 16), [&](int tid, int nthreads) {
+    long r0, r1;
+    splitRange(rows, nthreads, tid, &r0, &r1);
+    for (long r = r0; r < r1; ++r) {
+      float* out = xp + r * wp * C;
+      std::memset(out, 0, static_cast<size_t>(g.padLeft * C) * sizeof(float));
+      std::memcpy(out + g.padLeft * C, x + r * g.w * C, static_cast<size_t>(g.w * C) * sizeof(float));
+      std::memset(out + (g.padLeft + g.w) * C, 0, static_cast<size_t>(g.padRight * C) * sizeof(float));
+    }
+  });
+  std::memset(xp + rows * wp * C, 0, static_cast<size_t>(slack) * sizeof(float));
+  gp->w = wp;
+  gp->padLeft = gp->padRight = 0;
+  return xp;
+}
+
 bool convFewOutputs(const float* x, const float* wp, float* y, const Geom& g) {
   const FewKernel k = fewKernel();
   const int nv = g.outC <= k.width ? 1 : 2;
   const float* zero = zeros(static_cast<size_t>(g.kw * g.c));
-  if (!zero) return false;
+  thread_local Scratch padBuf;
+  Geom gp;
+  const float* xs = padRowsOnce(x, g, 0, padBuf, &gp);
+  if (!zero || !xs) return false;
   const long rows = g.n * g.oh;
   parallel(threadsFor(rows * g.ow * g.kh * g.kw * g.c * nv, 1 << 15), [&](int tid, int nt) {
     long r0, r1;
     splitRange(rows, nt, tid, &r0, &r1);
-    if (r0 < r1) k.rows(x, wp, y, g, r0, r1, nv, zero);
+    if (r0 < r1) k.rows(xs, wp, y, gp, r0, r1, nv, zero);
   });
   return true;
 }
@@ -120,33 +151,12 @@ bool convFilterTaps(const float* x, const float* dy, float* dw, const Geom& g) {
     });
     dyRead = pad;
   }
-  // Zero columns on both sides of every row (and a chunk's worth past the end) when the layer pads left or
-  // right, so that every window is one run of taps inside its row: gathering border pixels tap by tap cost
-  // more than the whole convolution for 'same' layers of 16 x 16 images.
-  Geom gp = g;
-  const float* xs = x;
-  const float* xEnd = x + g.n * g.h * g.w * g.c;
-  if (g.dw == 1 && (g.padLeft > 0 || g.padRight > 0)) {
-    const long wp = g.w + g.padLeft + g.padRight, rows = g.n * g.h, C = g.c, slack = 3L * k.width;
-    thread_local Scratch xpBuf;
-    float* xp = xpBuf.floats(static_cast<size_t>(rows * wp * C + slack));
-    if (!xp) return false;
-    parallel(threadsFor(rows * wp * C, 1 << 16), [&](int tid, int nthreads) {
-      long r0, r1;
-      splitRange(rows, nthreads, tid, &r0, &r1);
-      for (long r = r0; r < r1; ++r) {
-        float* out = xp + r * wp * C;
-        std::memset(out, 0, static_cast<size_t>(g.padLeft * C) * sizeof(float));
-        std::memcpy(out + g.padLeft * C, x + r * g.w * C, static_cast<size_t>(g.w * C) * sizeof(float));
-        std::memset(out + (g.padLeft + g.w) * C, 0, static_cast<size_t>(g.padRight * C) * sizeof(float));
-      }
-    });
-    std::memset(xp + rows * wp * C, 0, static_cast<size_t>(slack) * sizeof(float));
-    gp.w = wp;
-    gp.padLeft = gp.padRight = 0;
-    xs = xp;
-    xEnd = xp + rows * wp * C + slack;
-  }
+  // Padded rows: every window one run of taps inside its row (a chunk may read 3 vectors past the end).
+  thread_local Scratch xpBuf;
+  Geom gp;
+  const float* xs = padRowsOnce(x, g, 3L * k.width, xpBuf, &gp);
+  if (!xs) return false;
+  const float* xEnd = xs == x ? x + g.n * g.h * g.w * g.c : xs + g.n * g.h * gp.w * g.c + 3L * k.width;
   parallel(nt, [&](int tid, int nthreads) {
     long s0, s1;
     splitRange(segments, nthreads, tid, &s0, &s1);
