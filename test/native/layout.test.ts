@@ -59,6 +59,7 @@ test('native kernels write every element of recycled (NaN-filled) outputs', (t) 
     [[1, 8, 11, 19], [3, 3], [2, 2], 'same'],
     [[2, 6, 5, 4], [1, 1], [1, 1], 'valid'],
     [[1, 9, 8, 40], [5, 5], [2, 2], 'valid'],
+    [[2, 9, 8, 6], [1, 1], [2, 2], 'same'],
   ] as const) {
     const g = conv2dInfo({ inputShape: [...input], kernelSize: [...kernel], strides: [...strides], dilation: [1, 1], padding, filters: 7 });
     const x = randomF32(g.n * g.h * g.w * g.c, 1);
