@@ -124,34 +124,48 @@ napi_value GlobalPool(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// batchNormTrain(x, gamma, beta, y, mean, variance, c, eps)
+// The activation fused after batch norm: 0 linear, 1 relu, 2 relu6 (Act codes).
+bool fusedAct(const Args& a, size_t i, Act* act) {
+  long code;
+  if (!a.size(i, "activation", &code)) return false;
+  if (code > 2) return a.fail("activation", "0 (linear), 1 (relu) or 2 (relu6)"), false;
+  *act = static_cast<Act>(code);
+  return true;
+}
+
+// batchNormTrain(x, gamma, beta, y, mean, variance, c, eps, activation)
 napi_value BatchNormTrain(napi_env env, napi_callback_info info) {
   Args a(env, info);
   long c, rows;
   double eps;
+  Act act;
   F32 x, gamma, beta, y, mean, var;
-  if (!a.count(8) || !a.size(6, "c", &c) || !a.number(7, "eps", &eps) || !a.f32(0, "x", 0, &x) ||
-      !rowsOf(a, x, c, &rows) || !a.f32(1, "gamma", c, &gamma) || !a.f32(2, "beta", c, &beta) ||
-      !a.f32(3, "y", x.len, &y) || !a.f32(4, "mean", c, &mean) || !a.f32(5, "variance", c, &var)) {
+  if (!a.count(9) || !a.size(6, "c", &c) || !a.number(7, "eps", &eps) || !fusedAct(a, 8, &act) ||
+      !a.f32(0, "x", 0, &x) || !rowsOf(a, x, c, &rows) || !a.f32(1, "gamma", c, &gamma) ||
+      !a.f32(2, "beta", c, &beta) || !a.f32(3, "y", x.len, &y) || !a.f32(4, "mean", c, &mean) ||
+      !a.f32(5, "variance", c, &var)) {
     return nullptr;
   }
-  if (!batchNormTrain(x.p, gamma.p, beta.p, y.p, mean.p, var.p, rows, c, eps)) return outOfMemory(env);
+  if (!batchNormTrain(x.p, gamma.p, beta.p, y.p, mean.p, var.p, rows, c, eps, act)) return outOfMemory(env);
   return nullptr;
 }
 
-// batchNormTrainBackward(x, dy, gamma, mean, variance, dx, dgamma, dbeta, c, eps)
+// batchNormTrainBackward(x, dy, y, gamma, mean, variance, dx, dgamma, dbeta, c, eps, activation); y (the
+// forward output) is read only when an activation is fused.
 napi_value BatchNormTrainBackward(napi_env env, napi_callback_info info) {
   Args a(env, info);
   long c, rows;
   double eps;
-  F32 x, dy, gamma, mean, var, dx, dgamma, dbeta;
-  if (!a.count(10) || !a.size(8, "c", &c) || !a.number(9, "eps", &eps) || !a.f32(0, "x", 0, &x) ||
-      !rowsOf(a, x, c, &rows) || !a.f32(1, "dy", x.len, &dy) || !a.f32(2, "gamma", c, &gamma) ||
-      !a.f32(3, "mean", c, &mean) || !a.f32(4, "variance", c, &var) || !a.f32(5, "dx", x.len, &dx) ||
-      !a.f32(6, "dgamma", c, &dgamma) || !a.f32(7, "dbeta", c, &dbeta)) {
+  Act act;
+  F32 x, dy, y, gamma, mean, var, dx, dgamma, dbeta;
+  if (!a.count(12) || !a.size(9, "c", &c) || !a.number(10, "eps", &eps) || !fusedAct(a, 11, &act) ||
+      !a.f32(0, "x", 0, &x) || !rowsOf(a, x, c, &rows) || !a.f32(1, "dy", x.len, &dy) ||
+      !a.f32(2, "y", x.len, &y) || !a.f32(3, "gamma", c, &gamma) || !a.f32(4, "mean", c, &mean) ||
+      !a.f32(5, "variance", c, &var) || !a.f32(6, "dx", x.len, &dx) || !a.f32(7, "dgamma", c, &dgamma) ||
+      !a.f32(8, "dbeta", c, &dbeta)) {
     return nullptr;
   }
-  if (!batchNormTrainBackward(x.p, dy.p, gamma.p, mean.p, var.p, dx.p, dgamma.p, dbeta.p, rows, c, eps)) {
+  if (!batchNormTrainBackward(x.p, dy.p, y.p, gamma.p, mean.p, var.p, dx.p, dgamma.p, dbeta.p, rows, c, eps, act)) {
     return outOfMemory(env);
   }
   return nullptr;

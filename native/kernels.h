@@ -29,11 +29,16 @@ void globalAvgPoolBackward(const float* dy, float* dx, long n, long hw, long c);
 void globalMaxPool(const float* x, float* y, long n, long hw, long c);
 void globalMaxPoolBackward(const float* x, const float* dy, float* dx, long n, long hw, long c);
 
+enum class Act { Linear = 0, Relu = 1, Relu6 = 2, Sigmoid = 3, Tanh = 4 };
+
 // norm.cc. x, dx, y, dy: [rows, c]; gamma, beta, mean, variance, scale, shift, bias, dgamma, dbeta: [c]
+// act: the activation fused after batch norm (Linear, Relu or Relu6). y is then act(bn(x)), and the backward
+// pass takes that y to mask dy (y > 0, and y < 6 for Relu6), as if the activation's own backward ran first.
 bool batchNormTrain(const float* x, const float* gamma, const float* beta, float* y, float* mean, float* variance,
-                    long rows, long c, double eps);
-bool batchNormTrainBackward(const float* x, const float* dy, const float* gamma, const float* mean,
-                            const float* variance, float* dx, float* dgamma, float* dbeta, long rows, long c, double eps);
+                    long rows, long c, double eps, Act act);
+bool batchNormTrainBackward(const float* x, const float* dy, const float* y, const float* gamma, const float* mean,
+                            const float* variance, float* dx, float* dgamma, float* dbeta, long rows, long c,
+                            double eps, Act act);
 void channelAffine(const float* x, const float* scale, const float* shift, float* y, long rows, long c);
 void biasAdd(const float* x, const float* bias, float* y, long rows, long c);
 // y: [c], the column sums of x [rows, c]
@@ -41,7 +46,6 @@ bool sumRows(const float* x, float* y, long rows, long c);
 
 // elementwise.cc. Every array [n], except softmax's x, y, dy, dx: [rows, c]
 enum class Binary { Add = 0, Sub = 1, Mul = 2 };
-enum class Act { Linear = 0, Relu = 1, Relu6 = 2, Sigmoid = 3, Tanh = 4 };
 void binary(Binary op, const float* a, const float* b, float* y, long n);
 void scale(const float* a, double s, float* y, long n);
 double sum(const float* a, long n);

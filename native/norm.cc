@@ -1,5 +1,5 @@
-// Per-channel ops over x [rows, c]: training batch norm and its gradient, the folded inference affine,
-// bias add and the bias gradient (column sums).
+// Per-channel ops over x [rows, c]: training batch norm and its gradient (optionally fused with the ReLU or
+// ReLU6 after it: one pass fewer each way), the folded inference affine, bias add and the bias gradient.
 //
 // Channel statistics are sums over rows. Rows are cut into blocks whose size depends on the shape alone;
 // each block's per-channel sums (in double) go to their own slot and the slots are added in block order, so
@@ -37,9 +37,21 @@ void columnSums(long rows, long c, double* slots, double* out, Term term) {
     for (long j = 0; j < c; ++j) out[j] += slots[k * c + j];
 }
 
-// Two column sums in one pass over memory (the passes are memory-bound): out1[j] = sum of x[r, j],
-// out2[j] = sum of x[r, j] * w[r, j] (w = x for sums of squares). slots: [blocks][2c] doubles.
-void columnSums2(long rows, long c, const float* x, const float* w, double* slots, double* out1, double* out2) {
+// What passes the activation fused after batch norm, from its output y: 1 or 0, as a float factor (a product,
+// like the unfused ReLU backward in elementwise.cc, so NaN and infinite dy behave the same).
+template <Act A>
+inline float passes(float y) {
+  if (A == Act::Relu) return static_cast<float>(y > 0.0f);
+  if (A == Act::Relu6) return static_cast<float>((y > 0.0f) & (y < 6.0f));
+  return 1.0f;
+}
+
+// Two column sums in one pass over memory (the passes are memory-bound): out1[j] = sum of v[r, j],
+// out2[j] = sum of v[r, j] * w[r, j], v = x masked by the fused activation's output y (v = x when A is
+// Linear; w = x gives sums of squares). slots: [blocks][2c] doubles.
+template <Act A = Act::Linear>
+void columnSums2(long rows, long c, const float* x, const float* w, const float* y, double* slots, double* out1,
+                 double* out2) {
   const long br = blockRows(rows, c), blocks = ceilDiv(rows, br);
   parallel(threadsFor(rows * c, kGrain), [&](int tid, int nt) {
     long k0, k1;
@@ -51,8 +63,9 @@ void columnSums2(long rows, long c, const float* x, const float* w, double* slot
       for (long r = k * br; r < minl(rows, (k + 1) * br); ++r) {
         const float* __restrict xr = x + r * c;
         const float* __restrict wr = w + r * c;
+        const float* __restrict yr = A == Act::Linear ? xr : y + r * c;
         for (long j = 0; j < c; ++j) {
-          const double v = xr[j];
+          const double v = xr[j] * passes<A>(yr[j]);
           s1[j] += v;
           s2[j] += v * wr[j];
         }
@@ -83,6 +96,36 @@ void forRows(long rows, long c, F&& body) {
   });
 }
 
+// y = act((x - mean) * scale + beta), the clip written as in elementwise.cc's activation (NaN passes).
+template <Act A>
+void normalizeRows(const float* x, const float* mean, const float* scale, const float* beta, float* y, long rows, long c) {
+  forRows(rows, c, [&](long r0, long r1) {
+    for (long r = r0; r < r1; ++r) {
+      const float* __restrict xr = x + r * c;
+      float* __restrict yr = y + r * c;
+      for (long j = 0; j < c; ++j) {
+        const float v = (xr[j] - mean[j]) * scale[j] + beta[j];
+        yr[j] = A == Act::Linear ? v : A == Act::Relu ? (v < 0.0f ? 0.0f : v) : (v < 0.0f ? 0.0f : (v > 6.0f ? 6.0f : v));
+      }
+    }
+  });
+}
+
+// dx = a dz + b (x - mean) + d per channel, dz = dy masked by the fused activation's output y.
+template <Act A>
+void backwardRows(const float* x, const float* dy, const float* y, const float* mean, const float* a, const float* b,
+                  const float* d, float* dx, long rows, long c) {
+  forRows(rows, c, [&](long r0, long r1) {
+    for (long r = r0; r < r1; ++r) {
+      const float* __restrict xr = x + r * c;
+      const float* __restrict dyr = dy + r * c;
+      const float* __restrict yr = A == Act::Linear ? dyr : y + r * c;
+      float* __restrict dxr = dx + r * c;
+      for (long j = 0; j < c; ++j) dxr[j] = a[j] * (dyr[j] * passes<A>(yr[j])) + b[j] * (xr[j] - mean[j]) + d[j];
+    }
+  });
+}
+
 }  // namespace
 
 // Batch mean and biased variance (what Keras normalises with), y = gamma (x - mean) / sqrt(var + eps) + beta.
@@ -90,14 +133,14 @@ void forRows(long rows, long c, F&& body) {
 // in double; the variance about the float mean m is then E[x^2] - E[x]^2 + (E[x] - m)^2, exact up to
 // double rounding (relative 1e-16 * mean^2 / variance).
 bool batchNormTrain(const float* x, const float* gamma, const float* beta, float* y, float* mean, float* variance,
-                    long rows, long c, double eps) {
+                    long rows, long c, double eps, Act act) {
   double* ws = sumWorkspace(rows, c, 3 * c);
   if (!ws) return false;
   double* sums = ws;
   double* squares = ws + c;
   double* slots = ws + 3 * c;
   const double n = static_cast<double>(rows);
-  columnSums2(rows, c, x, x, slots, sums, squares);
+  columnSums2(rows, c, x, x, nullptr, slots, sums, squares);
   for (long j = 0; j < c; ++j) mean[j] = static_cast<float>(sums[j] / n);
   // Per element in float, y = (x - mean) * scale + beta: the statistics and the per-channel factor are
   // double, the elementwise pass is the vectorised float FMA (double per element cost a third of the time).
@@ -107,20 +150,19 @@ bool batchNormTrain(const float* x, const float* gamma, const float* beta, float
     variance[j] = static_cast<float>(std::max(0.0, squares[j] / n - ex * ex) + shift * shift);
     scale[j] = static_cast<float>(gamma[j] / std::sqrt(static_cast<double>(variance[j]) + eps));
   }
-  forRows(rows, c, [&](long r0, long r1) {
-    for (long r = r0; r < r1; ++r) {
-      const float* __restrict xr = x + r * c;
-      float* __restrict yr = y + r * c;
-      for (long j = 0; j < c; ++j) yr[j] = (xr[j] - mean[j]) * scale[j] + beta[j];
-    }
-  });
+  switch (act) {
+    case Act::Relu: normalizeRows<Act::Relu>(x, mean, scale, beta, y, rows, c); break;
+    case Act::Relu6: normalizeRows<Act::Relu6>(x, mean, scale, beta, y, rows, c); break;
+    default: normalizeRows<Act::Linear>(x, mean, scale, beta, y, rows, c); break;
+  }
   return true;
 }
 
 // With xhat = (x - mean) invStd over N rows: dbeta = sum dy, dgamma = sum dy xhat,
 // dx = gamma invStd / N (N dy - dbeta - xhat dgamma).
-bool batchNormTrainBackward(const float* x, const float* dy, const float* gamma, const float* mean,
-                            const float* variance, float* dx, float* dgamma, float* dbeta, long rows, long c, double eps) {
+bool batchNormTrainBackward(const float* x, const float* dy, const float* y, const float* gamma, const float* mean,
+                            const float* variance, float* dx, float* dgamma, float* dbeta, long rows, long c,
+                            double eps, Act act) {
   // Doubles: sdy, sdyx, inv [c] each, then 3 float coefficient arrays in 2c doubles, then the sum slots.
   double* ws = sumWorkspace(rows, c, 5 * c);
   if (!ws) return false;
@@ -133,7 +175,11 @@ bool batchNormTrainBackward(const float* x, const float* dy, const float* gamma,
   double* slots = ws + 5 * c;
   for (long j = 0; j < c; ++j) inv[j] = 1.0 / std::sqrt(static_cast<double>(variance[j]) + eps);
   // One pass: sum dy and sum dy x, then sum dy xhat = (sum dy x - mean sum dy) invStd.
-  columnSums2(rows, c, dy, x, slots, sdy, sdyx);
+  switch (act) {
+    case Act::Relu: columnSums2<Act::Relu>(rows, c, dy, x, y, slots, sdy, sdyx); break;
+    case Act::Relu6: columnSums2<Act::Relu6>(rows, c, dy, x, y, slots, sdy, sdyx); break;
+    default: columnSums2(rows, c, dy, x, nullptr, slots, sdy, sdyx); break;
+  }
   for (long j = 0; j < c; ++j) sdyx[j] = (sdyx[j] - static_cast<double>(mean[j]) * sdy[j]) * inv[j];
   const double n = static_cast<double>(rows);
   // dx = k (n dy - sdy - xhat sdyx), k = gamma invStd / n, evaluated per element in float as
@@ -147,14 +193,11 @@ bool batchNormTrainBackward(const float* x, const float* dy, const float* gamma,
     coefB[j] = static_cast<float>(-k * inv[j] * sdyx[j]);
     coefD[j] = static_cast<float>(-k * sdy[j]);
   }
-  forRows(rows, c, [&](long r0, long r1) {
-    for (long r = r0; r < r1; ++r) {
-      const float* __restrict xr = x + r * c;
-      const float* __restrict dyr = dy + r * c;
-      float* __restrict dxr = dx + r * c;
-      for (long j = 0; j < c; ++j) dxr[j] = coefA[j] * dyr[j] + coefB[j] * (xr[j] - mean[j]) + coefD[j];
-    }
-  });
+  switch (act) {
+    case Act::Relu: backwardRows<Act::Relu>(x, dy, y, mean, coefA, coefB, coefD, dx, rows, c); break;
+    case Act::Relu6: backwardRows<Act::Relu6>(x, dy, y, mean, coefA, coefB, coefD, dx, rows, c); break;
+    default: backwardRows<Act::Linear>(x, dy, y, mean, coefA, coefB, coefD, dx, rows, c); break;
+  }
   return true;
 }
 

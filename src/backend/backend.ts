@@ -3,6 +3,8 @@ import type { FloatArray } from '../tensor/tensor.js';
 
 export type { FloatArray };
 export type Activation = 'linear' | 'relu' | 'relu6' | 'sigmoid' | 'tanh';
+/** The activations batch norm can apply in its own pass (a clip: its mask can be read from the output). */
+export type ClipActivation = 'linear' | 'relu' | 'relu6';
 
 /**
  * The one seam between the maths and the machine. Every kernel takes flat arrays plus geometry already
@@ -80,11 +82,15 @@ export interface Backend {
 
   /**
    * Training-mode batch norm over x [rows, c]: batch mean and biased variance per channel,
-   * y = gamma * (x - mean) / sqrt(variance + eps) + beta.
+   * y = act(gamma * (x - mean) / sqrt(variance + eps) + beta), act a ReLU, ReLU6 or nothing ('linear', the
+   * default): fused, the normalised values are clipped before they ever go to memory.
    */
-  batchNormTrain(x: FloatArray, gamma: FloatArray, beta: FloatArray, c: number, eps: number): { y: FloatArray; mean: FloatArray; variance: FloatArray };
-  /** Gradients of batchNormTrain (the batch statistics depend on x). */
-  batchNormTrainBackward(x: FloatArray, dy: FloatArray, gamma: FloatArray, mean: FloatArray, variance: FloatArray, c: number, eps: number): { dx: FloatArray; dgamma: FloatArray; dbeta: FloatArray };
+  batchNormTrain(x: FloatArray, gamma: FloatArray, beta: FloatArray, c: number, eps: number, act?: ClipActivation): { y: FloatArray; mean: FloatArray; variance: FloatArray };
+  /**
+   * Gradients of batchNormTrain (the batch statistics depend on x). With an activation fused, y is the
+   * forward output and dy is masked where the activation blocked it, inside the same passes.
+   */
+  batchNormTrainBackward(x: FloatArray, dy: FloatArray, gamma: FloatArray, mean: FloatArray, variance: FloatArray, c: number, eps: number, act?: ClipActivation, y?: FloatArray): { dx: FloatArray; dgamma: FloatArray; dbeta: FloatArray };
   /** Per-channel affine y = x * scale[c] + shift[c] (inference batch norm after folding). */
   channelAffine(x: FloatArray, scale: FloatArray, shift: FloatArray, c: number): FloatArray;
 

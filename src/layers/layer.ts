@@ -46,6 +46,10 @@ let outputHook: ((layer: Layer, y: Tensor) => void) | null = null;
 export function setLayerOutputHook(hook: ((layer: Layer, y: Tensor) => void) | null): void {
   outputHook = hook;
 }
+/** Whether a hook watches layer outputs (fused layer pairs then run one by one, so each output is seen). */
+export function layerOutputHookActive(): boolean {
+  return outputHook !== null;
+}
 
 // ---- Weight dtype for newly built layers (keras.config.set_floatx). ----
 let floatX: DType = 'float32';

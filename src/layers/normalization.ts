@@ -1,9 +1,12 @@
+import type { ClipActivation } from '../backend/backend.js';
+import { activation } from '../ops/activations.js';
 import { batchNormInference, batchNormTraining } from '../ops/normalization.js';
 import { SymbolicShape, formatShape } from '../tensor/shape.js';
 import { Tensor, allocate } from '../tensor/tensor.js';
 import { Variable } from '../tensor/variable.js';
 import { InitializerLike } from './initializers.js';
-import { CallOptions, Layer, LayerConfig, LayerInput, getFloatX } from './layer.js';
+import { Activation, ReLU } from './core.js';
+import { CallOptions, Layer, LayerConfig, LayerInput, getFloatX, layerOutputHookActive } from './layer.js';
 import { Regularizer } from './regularizers.js';
 
 export interface BatchNormalizationConfig extends LayerConfig {
@@ -70,12 +73,39 @@ export class BatchNormalization extends Layer {
 
   call(inputs: LayerInput, opts: CallOptions = {}): Tensor {
     const x = this.single(inputs);
-    const c = this.movingMean.shape[0];
-    if (x.shape[x.rank - 1] !== c) this.fail('input', `last dimension ${c}`, `shape ${formatShape(x.shape)}`);
     if (!(opts.training && this.trainable)) {
+      this.checkChannels(x);
       return batchNormInference(x, this.gamma, this.beta, this.movingMean, this.movingVariance, this.epsilon);
     }
-    const { y, mean, variance } = batchNormTraining(x, this.gamma, this.beta, this.epsilon);
+    return this.trainingStep(x, 'linear');
+  }
+
+  /**
+   * act(this(x)) for the ReLU or ReLU6 that follows this layer (a ReLU or Activation layer, or a block's relu
+   * op). In training it is one fused op (ops/normalization.ts): the same numbers, one pass over the
+   * activations fewer each way. The activation's own layer, if any, is then not called: it has no weights
+   * and no state. Two steps in inference (the folded affine is already one pass) and while a layer-output
+   * hook must see this layer's own output.
+   */
+  applyActivated(inputs: LayerInput, act: 'relu' | 'relu6', opts: CallOptions = {}): Tensor {
+    const x = this.single(inputs);
+    if (!(opts.training && this.trainable) || x.isPlaceholder || layerOutputHookActive()) return activation(this.apply(x, opts), act);
+    if (!this.built) this.build(x.shape);
+    const y = this.trainingStep(x, act);
+    if (this.inboundNodes.length === 0) this.lastOutputShape = [null, ...y.shape.slice(1)];
+    return y;
+  }
+
+  private checkChannels(x: Tensor): void {
+    const c = this.movingMean.shape[0];
+    if (x.shape[x.rank - 1] !== c) this.fail('input', `last dimension ${c}`, `shape ${formatShape(x.shape)}`);
+  }
+
+  /** Batch statistics, moving averages updated in place, and act applied in the same op. */
+  private trainingStep(x: Tensor, act: ClipActivation): Tensor {
+    this.checkChannels(x);
+    const c = this.movingMean.shape[0];
+    const { y, mean, variance } = batchNormTraining(x, this.gamma, this.beta, this.epsilon, act);
     if (!x.isPlaceholder) {
       const m = this.momentum;
       for (let j = 0; j < c; j++) {
@@ -89,6 +119,24 @@ export class BatchNormalization extends Layer {
   override getConfig(): Record<string, unknown> {
     return { ...super.getConfig(), axis: -1, momentum: this.momentum, epsilon: this.epsilon, center: this.center, scale: this.scale };
   }
+}
+
+/**
+ * The clip a layer applies when it is a plain ReLU or ReLU6 (a ReLU layer, or Activation 'relu' / 'relu6'):
+ * what a BatchNormalization just before it can fuse (Sequential and functional models ask this of the layer
+ * after each batch norm whose output goes nowhere else).
+ */
+export function fusableClip(layer: Layer): 'relu' | 'relu6' | null {
+  if (layer instanceof ReLU) return layer.maxValue === 6 ? 'relu6' : 'relu';
+  if (layer instanceof Activation && (layer.activation === 'relu' || layer.activation === 'relu6')) return layer.activation;
+  return null;
+}
+
+/** bn then next as one fused op when next is a plain ReLU / ReLU6 and bn a batch norm; else null. */
+export function applyFusedPair(bn: Layer, next: Layer, x: Tensor, opts: CallOptions): Tensor | null {
+  if (!(bn instanceof BatchNormalization)) return null;
+  const clip = fusableClip(next);
+  return clip ? bn.applyActivated(x, clip, opts) : null;
 }
 
 function fixed(name: string, c: number, value: number): Variable {

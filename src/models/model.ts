@@ -2,6 +2,7 @@ import { noGrad } from '../autograd/tape.js';
 import { BufferArena, inArena } from '../backend/arena.js';
 import { CallOptions, Layer, LayerConfig, LayerInput } from '../layers/layer.js';
 import { InputLayer } from '../layers/input.js';
+import { applyFusedPair } from '../layers/normalization.js';
 import { LayerNode, SymbolicTensor } from '../layers/symbolic.js';
 import { SymbolicShape, formatShape } from '../tensor/shape.js';
 import { Tensor, allocate } from '../tensor/tensor.js';
@@ -19,6 +20,8 @@ interface Graph {
   /** Layer calls in an order where every node's inputs come first. */
   nodes: LayerNode[];
   layers: Layer[];
+  /** How many node inputs and graph outputs read each tensor. */
+  readers: Map<SymbolicTensor, number>;
 }
 
 /**
@@ -74,10 +77,23 @@ export class Model extends Layer {
     if (xs.length !== g.inputs.length) throw new Error(`${this.who}: argument 'inputs' expected ${g.inputs.length} tensor(s), received ${xs.length}`);
     const values = new Map<SymbolicTensor, Tensor>();
     g.inputs.forEach((s, i) => values.set(s, s.node.layer.apply(xs[i], opts)));
-    for (const node of g.nodes) {
+    const nodes = g.nodes;
+    for (let k = 0; k < nodes.length; k++) {
+      const node = nodes[k];
       if (node.layer instanceof InputLayer) continue;
       const args = node.inputs.map((s) => values.get(s) as Tensor);
-      values.set(node.output, node.layer.apply(args.length === 1 ? args[0] : args, opts));
+      const x = args.length === 1 ? args[0] : args;
+      // A batch norm whose only reader is the ReLU / ReLU6 right after it: one fused op in training.
+      const next = nodes[k + 1];
+      if (next && args.length === 1 && next.inputs.length === 1 && next.inputs[0] === node.output && g.readers.get(node.output) === 1) {
+        const fused = applyFusedPair(node.layer, next.layer, args[0], opts);
+        if (fused) {
+          values.set(next.output, fused);
+          k++;
+          continue;
+        }
+      }
+      values.set(node.output, node.layer.apply(x, opts));
     }
     return g.outputs.map((s) => values.get(s) as Tensor);
   }
@@ -155,7 +171,9 @@ function buildGraph(name: string, config: FunctionalConfig): Graph {
   for (const t of outputs) visit(t, new Set());
   const layers: Layer[] = [];
   for (const n of nodes) if (!layers.includes(n.layer)) layers.push(n.layer);
-  return { inputs, outputs, nodes, layers };
+  const readers = new Map<SymbolicTensor, number>();
+  for (const t of [...nodes.flatMap((n) => n.inputs), ...outputs]) readers.set(t, (readers.get(t) ?? 0) + 1);
+  return { inputs, outputs, nodes, layers, readers };
 }
 
 /** Rows [start, end) of the batch axis, sharing memory. */

@@ -25,7 +25,7 @@ export class ConvBNRelu extends Layer {
   }
 
   call(inputs: LayerInput, opts: CallOptions = {}): Tensor {
-    return relu(this.bn.apply(this.conv.apply(inputs, opts), opts));
+    return this.bn.applyActivated(this.conv.apply(inputs, opts), 'relu', opts);
   }
 }
 
@@ -95,7 +95,7 @@ export class ResnetBlock extends Layer {
 
   call(inputs: LayerInput, opts: CallOptions = {}): Tensor {
     const x = this.single(inputs);
-    const y = this.b2.apply(this.c2.apply(relu(this.b1.apply(this.c1.apply(x, opts), opts)), opts), opts);
+    const y = this.b2.apply(this.c2.apply(this.b1.applyActivated(this.c1.apply(x, opts), 'relu', opts), opts), opts);
     const shortcut = this.downC1 && this.downB1 ? this.downB1.apply(this.downC1.apply(x, opts), opts) : x;
     return relu(add(y, shortcut));
   }

@@ -106,6 +106,21 @@ test('native batch norm matches the reference', (t) => {
     assertClose(`batchNormTrainBackward dx ${rows}x${c}`, gb.dx, wb.dx, [rows, c]);
     assertClose(`batchNormTrainBackward dgamma ${rows}x${c}`, gb.dgamma, wb.dgamma, [c]);
     assertClose(`batchNormTrainBackward dbeta ${rows}x${c}`, gb.dbeta, wb.dbeta, [c]);
+    for (const act of ['relu', 'relu6'] as const) {
+      // Fused with the clip after it: the same as the two ops one after the other, on both backends.
+      const wide = randomF32(c, 24 + i, 1, 8);
+      const fy = nb.batchNormTrain(x, wide, beta, c, eps, act);
+      assertSameBits(`batchNormTrain+${act} y ${rows}x${c}`, fy.y as Float32Array, nb.activation(act, nb.batchNormTrain(x, wide, beta, c, eps).y) as Float32Array);
+      assertClose(`batchNormTrain+${act} y vs reference ${rows}x${c}`, fy.y, ref.batchNormTrain(f64(x), f64(wide), f64(beta), c, eps, act).y, [rows, c]);
+      const fb = nb.batchNormTrainBackward(x, dy, wide, fy.mean, fy.variance, c, eps, act, fy.y);
+      const masked = nb.activationBackward(act, fy.y, fy.y, dy);
+      const sb = nb.batchNormTrainBackward(x, masked, wide, fy.mean, fy.variance, c, eps);
+      assertSameBits(`batchNormTrainBackward+${act} dx ${rows}x${c}`, fb.dx as Float32Array, sb.dx as Float32Array);
+      assertSameBits(`batchNormTrainBackward+${act} dgamma ${rows}x${c}`, fb.dgamma as Float32Array, sb.dgamma as Float32Array);
+      const wr = ref.batchNormTrainBackward(f64(x), f64(dy), f64(wide), f64(fy.mean), f64(fy.variance), c, eps, act, f64(fy.y));
+      assertClose(`batchNormTrainBackward+${act} dx vs reference ${rows}x${c}`, fb.dx, wr.dx, [rows, c]);
+      assertClose(`batchNormTrainBackward+${act} dbeta vs reference ${rows}x${c}`, fb.dbeta, wr.dbeta, [c]);
+    }
   });
 });
 

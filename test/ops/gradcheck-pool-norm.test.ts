@@ -38,6 +38,14 @@ test('batchNormTraining with respect to x, gamma and beta (rank 4 and rank 2)', 
   gradcheck(f, [normal([5, 4], rng), uniform([4], rng, 0.5, 1.5), normal([4], rng)], { names: ['x', 'gamma', 'beta'] });
 });
 
+test('batchNormTraining fused with ReLU and ReLU6, with respect to x, gamma and beta', () => {
+  // gamma up to 5 and beta spread the normalised values past 0 and 6, so both clips cut somewhere.
+  for (const act of ['relu', 'relu6'] as const) {
+    const f = (x: Tensor, gm: Tensor, b: Tensor): Tensor => batchNormTraining(x, gm, b, 1e-3, act).y;
+    gradcheck(f, [normal([2, 3, 3, 4], rng), uniform([4], rng, 2, 5), uniform([4], rng, -3, 3)], { names: ['x', 'gamma', 'beta'] });
+  }
+});
+
 test('batchNormInference with respect to x, gamma and beta (moving statistics fixed)', () => {
   const mean = normal([3], rng);
   const variance = uniform([3], rng, 0.2, 2);

@@ -262,22 +262,24 @@ function makeBackend(addon: NativeAddon): Backend {
       return dx;
     },
 
-    batchNormTrain(x, gamma, beta, c, eps) {
-      if (!isF32(x) || !isF32(gamma) || !isF32(beta)) return ref.batchNormTrain(x, gamma, beta, c, eps);
+    batchNormTrain(x, gamma, beta, c, eps, act = 'linear') {
+      if (!isF32(x) || !isF32(gamma) || !isF32(beta)) return ref.batchNormTrain(x, gamma, beta, c, eps, act);
       const y = f32(x.length);
       const mean = f32(c);
       const variance = f32(c);
-      addon.batchNormTrain(x, gamma, beta, y, mean, variance, c, eps);
+      addon.batchNormTrain(x, gamma, beta, y, mean, variance, c, eps, ACTIVATION_CODE[act]);
       return { y, mean, variance };
     },
-    batchNormTrainBackward(x, dy, gamma, mean, variance, c, eps) {
-      if (!isF32(x) || !isF32(dy) || !isF32(gamma) || !isF32(mean) || !isF32(variance)) {
-        return ref.batchNormTrainBackward(x, dy, gamma, mean, variance, c, eps);
+    batchNormTrainBackward(x, dy, gamma, mean, variance, c, eps, act = 'linear', y) {
+      if (act !== 'linear' && !y) return ref.batchNormTrainBackward(x, dy, gamma, mean, variance, c, eps, act, y);
+      const out = y ?? dy; // read only when an activation is fused
+      if (!isF32(x) || !isF32(dy) || !isF32(gamma) || !isF32(mean) || !isF32(variance) || !isF32(out)) {
+        return ref.batchNormTrainBackward(x, dy, gamma, mean, variance, c, eps, act, y);
       }
       const dx = f32(x.length);
       const dgamma = f32(c);
       const dbeta = f32(c);
-      addon.batchNormTrainBackward(x, dy, gamma, mean, variance, dx, dgamma, dbeta, c, eps);
+      addon.batchNormTrainBackward(x, dy, out, gamma, mean, variance, dx, dgamma, dbeta, c, eps, ACTIVATION_CODE[act]);
       return { dx, dgamma, dbeta };
     },
 

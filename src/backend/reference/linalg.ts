@@ -1,4 +1,6 @@
+import type { ClipActivation } from '../backend.js';
 import { FloatArray, allocLike } from '../../tensor/tensor.js';
+import { activation, activationBackward } from './elementwise.js';
 
 /**
  * out[i, j] = sum_p A[i, p] * B[p, j], with A = a or a^T (stored [k, m]) and B = b or b^T (stored [n, k]).
@@ -43,7 +45,7 @@ export function matmul(a: FloatArray, b: FloatArray, m: number, k: number, n: nu
  * Training batch norm over x [rows, c]: batch mean, biased batch variance (Keras normalises with the biased
  * variance and also stores it in the moving variance), y = gamma * xhat + beta.
  */
-export function batchNormTrain(x: FloatArray, gamma: FloatArray, beta: FloatArray, c: number, eps: number) {
+export function batchNormTrain(x: FloatArray, gamma: FloatArray, beta: FloatArray, c: number, eps: number, act: ClipActivation = 'linear') {
   const rows = x.length / c;
   const mean = allocLike(x, c);
   const variance = allocLike(x, c);
@@ -61,14 +63,19 @@ export function batchNormTrain(x: FloatArray, gamma: FloatArray, beta: FloatArra
     const inv = 1 / Math.sqrt(variance[j] + eps);
     for (let i = j; i < x.length; i += c) y[i] = gamma[j] * (x[i] - mean[j]) * inv + beta[j];
   }
-  return { y, mean, variance };
+  return { y: act === 'linear' ? y : activation(act, y), mean, variance };
 }
 
 /**
  * With xhat = (x - mean) * invStd over N rows:
  *   dbeta = sum dy,  dgamma = sum dy * xhat,  dx = gamma * invStd / N * (N * dy - dbeta - xhat * dgamma).
  */
-export function batchNormTrainBackward(x: FloatArray, dy: FloatArray, gamma: FloatArray, mean: FloatArray, variance: FloatArray, c: number, eps: number) {
+export function batchNormTrainBackward(x: FloatArray, dy: FloatArray, gamma: FloatArray, mean: FloatArray, variance: FloatArray, c: number, eps: number, act: ClipActivation = 'linear', y?: FloatArray) {
+  if (act !== 'linear') {
+    if (!y) throw new Error(`batchNormTrainBackward: argument 'y' expected the forward output with activation '${act}', received none`);
+    // The clip's mask read from its output: y > 0 (and < 6) exactly where its input was.
+    dy = activationBackward(act, y, y, dy);
+  }
   const rows = x.length / c;
   const dgamma = allocLike(x, c);
   const dbeta = allocLike(x, c);
