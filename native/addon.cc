@@ -171,16 +171,17 @@ napi_value BatchNormTrainBackward(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// channelAffine(x, scale, shift, y, c); biasAdd(x, bias, y, c); sumRows(x, y, c)
+// channelAffine(x, scale, shift, y, c, activation); biasAdd(x, bias, y, c); sumRows(x, y, c)
 napi_value ChannelAffine(napi_env env, napi_callback_info info) {
   Args a(env, info);
   long c, rows;
+  Act act;
   F32 x, s, t, y;
-  if (!a.count(5) || !a.size(4, "c", &c) || !a.f32(0, "x", 0, &x) || !rowsOf(a, x, c, &rows) ||
-      !a.f32(1, "scale", c, &s) || !a.f32(2, "shift", c, &t) || !a.f32(3, "y", x.len, &y)) {
+  if (!a.count(6) || !a.size(4, "c", &c) || !fusedAct(a, 5, &act) || !a.f32(0, "x", 0, &x) ||
+      !rowsOf(a, x, c, &rows) || !a.f32(1, "scale", c, &s) || !a.f32(2, "shift", c, &t) || !a.f32(3, "y", x.len, &y)) {
     return nullptr;
   }
-  channelAffine(x.p, s.p, t.p, y.p, rows, c);
+  channelAffine(x.p, s.p, t.p, y.p, rows, c, act);
   return nullptr;
 }
 

@@ -39,7 +39,7 @@ bool batchNormTrain(const float* x, const float* gamma, const float* beta, float
 bool batchNormTrainBackward(const float* x, const float* dy, const float* y, const float* gamma, const float* mean,
                             const float* variance, float* dx, float* dgamma, float* dbeta, long rows, long c,
                             double eps, Act act);
-void channelAffine(const float* x, const float* scale, const float* shift, float* y, long rows, long c);
+void channelAffine(const float* x, const float* scale, const float* shift, float* y, long rows, long c, Act act);
 void biasAdd(const float* x, const float* bias, float* y, long rows, long c);
 // y: [c], the column sums of x [rows, c]
 bool sumRows(const float* x, float* y, long rows, long c);

@@ -96,17 +96,28 @@ void forRows(long rows, long c, F&& body) {
   });
 }
 
-// y = act((x - mean) * scale + beta), the clip written as in elementwise.cc's activation (NaN passes).
+// The clip written as in elementwise.cc's activation (NaN passes).
+template <Act A>
+inline float clip(float v) {
+  return A == Act::Linear ? v : A == Act::Relu ? (v < 0.0f ? 0.0f : v) : (v < 0.0f ? 0.0f : (v > 6.0f ? 6.0f : v));
+}
+
+template <Act A>
+void affineRows(const float* x, const float* scale, const float* shift, float* y, long rows, long c) {
+  forRows(rows, c, [&](long r0, long r1) {
+    for (long r = r0; r < r1; ++r)
+      for (long j = 0; j < c; ++j) y[r * c + j] = clip<A>(x[r * c + j] * scale[j] + shift[j]);
+  });
+}
+
+// y = act((x - mean) * scale + beta).
 template <Act A>
 void normalizeRows(const float* x, const float* mean, const float* scale, const float* beta, float* y, long rows, long c) {
   forRows(rows, c, [&](long r0, long r1) {
     for (long r = r0; r < r1; ++r) {
       const float* __restrict xr = x + r * c;
       float* __restrict yr = y + r * c;
-      for (long j = 0; j < c; ++j) {
-        const float v = (xr[j] - mean[j]) * scale[j] + beta[j];
-        yr[j] = A == Act::Linear ? v : A == Act::Relu ? (v < 0.0f ? 0.0f : v) : (v < 0.0f ? 0.0f : (v > 6.0f ? 6.0f : v));
-      }
+      for (long j = 0; j < c; ++j) yr[j] = clip<A>((xr[j] - mean[j]) * scale[j] + beta[j]);
     }
   });
 }
@@ -201,11 +212,13 @@ bool batchNormTrainBackward(const float* x, const float* dy, const float* y, con
   return true;
 }
 
-void channelAffine(const float* x, const float* scale, const float* shift, float* y, long rows, long c) {
-  forRows(rows, c, [&](long r0, long r1) {
-    for (long r = r0; r < r1; ++r)
-      for (long j = 0; j < c; ++j) y[r * c + j] = x[r * c + j] * scale[j] + shift[j];
-  });
+// y = act(x * scale + shift): inference batch norm, folded, with the ReLU / ReLU6 after it.
+void channelAffine(const float* x, const float* scale, const float* shift, float* y, long rows, long c, Act act) {
+  switch (act) {
+    case Act::Relu: affineRows<Act::Relu>(x, scale, shift, y, rows, c); break;
+    case Act::Relu6: affineRows<Act::Relu6>(x, scale, shift, y, rows, c); break;
+    default: affineRows<Act::Linear>(x, scale, shift, y, rows, c); break;
+  }
 }
 
 void biasAdd(const float* x, const float* bias, float* y, long rows, long c) {

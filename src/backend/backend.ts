@@ -91,8 +91,8 @@ export interface Backend {
    * forward output and dy is masked where the activation blocked it, inside the same passes.
    */
   batchNormTrainBackward(x: FloatArray, dy: FloatArray, gamma: FloatArray, mean: FloatArray, variance: FloatArray, c: number, eps: number, act?: ClipActivation, y?: FloatArray): { dx: FloatArray; dgamma: FloatArray; dbeta: FloatArray };
-  /** Per-channel affine y = x * scale[c] + shift[c] (inference batch norm after folding). */
-  channelAffine(x: FloatArray, scale: FloatArray, shift: FloatArray, c: number): FloatArray;
+  /** Per-channel affine y = act(x * scale[c] + shift[c]) (inference batch norm after folding, and its clip). */
+  channelAffine(x: FloatArray, scale: FloatArray, shift: FloatArray, c: number, act?: ClipActivation): FloatArray;
 
   /** Concatenates along the last axis: parts[i] is [rows, widths[i]]. */
   concatLastAxis(parts: FloatArray[], widths: number[], rows: number): FloatArray;

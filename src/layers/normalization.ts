@@ -72,28 +72,28 @@ export class BatchNormalization extends Layer {
   }
 
   call(inputs: LayerInput, opts: CallOptions = {}): Tensor {
-    const x = this.single(inputs);
-    if (!(opts.training && this.trainable)) {
-      this.checkChannels(x);
-      return batchNormInference(x, this.gamma, this.beta, this.movingMean, this.movingVariance, this.epsilon);
-    }
-    return this.trainingStep(x, 'linear');
+    return this.forward(this.single(inputs), 'linear', opts);
   }
 
   /**
    * act(this(x)) for the ReLU or ReLU6 that follows this layer (a ReLU or Activation layer, or a block's relu
-   * op). In training it is one fused op (ops/normalization.ts): the same numbers, one pass over the
-   * activations fewer each way. The activation's own layer, if any, is then not called: it has no weights
-   * and no state. Two steps in inference (the folded affine is already one pass) and while a layer-output
-   * hook must see this layer's own output.
+   * op), as one fused op (ops/normalization.ts): the same numbers, one pass over the activations fewer each
+   * way in training and one fewer in inference. The activation's own layer, if any, is then not called: it
+   * has no weights and no state. Two steps while a layer-output hook must see this layer's own output.
    */
   applyActivated(inputs: LayerInput, act: 'relu' | 'relu6', opts: CallOptions = {}): Tensor {
     const x = this.single(inputs);
-    if (!(opts.training && this.trainable) || x.isPlaceholder || layerOutputHookActive()) return activation(this.apply(x, opts), act);
+    if (x.isPlaceholder || layerOutputHookActive()) return activation(this.apply(x, opts), act);
     if (!this.built) this.build(x.shape);
-    const y = this.trainingStep(x, act);
+    const y = this.forward(x, act, opts);
     if (this.inboundNodes.length === 0) this.lastOutputShape = [null, ...y.shape.slice(1)];
     return y;
+  }
+
+  private forward(x: Tensor, act: ClipActivation, opts: CallOptions): Tensor {
+    if (opts.training && this.trainable) return this.trainingStep(x, act);
+    this.checkChannels(x);
+    return batchNormInference(x, this.gamma, this.beta, this.movingMean, this.movingVariance, this.epsilon, act);
   }
 
   private checkChannels(x: Tensor): void {

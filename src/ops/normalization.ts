@@ -25,10 +25,11 @@ export function batchNormTraining(x: Tensor, gamma: Tensor, beta: Tensor, epsilo
 }
 
 /**
- * Batch normalization with fixed statistics (inference): y = x * s + (beta - mean * s), s = gamma / sqrt(var + eps).
+ * Batch normalization with fixed statistics (inference): y = act(x * s + (beta - mean * s)),
+ * s = gamma / sqrt(var + eps), act as in batchNormTraining (applied in the same pass).
  * Differentiable in x, gamma and beta (fine-tuning with frozen statistics).
  */
-export function batchNormInference(x: Tensor, gamma: Tensor, beta: Tensor, movingMean: Tensor, movingVariance: Tensor, epsilon: number): Tensor {
+export function batchNormInference(x: Tensor, gamma: Tensor, beta: Tensor, movingMean: Tensor, movingVariance: Tensor, epsilon: number, act: ClipActivation = 'linear'): Tensor {
   assertSameDtype('batchNorm', [x, gamma, beta]);
   if (anyPlaceholder([x, gamma, beta])) return Tensor.placeholder(x.shape, x.dtype);
   const [, c] = rowsAndChannels(x);
@@ -41,8 +42,10 @@ export function batchNormInference(x: Tensor, gamma: Tensor, beta: Tensor, movin
     s[j] = gamma.data[j] * invStd[j];
     shift[j] = beta.data[j] - movingMean.data[j] * s[j];
   }
-  const y = tensorOf(be.channelAffine(x.data, s, shift, c), x.shape);
-  return record(y, 'batchNormInference', [x, gamma, beta], (dy) => {
+  const y = tensorOf(be.channelAffine(x.data, s, shift, c, act), x.shape);
+  return record(y, act === 'linear' ? 'batchNormInference' : `batchNormInference+${act}`, [x, gamma, beta], (dyOut) => {
+    // The clip's gradient first (its mask read from y), then the affine's.
+    const dy = act === 'linear' ? dyOut : tensorOf(be.activationBackward(act, y.data, y.data, dyOut.data), y.shape);
     const zero = allocLike(x.data, c);
     const dx = be.channelAffine(dy.data, s, zero, c);
     // dgamma = sum dy * xhat, with xhat = (x - mean) * invStd = x * invStd - mean * invStd.

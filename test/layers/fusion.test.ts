@@ -50,39 +50,43 @@ const builds: Record<string, Build> = {
 };
 
 /** Output, gradient of sum(output) for every trainable weight, and the moving statistics after one call. */
-function run(build: Build, unfused: boolean): { fusedCalls: number; values: Float32Array[] } {
+function run(build: Build, unfused: boolean, training: boolean): { fusedCalls: number; values: Float32Array[] } {
   resetLayerNames();
   setSeed(17);
   const model = build();
   setSeed(18);
   const x = Tensor.randomUniform([3, 6, 7, 3], -1, 1);
-  const be = getBackend() as unknown as { batchNormTrain: (...a: unknown[]) => unknown };
-  const original = be.batchNormTrain;
+  // Training fuses into batchNormTrain (act is argument 5), inference into channelAffine (argument 4).
+  const be = getBackend() as unknown as Record<string, (...a: unknown[]) => unknown>;
+  const [method, actAt] = training ? ['batchNormTrain', 5] : ['channelAffine', 4];
+  const original = be[method];
   let fusedCalls = 0;
-  be.batchNormTrain = function (this: unknown, ...a: unknown[]) {
-    if (a[5] !== undefined && a[5] !== 'linear') fusedCalls++;
+  be[method] = function (this: unknown, ...a: unknown[]) {
+    if (a[actAt] !== undefined && a[actAt] !== 'linear') fusedCalls++;
     return original.apply(this, a);
   };
   if (unfused) setLayerOutputHook(() => {});
   try {
-    const out = model.apply(x, { training: true });
+    const out = model.apply(x, { training });
     const grads = gradients(sum(out), model.trainableWeights);
     const values = [out, ...grads].map((t) => Float32Array.from(t.data));
     for (const w of model.weights) if (!w.trainable) values.push(Float32Array.from(w.data));
     return { fusedCalls, values };
   } finally {
     setLayerOutputHook(null);
-    be.batchNormTrain = original;
+    be[method] = original;
   }
 }
 
 for (const [name, build] of Object.entries(builds)) {
-  test(`batch norm + ReLU fusion (${name}): identical outputs, gradients and moving statistics`, () => {
-    const fused = run(build, false);
-    const plain = run(build, true);
-    assert.equal(plain.fusedCalls, 0, 'a layer-output hook turns fusion off');
-    assert.equal(fused.fusedCalls, name === 'sequential' ? 2 : 1, 'fused pairs');
-    assert.equal(fused.values.length, plain.values.length);
-    fused.values.forEach((v, i) => assert.deepEqual(v, plain.values[i], `value ${i}`));
-  });
+  for (const training of [true, false]) {
+    test(`batch norm + ReLU fusion (${name}, ${training ? 'training' : 'inference'}): identical outputs, gradients and moving statistics`, () => {
+      const fused = run(build, false, training);
+      const plain = run(build, true, training);
+      assert.equal(plain.fusedCalls, 0, 'a layer-output hook turns fusion off');
+      assert.equal(fused.fusedCalls, name === 'sequential' ? 2 : 1, 'fused pairs');
+      assert.equal(fused.values.length, plain.values.length);
+      fused.values.forEach((v, i) => assert.deepEqual(v, plain.values[i], `value ${i}`));
+    });
+  }
 }

@@ -82,6 +82,10 @@ test('native softmax and channel ops match the reference', (t) => {
     assertClose(`biasAdd ${rows}x${c}`, nb.biasAdd(x, bias, c), ref.biasAdd(f64(x), f64(bias), c), [rows, c]);
     assertClose(`sumRows ${rows}x${c}`, nb.sumRows(x, c), ref.sumRows(f64(x), c), [c]);
     assertClose(`channelAffine ${rows}x${c}`, nb.channelAffine(x, bias, shift, c), ref.channelAffine(f64(x), f64(bias), f64(shift), c), [rows, c]);
+    for (const act of ['relu', 'relu6'] as const) {
+      assertSameBits(`channelAffine+${act} ${rows}x${c}`, nb.channelAffine(x, bias, shift, c, act) as Float32Array, nb.activation(act, nb.channelAffine(x, bias, shift, c)) as Float32Array);
+      assertClose(`channelAffine+${act} vs reference ${rows}x${c}`, nb.channelAffine(x, bias, shift, c, act), ref.channelAffine(f64(x), f64(bias), f64(shift), c, act), [rows, c]);
+    }
   });
 });
 

@@ -52,4 +52,9 @@ test('batchNormInference with respect to x, gamma and beta (moving statistics fi
   gradcheck((x, gm, b) => batchNormInference(x, gm, b, mean, variance, 1e-3), [normal([2, 3, 2, 3], rng), uniform([3], rng, 0.5, 1.5), normal([3], rng)], {
     names: ['x', 'gamma', 'beta'],
   });
+  for (const act of ['relu', 'relu6'] as const) {
+    gradcheck((x, gm, b) => batchNormInference(x, gm, b, mean, variance, 1e-3, act), [normal([2, 3, 2, 3], rng), uniform([3], rng, 2, 5), uniform([3], rng, -3, 3)], {
+      names: ['x', 'gamma', 'beta'],
+    });
+  }
 });

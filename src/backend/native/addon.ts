@@ -19,7 +19,7 @@ export interface NativeAddon {
   batchNormTrain(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array, c: number, eps: number, activation: number): void;
   /** y: the forward output, read only when an activation is fused. */
   batchNormTrainBackward(x: Float32Array, dy: Float32Array, y: Float32Array, gamma: Float32Array, mean: Float32Array, variance: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, c: number, eps: number, activation: number): void;
-  channelAffine(x: Float32Array, scale: Float32Array, shift: Float32Array, y: Float32Array, c: number): void;
+  channelAffine(x: Float32Array, scale: Float32Array, shift: Float32Array, y: Float32Array, c: number, activation: number): void;
   biasAdd(x: Float32Array, bias: Float32Array, y: Float32Array, c: number): void;
   sumRows(x: Float32Array, y: Float32Array, c: number): void;
   add(a: Float32Array, b: Float32Array, out: Float32Array): void;

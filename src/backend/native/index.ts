@@ -95,10 +95,10 @@ function makeBackend(addon: NativeAddon): Backend {
       addon.sumRows(x, y, c);
       return y;
     },
-    channelAffine(x, scale, shift, c) {
-      if (!isF32(x) || !isF32(scale) || !isF32(shift)) return ref.channelAffine(x, scale, shift, c);
+    channelAffine(x, scale, shift, c, act = 'linear') {
+      if (!isF32(x) || !isF32(scale) || !isF32(shift)) return ref.channelAffine(x, scale, shift, c, act);
       const y = f32(x.length);
-      addon.channelAffine(x, scale, shift, y, c);
+      addon.channelAffine(x, scale, shift, y, c, ACTIVATION_CODE[act]);
       return y;
     },
 

@@ -1,4 +1,4 @@
-import type { Activation } from '../backend.js';
+import type { Activation, ClipActivation } from '../backend.js';
 import { FloatArray, allocLike } from '../../tensor/tensor.js';
 
 export function add(a: FloatArray, b: FloatArray): FloatArray {
@@ -76,11 +76,11 @@ export function sumRows(x: FloatArray, c: number): FloatArray {
   return y;
 }
 
-/** Channel-wise x * scale + shift over x [rows, c]. */
-export function channelAffine(x: FloatArray, scaleC: FloatArray, shift: FloatArray, c: number): FloatArray {
+/** Channel-wise act(x * scale + shift) over x [rows, c]. */
+export function channelAffine(x: FloatArray, scaleC: FloatArray, shift: FloatArray, c: number, act: ClipActivation = 'linear'): FloatArray {
   const y = allocLike(x, x.length);
   for (let i = 0; i < x.length; i += c) for (let j = 0; j < c; j++) y[i + j] = x[i + j] * scaleC[j] + shift[j];
-  return y;
+  return act === 'linear' ? y : activation(act, y);
 }
 
 const forward: Record<Activation, (v: number) => number> = {
