@@ -150,22 +150,22 @@ napi_value BatchNormTrain(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// batchNormTrainBackward(x, dy, y, gamma, mean, variance, dx, dgamma, dbeta, c, eps, activation); y (the
-// forward output) is read only when an activation is fused.
+// batchNormTrainBackward(x, dy, beta, gamma, mean, variance, dx, dgamma, dbeta, c, eps, activation); beta is read
+// only when an activation is fused (to recompute its input).
 napi_value BatchNormTrainBackward(napi_env env, napi_callback_info info) {
   Args a(env, info);
   long c, rows;
   double eps;
   Act act;
-  F32 x, dy, y, gamma, mean, var, dx, dgamma, dbeta;
+  F32 x, dy, beta, gamma, mean, var, dx, dgamma, dbeta;
   if (!a.count(12) || !a.size(9, "c", &c) || !a.number(10, "eps", &eps) || !fusedAct(a, 11, &act) ||
       !a.f32(0, "x", 0, &x) || !rowsOf(a, x, c, &rows) || !a.f32(1, "dy", x.len, &dy) ||
-      !a.f32(2, "y", x.len, &y) || !a.f32(3, "gamma", c, &gamma) || !a.f32(4, "mean", c, &mean) ||
+      !a.f32(2, "beta", c, &beta) || !a.f32(3, "gamma", c, &gamma) || !a.f32(4, "mean", c, &mean) ||
       !a.f32(5, "variance", c, &var) || !a.f32(6, "dx", x.len, &dx) || !a.f32(7, "dgamma", c, &dgamma) ||
       !a.f32(8, "dbeta", c, &dbeta)) {
     return nullptr;
   }
-  if (!batchNormTrainBackward(x.p, dy.p, y.p, gamma.p, mean.p, var.p, dx.p, dgamma.p, dbeta.p, rows, c, eps, act)) {
+  if (!batchNormTrainBackward(x.p, dy.p, beta.p, gamma.p, mean.p, var.p, dx.p, dgamma.p, dbeta.p, rows, c, eps, act)) {
     return outOfMemory(env);
   }
   return nullptr;

@@ -33,10 +33,11 @@ enum class Act { Linear = 0, Relu = 1, Relu6 = 2, Sigmoid = 3, Tanh = 4 };
 
 // norm.cc. x, dx, y, dy: [rows, c]; gamma, beta, mean, variance, scale, shift, bias, dgamma, dbeta: [c]
 // act: the activation fused after batch norm (Linear, Relu or Relu6). y is then act(bn(x)), and the backward
-// pass takes that y to mask dy (y > 0, and y < 6 for Relu6), as if the activation's own backward ran first.
+// pass masks dy where the activation blocked it (its input, recomputed from x, gamma, beta and the
+// statistics, not above 0, or not below 6 for Relu6), as if the activation's own backward ran first.
 bool batchNormTrain(const float* x, const float* gamma, const float* beta, float* y, float* mean, float* variance,
                     long rows, long c, double eps, Act act);
-bool batchNormTrainBackward(const float* x, const float* dy, const float* y, const float* gamma, const float* mean,
+bool batchNormTrainBackward(const float* x, const float* dy, const float* beta, const float* gamma, const float* mean,
                             const float* variance, float* dx, float* dgamma, float* dbeta, long rows, long c,
                             double eps, Act act);
 void channelAffine(const float* x, const float* scale, const float* shift, float* y, long rows, long c, Act act);

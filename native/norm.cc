@@ -37,21 +37,36 @@ void columnSums(long rows, long c, double* slots, double* out, Term term) {
     for (long j = 0; j < c; ++j) out[j] += slots[k * c + j];
 }
 
-// What passes the activation fused after batch norm, from its output y: 1 or 0, as a float factor (a product,
+// What passes the activation fused after batch norm, from its input z: 1 or 0, as a float factor (a product,
 // like the unfused ReLU backward in elementwise.cc, so NaN and infinite dy behave the same).
-// Written exactly as elementwise.cc's reluMaskTimes (an upper bound for ReLU too): `(y > 0)` alone compiled
+// Written exactly as elementwise.cc's reluMaskTimes (an upper bound for ReLU too): `(z > 0)` alone compiled
 // to a branch on a random sign, 10x slower than the whole masked pass.
 template <Act A>
-inline float passes(float y) {
+inline float passes(float z) {
   if (A == Act::Linear) return 1.0f;
-  return static_cast<float>((y > 0.0f) & (y < (A == Act::Relu6 ? 6.0f : INFINITY)));
+  return static_cast<float>((z > 0.0f) & (z < (A == Act::Relu6 ? 6.0f : INFINITY)));
+}
+
+// The normalised value z = (x - mean) * scale + beta, formed by the backward pass exactly as the forward
+// pass formed it (the same float operations on the same per-channel values), so that the fused
+// activation's mask costs no read of its output: the passes are memory-bound, and y was a third array.
+struct Normalized {
+  const float* mean;
+  const float* scale;
+  const float* beta;
+  float at(const float* xr, long j) const { return (xr[j] - mean[j]) * scale[j] + beta[j]; }
+};
+
+// gamma / sqrt(variance + eps), rounded to float, for both passes.
+void normScale(const float* gamma, const float* variance, double eps, long c, float* scale) {
+  for (long j = 0; j < c; ++j) scale[j] = static_cast<float>(gamma[j] / std::sqrt(static_cast<double>(variance[j]) + eps));
 }
 
 // Two column sums in one pass over memory (the passes are memory-bound): out1[j] = sum of v[r, j],
-// out2[j] = sum of v[r, j] * w[r, j], v = x masked by the fused activation's output y (v = x when A is
+// out2[j] = sum of v[r, j] * w[r, j], v = x masked by the fused activation at z(w) (v = x when A is
 // Linear; w = x gives sums of squares). slots: [blocks][2c] doubles.
 template <Act A = Act::Linear>
-void columnSums2(long rows, long c, const float* x, const float* w, const float* y, double* slots, double* out1,
+void columnSums2(long rows, long c, const float* x, const float* w, const Normalized& z, double* slots, double* out1,
                  double* out2) {
   const long br = blockRows(rows, c), blocks = ceilDiv(rows, br);
   parallel(threadsFor(rows * c, kGrain), [&](int tid, int nt) {
@@ -64,9 +79,8 @@ void columnSums2(long rows, long c, const float* x, const float* w, const float*
       for (long r = k * br; r < minl(rows, (k + 1) * br); ++r) {
         const float* __restrict xr = x + r * c;
         const float* __restrict wr = w + r * c;
-        const float* __restrict yr = A == Act::Linear ? xr : y + r * c;
         for (long j = 0; j < c; ++j) {
-          const double v = xr[j] * passes<A>(yr[j]);
+          const double v = A == Act::Linear ? xr[j] : xr[j] * passes<A>(z.at(wr, j));
           s1[j] += v;
           s2[j] += v * wr[j];
         }
@@ -123,17 +137,20 @@ void normalizeRows(const float* x, const float* mean, const float* scale, const 
   });
 }
 
-// dx = a dz + b (x - mean) + d per channel, dz = dy masked by the fused activation's output y.
+// dx = a dz + b (x - mean) + d per channel, dz = dy masked by the fused activation at z(x).
 template <Act A>
-void backwardRows(const float* x, const float* dy, const float* y, const float* mean, const float* a, const float* b,
-                  const float* d, float* dx, long rows, long c) {
+void backwardRows(const float* x, const float* dy, const Normalized& z, const float* a, const float* b, const float* d,
+                  float* dx, long rows, long c) {
+  const float* mean = z.mean;
   forRows(rows, c, [&](long r0, long r1) {
     for (long r = r0; r < r1; ++r) {
       const float* __restrict xr = x + r * c;
       const float* __restrict dyr = dy + r * c;
-      const float* __restrict yr = A == Act::Linear ? dyr : y + r * c;
       float* __restrict dxr = dx + r * c;
-      for (long j = 0; j < c; ++j) dxr[j] = a[j] * (dyr[j] * passes<A>(yr[j])) + b[j] * (xr[j] - mean[j]) + d[j];
+      for (long j = 0; j < c; ++j) {
+        const float dz = A == Act::Linear ? dyr[j] : dyr[j] * passes<A>(z.at(xr, j));
+        dxr[j] = a[j] * dz + b[j] * (xr[j] - mean[j]) + d[j];
+      }
     }
   });
 }
@@ -152,7 +169,7 @@ bool batchNormTrain(const float* x, const float* gamma, const float* beta, float
   double* squares = ws + c;
   double* slots = ws + 3 * c;
   const double n = static_cast<double>(rows);
-  columnSums2(rows, c, x, x, nullptr, slots, sums, squares);
+  columnSums2(rows, c, x, x, Normalized{}, slots, sums, squares);
   for (long j = 0; j < c; ++j) mean[j] = static_cast<float>(sums[j] / n);
   // Per element in float, y = (x - mean) * scale + beta: the statistics and the per-channel factor are
   // double, the elementwise pass is the vectorised float FMA (double per element cost a third of the time).
@@ -160,8 +177,8 @@ bool batchNormTrain(const float* x, const float* gamma, const float* beta, float
   for (long j = 0; j < c; ++j) {
     const double ex = sums[j] / n, shift = ex - mean[j];
     variance[j] = static_cast<float>(std::max(0.0, squares[j] / n - ex * ex) + shift * shift);
-    scale[j] = static_cast<float>(gamma[j] / std::sqrt(static_cast<double>(variance[j]) + eps));
   }
+  normScale(gamma, variance, eps, c, scale);
   switch (act) {
     case Act::Relu: normalizeRows<Act::Relu>(x, mean, scale, beta, y, rows, c); break;
     case Act::Relu6: normalizeRows<Act::Relu6>(x, mean, scale, beta, y, rows, c); break;
@@ -172,10 +189,10 @@ bool batchNormTrain(const float* x, const float* gamma, const float* beta, float
 
 // With xhat = (x - mean) invStd over N rows: dbeta = sum dy, dgamma = sum dy xhat,
 // dx = gamma invStd / N (N dy - dbeta - xhat dgamma).
-bool batchNormTrainBackward(const float* x, const float* dy, const float* y, const float* gamma, const float* mean,
+bool batchNormTrainBackward(const float* x, const float* dy, const float* beta, const float* gamma, const float* mean,
                             const float* variance, float* dx, float* dgamma, float* dbeta, long rows, long c,
                             double eps, Act act) {
-  // Doubles: sdy, sdyx, inv [c] each, then 3 float coefficient arrays in 2c doubles, then the sum slots.
+  // Doubles: sdy, sdyx, inv [c] each, then 4 float per-channel arrays in 2c doubles, then the sum slots.
   double* ws = sumWorkspace(rows, c, 5 * c);
   if (!ws) return false;
   double* sdy = ws;
@@ -184,13 +201,16 @@ bool batchNormTrainBackward(const float* x, const float* dy, const float* y, con
   float* coefA = reinterpret_cast<float*>(ws + 3 * c);
   float* coefB = coefA + c;
   float* coefD = coefB + c;
+  float* scale = coefD + c;
   double* slots = ws + 5 * c;
+  normScale(gamma, variance, eps, c, scale);
+  const Normalized z{mean, scale, beta};
   for (long j = 0; j < c; ++j) inv[j] = 1.0 / std::sqrt(static_cast<double>(variance[j]) + eps);
   // One pass: sum dy and sum dy x, then sum dy xhat = (sum dy x - mean sum dy) invStd.
   switch (act) {
-    case Act::Relu: columnSums2<Act::Relu>(rows, c, dy, x, y, slots, sdy, sdyx); break;
-    case Act::Relu6: columnSums2<Act::Relu6>(rows, c, dy, x, y, slots, sdy, sdyx); break;
-    default: columnSums2(rows, c, dy, x, nullptr, slots, sdy, sdyx); break;
+    case Act::Relu: columnSums2<Act::Relu>(rows, c, dy, x, z, slots, sdy, sdyx); break;
+    case Act::Relu6: columnSums2<Act::Relu6>(rows, c, dy, x, z, slots, sdy, sdyx); break;
+    default: columnSums2(rows, c, dy, x, z, slots, sdy, sdyx); break;
   }
   for (long j = 0; j < c; ++j) sdyx[j] = (sdyx[j] - static_cast<double>(mean[j]) * sdy[j]) * inv[j];
   const double n = static_cast<double>(rows);
@@ -206,9 +226,9 @@ bool batchNormTrainBackward(const float* x, const float* dy, const float* y, con
     coefD[j] = static_cast<float>(-k * sdy[j]);
   }
   switch (act) {
-    case Act::Relu: backwardRows<Act::Relu>(x, dy, y, mean, coefA, coefB, coefD, dx, rows, c); break;
-    case Act::Relu6: backwardRows<Act::Relu6>(x, dy, y, mean, coefA, coefB, coefD, dx, rows, c); break;
-    default: backwardRows<Act::Linear>(x, dy, y, mean, coefA, coefB, coefD, dx, rows, c); break;
+    case Act::Relu: backwardRows<Act::Relu>(x, dy, z, coefA, coefB, coefD, dx, rows, c); break;
+    case Act::Relu6: backwardRows<Act::Relu6>(x, dy, z, coefA, coefB, coefD, dx, rows, c); break;
+    default: backwardRows<Act::Linear>(x, dy, z, coefA, coefB, coefD, dx, rows, c); break;
   }
   return true;
 }

@@ -87,10 +87,11 @@ export interface Backend {
    */
   batchNormTrain(x: FloatArray, gamma: FloatArray, beta: FloatArray, c: number, eps: number, act?: ClipActivation): { y: FloatArray; mean: FloatArray; variance: FloatArray };
   /**
-   * Gradients of batchNormTrain (the batch statistics depend on x). With an activation fused, y is the
-   * forward output and dy is masked where the activation blocked it, inside the same passes.
+   * Gradients of batchNormTrain (the batch statistics depend on x). With an activation fused, dy is masked
+   * where the activation blocked it, inside the same passes; beta (needed then) lets the backend recompute
+   * the activation's input from x exactly as the forward pass formed it, instead of reading y.
    */
-  batchNormTrainBackward(x: FloatArray, dy: FloatArray, gamma: FloatArray, mean: FloatArray, variance: FloatArray, c: number, eps: number, act?: ClipActivation, y?: FloatArray): { dx: FloatArray; dgamma: FloatArray; dbeta: FloatArray };
+  batchNormTrainBackward(x: FloatArray, dy: FloatArray, gamma: FloatArray, mean: FloatArray, variance: FloatArray, c: number, eps: number, act?: ClipActivation, beta?: FloatArray): { dx: FloatArray; dgamma: FloatArray; dbeta: FloatArray };
   /** Per-channel affine y = act(x * scale[c] + shift[c]) (inference batch norm after folding, and its clip). */
   channelAffine(x: FloatArray, scale: FloatArray, shift: FloatArray, c: number, act?: ClipActivation): FloatArray;
 

@@ -18,7 +18,7 @@ export function batchNormTraining(x: Tensor, gamma: Tensor, beta: Tensor, epsilo
   const r = be.batchNormTrain(x.data, gamma.data, beta.data, c, epsilon, act);
   const y = tensorOf(r.y, x.shape);
   record(y, act === 'linear' ? 'batchNormTraining' : `batchNormTraining+${act}`, [x, gamma, beta], (dy) => {
-    const g = be.batchNormTrainBackward(x.data, dy.data, gamma.data, r.mean, r.variance, c, epsilon, act, r.y);
+    const g = be.batchNormTrainBackward(x.data, dy.data, gamma.data, r.mean, r.variance, c, epsilon, act, beta.data);
     return [tensorOf(g.dx, x.shape), tensorOf(g.dgamma, gamma.shape), tensorOf(g.dbeta, beta.shape)];
   });
   return { y, mean: tensorOf(r.mean, [c]), variance: tensorOf(r.variance, [c]) };

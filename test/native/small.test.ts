@@ -116,12 +116,12 @@ test('native batch norm matches the reference', (t) => {
       const fy = nb.batchNormTrain(x, wide, beta, c, eps, act);
       assertSameBits(`batchNormTrain+${act} y ${rows}x${c}`, fy.y as Float32Array, nb.activation(act, nb.batchNormTrain(x, wide, beta, c, eps).y) as Float32Array);
       assertClose(`batchNormTrain+${act} y vs reference ${rows}x${c}`, fy.y, ref.batchNormTrain(f64(x), f64(wide), f64(beta), c, eps, act).y, [rows, c]);
-      const fb = nb.batchNormTrainBackward(x, dy, wide, fy.mean, fy.variance, c, eps, act, fy.y);
+      const fb = nb.batchNormTrainBackward(x, dy, wide, fy.mean, fy.variance, c, eps, act, beta);
       const masked = nb.activationBackward(act, fy.y, fy.y, dy);
       const sb = nb.batchNormTrainBackward(x, masked, wide, fy.mean, fy.variance, c, eps);
       assertSameBits(`batchNormTrainBackward+${act} dx ${rows}x${c}`, fb.dx as Float32Array, sb.dx as Float32Array);
       assertSameBits(`batchNormTrainBackward+${act} dgamma ${rows}x${c}`, fb.dgamma as Float32Array, sb.dgamma as Float32Array);
-      const wr = ref.batchNormTrainBackward(f64(x), f64(dy), f64(wide), f64(fy.mean), f64(fy.variance), c, eps, act, f64(fy.y));
+      const wr = ref.batchNormTrainBackward(f64(x), f64(dy), f64(wide), f64(fy.mean), f64(fy.variance), c, eps, act, f64(beta));
       assertClose(`batchNormTrainBackward+${act} dx vs reference ${rows}x${c}`, fb.dx, wr.dx, [rows, c]);
       assertClose(`batchNormTrainBackward+${act} dbeta vs reference ${rows}x${c}`, fb.dbeta, wr.dbeta, [c]);
     }

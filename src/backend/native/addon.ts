@@ -17,8 +17,8 @@ export interface NativeAddon {
   globalMaxPoolBackward(x: Float32Array, dy: Float32Array, dx: Float32Array, n: number, hw: number, c: number): void;
   /** activation: 0 linear, 1 relu, 2 relu6 (fused after the normalisation). */
   batchNormTrain(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array, c: number, eps: number, activation: number): void;
-  /** y: the forward output, read only when an activation is fused. */
-  batchNormTrainBackward(x: Float32Array, dy: Float32Array, y: Float32Array, gamma: Float32Array, mean: Float32Array, variance: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, c: number, eps: number, activation: number): void;
+  /** beta: read only when an activation is fused (its input is recomputed from x). */
+  batchNormTrainBackward(x: Float32Array, dy: Float32Array, beta: Float32Array, gamma: Float32Array, mean: Float32Array, variance: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, c: number, eps: number, activation: number): void;
   channelAffine(x: Float32Array, scale: Float32Array, shift: Float32Array, y: Float32Array, c: number, activation: number): void;
   biasAdd(x: Float32Array, bias: Float32Array, y: Float32Array, c: number): void;
   sumRows(x: Float32Array, y: Float32Array, c: number): void;

@@ -270,16 +270,16 @@ function makeBackend(addon: NativeAddon): Backend {
       addon.batchNormTrain(x, gamma, beta, y, mean, variance, c, eps, ACTIVATION_CODE[act]);
       return { y, mean, variance };
     },
-    batchNormTrainBackward(x, dy, gamma, mean, variance, c, eps, act = 'linear', y) {
-      if (act !== 'linear' && !y) return ref.batchNormTrainBackward(x, dy, gamma, mean, variance, c, eps, act, y);
-      const out = y ?? dy; // read only when an activation is fused
-      if (!isF32(x) || !isF32(dy) || !isF32(gamma) || !isF32(mean) || !isF32(variance) || !isF32(out)) {
-        return ref.batchNormTrainBackward(x, dy, gamma, mean, variance, c, eps, act, y);
+    batchNormTrainBackward(x, dy, gamma, mean, variance, c, eps, act = 'linear', beta) {
+      if (act !== 'linear' && !beta) return ref.batchNormTrainBackward(x, dy, gamma, mean, variance, c, eps, act, beta);
+      const shift = beta ?? gamma; // read only when an activation is fused
+      if (!isF32(x) || !isF32(dy) || !isF32(gamma) || !isF32(mean) || !isF32(variance) || !isF32(shift)) {
+        return ref.batchNormTrainBackward(x, dy, gamma, mean, variance, c, eps, act, beta);
       }
       const dx = f32(x.length);
       const dgamma = f32(c);
       const dbeta = f32(c);
-      addon.batchNormTrainBackward(x, dy, out, gamma, mean, variance, dx, dgamma, dbeta, c, eps, ACTIVATION_CODE[act]);
+      addon.batchNormTrainBackward(x, dy, shift, gamma, mean, variance, dx, dgamma, dbeta, c, eps, ACTIVATION_CODE[act]);
       return { dx, dgamma, dbeta };
     },
 

@@ -70,11 +70,16 @@ export function batchNormTrain(x: FloatArray, gamma: FloatArray, beta: FloatArra
  * With xhat = (x - mean) * invStd over N rows:
  *   dbeta = sum dy,  dgamma = sum dy * xhat,  dx = gamma * invStd / N * (N * dy - dbeta - xhat * dgamma).
  */
-export function batchNormTrainBackward(x: FloatArray, dy: FloatArray, gamma: FloatArray, mean: FloatArray, variance: FloatArray, c: number, eps: number, act: ClipActivation = 'linear', y?: FloatArray) {
+export function batchNormTrainBackward(x: FloatArray, dy: FloatArray, gamma: FloatArray, mean: FloatArray, variance: FloatArray, c: number, eps: number, act: ClipActivation = 'linear', beta?: FloatArray) {
   if (act !== 'linear') {
-    if (!y) throw new Error(`batchNormTrainBackward: argument 'y' expected the forward output with activation '${act}', received none`);
-    // The clip's mask read from its output: y > 0 (and < 6) exactly where its input was.
-    dy = activationBackward(act, y, y, dy);
+    if (!beta) throw new Error(`batchNormTrainBackward: argument 'beta' expected the layer's beta with activation '${act}', received none`);
+    // The clip's input, formed as batchNormTrain forms its output (then its mask, as the clip's backward).
+    const z = allocLike(x, x.length);
+    for (let j = 0; j < c; j++) {
+      const inv = 1 / Math.sqrt(variance[j] + eps);
+      for (let i = j; i < x.length; i += c) z[i] = gamma[j] * (x[i] - mean[j]) * inv + beta[j];
+    }
+    dy = activationBackward(act, z, z, dy);
   }
   const rows = x.length / c;
   const dgamma = allocLike(x, c);
