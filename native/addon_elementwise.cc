@@ -19,6 +19,35 @@ napi_value BinaryOp(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// addN(parts, y): parts is an array of 2 to 8 Float32Arrays, each at least as long as y.
+napi_value AddN(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  F32 out;
+  if (!a.count(2) || !a.f32(1, "out", 0, &out)) return nullptr;
+  uint32_t k = 0;
+  bool isArray = false;
+  napi_is_array(env, a.arg(0), &isArray);
+  if (!isArray || napi_get_array_length(env, a.arg(0), &k) != napi_ok || k < 2 || k > 8) {
+    return a.fail("parts", "an array of 2 to 8 Float32Arrays"), nullptr;
+  }
+  const float* parts[8];
+  for (uint32_t j = 0; j < k; ++j) {
+    napi_value v;
+    napi_typedarray_type type;
+    size_t len = 0;
+    void* data = nullptr;
+    bool isTyped = false;
+    if (napi_get_element(env, a.arg(0), j, &v) != napi_ok || napi_is_typedarray(env, v, &isTyped) != napi_ok || !isTyped ||
+        napi_get_typedarray_info(env, v, &type, &len, &data, nullptr, nullptr) != napi_ok || type != napi_float32_array ||
+        len < out.len) {
+      return a.fail("parts", "Float32Arrays at least as long as out"), nullptr;
+    }
+    parts[j] = static_cast<const float*>(data);
+  }
+  addN(parts, static_cast<int>(k), out.p, static_cast<long>(out.len));
+  return nullptr;
+}
+
 // scale(a, s, y)
 napi_value Scale(napi_env env, napi_callback_info info) {
   Args a(env, info);
@@ -220,6 +249,7 @@ void defineElementwise(napi_env env, napi_value exports) {
       fn("add", BinaryOp, static_cast<intptr_t>(Binary::Add)),
       fn("sub", BinaryOp, static_cast<intptr_t>(Binary::Sub)),
       fn("mul", BinaryOp, static_cast<intptr_t>(Binary::Mul)),
+      fn("addN", AddN),
       fn("scale", Scale),
       fn("sum", Reduce, 0),
       fn("sumSquares", Reduce, 1),

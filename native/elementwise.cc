@@ -93,6 +93,23 @@ void binary(Binary op, const float* a, const float* b, float* y, long n) {
   });
 }
 
+// Block by block, so that y's block stays in L1 while each part streams through it once.
+void addN(const float* const* parts, int k, float* y, long n) {
+  forChunks(n, [&](long i0, long i1) {
+    constexpr long kBlock = 1024;
+    for (long b = i0; b < i1; b += kBlock) {
+      const long e = minl(i1, b + kBlock);
+      float* __restrict out = y + b;
+      const float* __restrict first = parts[0] + b;
+      for (long i = 0; i < e - b; ++i) out[i] = first[i];
+      for (int j = 1; j < k; ++j) {
+        const float* __restrict p = parts[j] + b;
+        for (long i = 0; i < e - b; ++i) out[i] += p[i];
+      }
+    }
+  });
+}
+
 void scale(const float* a, double s, float* y, long n) {
   forChunks(n, [&](long i0, long i1) {
     for (long i = i0; i < i1; ++i) y[i] = static_cast<float>(a[i] * s);

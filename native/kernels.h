@@ -48,6 +48,8 @@ bool sumRows(const float* x, float* y, long rows, long c);
 // elementwise.cc. Every array [n], except softmax's x, y, dy, dx: [rows, c]
 enum class Binary { Add = 0, Sub = 1, Mul = 2 };
 void binary(Binary op, const float* a, const float* b, float* y, long n);
+// y = parts[0] + parts[1] + ... + parts[k - 1], added left to right per element.
+void addN(const float* const* parts, int k, float* y, long n);
 void scale(const float* a, double s, float* y, long n);
 double sum(const float* a, long n);
 double sumSquares(const float* a, long n);

@@ -69,25 +69,44 @@ function topologicalOrder(root: Tensor): Tensor[] {
 export function computeGradients(output: Tensor, seed?: Tensor): Map<Tensor, Tensor> {
   const grads = new Map<Tensor, Tensor>();
   if (!output.requiresGrad) return grads;
-  grads.set(output, seed ?? Tensor.ones(output.shape, output.dtype));
+  // Every contribution a tensor receives is kept until its gradient is needed, then summed in one pass
+  // (Backend.addN, in arrival order: the same numbers as adding each as it came).
+  const parts = new Map<Tensor, Tensor[]>([[output, [seed ?? Tensor.ones(output.shape, output.dtype)]]]);
   const order = topologicalOrder(output);
   noGrad(() => {
     for (let k = order.length - 1; k >= 0; k--) {
       const t = order[k];
-      const dy = grads.get(t);
-      if (!t.node || !dy) continue;
+      const received = parts.get(t);
+      if (!received) continue;
+      const dy = sumParts(received);
+      if (!t.node) {
+        grads.set(t, dy);
+        continue;
+      }
+      // Intermediate gradients are no longer needed once passed down: free them early.
+      parts.delete(t);
       const dxs = t.node.backward(dy);
       t.node.inputs.forEach((input, i) => {
         const dx = dxs[i];
         if (!dx || !input.requiresGrad) return;
-        const prev = grads.get(input);
-        grads.set(input, prev ? accumulate(prev, dx) : dx);
+        const list = parts.get(input);
+        if (list) list.push(dx);
+        else parts.set(input, [dx]);
       });
-      // Intermediate gradients are no longer needed once passed down: free them early.
-      if (t.node) grads.delete(t);
     }
   });
   return grads;
+}
+
+function sumParts(ts: Tensor[]): Tensor {
+  if (ts.length === 1) return ts[0];
+  const be = getBackend(ts[0].data);
+  // At most 8 arrays per pass; more (rare) are folded in groups, still left to right.
+  let acc = ts[0];
+  for (let i = 1; i < ts.length; i += 7) {
+    acc = new Tensor(be.addN([acc, ...ts.slice(i, i + 7)].map((t) => t.data)), acc.shape);
+  }
+  return acc;
 }
 
 /** Gradients of `output` with respect to `wrt` (zeros where `output` does not depend on one). */

@@ -20,6 +20,11 @@ export interface Backend {
 
   // Elementwise, same length.
   add(a: FloatArray, b: FloatArray): FloatArray;
+  /**
+   * Sum of several same-length arrays, added left to right ((p0 + p1) + p2 ...: the numbers of pairwise adds)
+   * in one pass: a gradient that reaches a tensor along k paths costs k + 1 streams, not 3 (k - 1).
+   */
+  addN(parts: FloatArray[]): FloatArray;
   sub(a: FloatArray, b: FloatArray): FloatArray;
   mul(a: FloatArray, b: FloatArray): FloatArray;
   /** a * s */

@@ -21,6 +21,14 @@ test('native elementwise ops, activations and reductions match the reference', (
     const [a64, b64, dy64] = [f64(a), f64(b), f64(dy)];
     assertClose(`add n=${n}`, nb.add(a, b), ref.add(a64, b64), [n]);
     assertClose(`sub n=${n}`, nb.sub(a, b), ref.sub(a64, b64), [n]);
+    // addN: the very bits of adding one part after another, for 2 to 8 parts.
+    const parts = [a, b, dy, a, randomF32(n, 4 + i), b, dy, a];
+    for (let k = 2; k <= parts.length; k += 3) {
+      let pairwise = parts[0];
+      for (let j = 1; j < k; j++) pairwise = nb.add(pairwise, parts[j]) as Float32Array;
+      assertSameBits(`addN k=${k} n=${n}`, nb.addN(parts.slice(0, k)) as Float32Array, pairwise);
+      assertClose(`addN k=${k} n=${n} vs reference`, nb.addN(parts.slice(0, k)), ref.addN(parts.slice(0, k).map(f64)), [n]);
+    }
     assertClose(`mul n=${n}`, nb.mul(a, b), ref.mul(a64, b64), [n]);
     assertClose(`scale n=${n}`, nb.scale(a, 0.3), ref.scale(a64, 0.3), [n]);
     assertClose(`sum n=${n}`, [nb.sum(a)], [ref.sum(a64)], [1], 1e-6);

@@ -23,6 +23,8 @@ export interface NativeAddon {
   biasAdd(x: Float32Array, bias: Float32Array, y: Float32Array, c: number): void;
   sumRows(x: Float32Array, y: Float32Array, c: number): void;
   add(a: Float32Array, b: Float32Array, out: Float32Array): void;
+  /** out = parts[0] + parts[1] + ... (2 to 8 parts of out's length), added left to right. */
+  addN(parts: Float32Array[], out: Float32Array): void;
   sub(a: Float32Array, b: Float32Array, out: Float32Array): void;
   mul(a: Float32Array, b: Float32Array, out: Float32Array): void;
   scale(a: Float32Array, s: number, out: Float32Array): void;

@@ -55,6 +55,12 @@ function makeBackend(addon: NativeAddon): Backend {
       addon.add(a, b, out);
       return out;
     },
+    addN(parts) {
+      if (parts.length === 1 || parts.length > 8 || !parts.every(isF32)) return parts.length === 2 ? this.add(parts[0], parts[1]) : ref.addN(parts);
+      const out = f32(parts[0].length);
+      addon.addN(parts as Float32Array[], out);
+      return out;
+    },
     sub(a, b) {
       if (!isF32(a) || !isF32(b)) return ref.sub(a, b);
       const out = f32(a.length);

@@ -7,6 +7,16 @@ export function add(a: FloatArray, b: FloatArray): FloatArray {
   return y;
 }
 
+export function addN(parts: FloatArray[]): FloatArray {
+  const y = allocLike(parts[0], parts[0].length);
+  y.set(parts[0]);
+  for (let k = 1; k < parts.length; k++) {
+    const p = parts[k];
+    for (let i = 0; i < y.length; i++) y[i] += p[i];
+  }
+  return y;
+}
+
 export function sub(a: FloatArray, b: FloatArray): FloatArray {
   const y = allocLike(a, a.length);
   for (let i = 0; i < a.length; i++) y[i] = a[i] - b[i];
