@@ -93,19 +93,31 @@ void binary(Binary op, const float* a, const float* b, float* y, long n) {
   });
 }
 
-// Block by block, so that y's block stays in L1 while each part streams through it once.
+namespace {
+
+// K parts summed per element in one sweep (all K streams side by side), left to right.
+template <int K>
+void addParts(const float* const* parts, float* __restrict y, long i0, long i1) {
+  for (long i = i0; i < i1; ++i) {
+    float s = parts[0][i];
+#pragma GCC unroll 8
+    for (int j = 1; j < K; ++j) s += parts[j][i];
+    y[i] = s;
+  }
+}
+
+}  // namespace
+
 void addN(const float* const* parts, int k, float* y, long n) {
   forChunks(n, [&](long i0, long i1) {
-    constexpr long kBlock = 1024;
-    for (long b = i0; b < i1; b += kBlock) {
-      const long e = minl(i1, b + kBlock);
-      float* __restrict out = y + b;
-      const float* __restrict first = parts[0] + b;
-      for (long i = 0; i < e - b; ++i) out[i] = first[i];
-      for (int j = 1; j < k; ++j) {
-        const float* __restrict p = parts[j] + b;
-        for (long i = 0; i < e - b; ++i) out[i] += p[i];
-      }
+    switch (k) {
+      case 2: addParts<2>(parts, y, i0, i1); break;
+      case 3: addParts<3>(parts, y, i0, i1); break;
+      case 4: addParts<4>(parts, y, i0, i1); break;
+      case 5: addParts<5>(parts, y, i0, i1); break;
+      case 6: addParts<6>(parts, y, i0, i1); break;
+      case 7: addParts<7>(parts, y, i0, i1); break;
+      default: addParts<8>(parts, y, i0, i1); break;
     }
   });
 }
