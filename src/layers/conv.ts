@@ -1,4 +1,4 @@
-import { Padding, conv2dInfo } from '../backend/geometry.js';
+import { ExplicitPadding, Padding, conv2dInfo } from '../backend/geometry.js';
 import { ACTIVATIONS, ActivationName, activation } from '../ops/activations.js';
 import { Pair, conv2d, depthwiseConv2d } from '../ops/conv.js';
 import { biasAdd } from '../ops/linalg.js';
@@ -6,7 +6,7 @@ import { SymbolicShape } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Variable } from '../tensor/variable.js';
 import { InitializerLike } from './initializers.js';
-import { CallOptions, Layer, LayerConfig, LayerInput } from './layer.js';
+import { CallOptions, Layer, LayerConfig, LayerInput, layerOutputHookActive } from './layer.js';
 import { Regularizer } from './regularizers.js';
 
 interface WindowConfig extends LayerConfig {
@@ -33,7 +33,7 @@ export interface DepthwiseConv2DConfig extends WindowConfig {
 }
 
 /** What Conv2D and DepthwiseConv2D share: the window arguments, the bias and the fused activation. */
-abstract class ConvBase extends Layer {
+export abstract class ConvBase extends Layer {
   readonly kernelSize: [number, number];
   readonly strides: [number, number];
   readonly padding: Padding;
@@ -76,6 +76,27 @@ abstract class ConvBase extends Layer {
       who: this.who,
     });
     return [s[0], g.oh, g.ow, this.outChannels(c)];
+  }
+
+  /** The convolution itself (no bias, no activation) with this padding. */
+  protected abstract convolve(x: Tensor, padding: Padding | ExplicitPadding): Tensor;
+
+  call(inputs: LayerInput, _opts: CallOptions = {}): Tensor {
+    return this.finish(this.convolve(this.single(inputs), this.padding));
+  }
+
+  /**
+   * this(zeroPad2d(x, pads)) for a 'valid' convolution right after a ZeroPadding2D layer (Keras MobileNet pads
+   * before every stride-2 depthwise convolution): the pads become this convolution's explicit padding, so
+   * the padded copy of x, and its crop in the backward pass, are never made. The kernels take padding as zero
+   * taps: the same sums. Null (the caller runs both layers) when this layer pads itself, is not built yet, or
+   * a layer-output hook must see the padded tensor.
+   */
+  applyPadded(x: Tensor, pads: ExplicitPadding, _opts: CallOptions = {}): Tensor | null {
+    if (this.padding !== 'valid' || !this.built || x.isPlaceholder || layerOutputHookActive()) return null;
+    const y = this.finish(this.convolve(x, pads));
+    if (this.inboundNodes.length === 0) this.lastOutputShape = [null, ...y.shape.slice(1)];
+    return y;
   }
 
   protected finish(y: Tensor): Tensor {
@@ -123,9 +144,8 @@ export class Conv2D extends ConvBase {
     super.build(inputShape);
   }
 
-  call(inputs: LayerInput, _opts: CallOptions = {}): Tensor {
-    const y = conv2d(this.single(inputs), this.kernel, { strides: this.strides, padding: this.padding, dilationRate: this.dilationRate, who: this.who });
-    return this.finish(y);
+  protected convolve(x: Tensor, padding: Padding | ExplicitPadding): Tensor {
+    return conv2d(x, this.kernel, { strides: this.strides, padding, dilationRate: this.dilationRate, who: this.who });
   }
 
   override getConfig(): Record<string, unknown> {
@@ -161,9 +181,8 @@ export class DepthwiseConv2D extends ConvBase {
     super.build(inputShape);
   }
 
-  call(inputs: LayerInput, _opts: CallOptions = {}): Tensor {
-    const y = depthwiseConv2d(this.single(inputs), this.depthwiseKernel, { strides: this.strides, padding: this.padding, dilationRate: this.dilationRate, who: this.who });
-    return this.finish(y);
+  protected convolve(x: Tensor, padding: Padding | ExplicitPadding): Tensor {
+    return depthwiseConv2d(x, this.depthwiseKernel, { strides: this.strides, padding, dilationRate: this.dilationRate, who: this.who });
   }
 
   override getConfig(): Record<string, unknown> {

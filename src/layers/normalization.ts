@@ -132,13 +132,6 @@ export function fusableClip(layer: Layer): 'relu' | 'relu6' | null {
   return null;
 }
 
-/** bn then next as one fused op when next is a plain ReLU / ReLU6 and bn a batch norm; else null. */
-export function applyFusedPair(bn: Layer, next: Layer, x: Tensor, opts: CallOptions): Tensor | null {
-  if (!(bn instanceof BatchNormalization)) return null;
-  const clip = fusableClip(next);
-  return clip ? bn.applyActivated(x, clip, opts) : null;
-}
-
 function fixed(name: string, c: number, value: number): Variable {
   return new Variable(name, allocate(c, getFloatX()).fill(value), [c], false);
 }

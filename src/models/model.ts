@@ -2,7 +2,7 @@ import { noGrad } from '../autograd/tape.js';
 import { BufferArena, inArena } from '../backend/arena.js';
 import { CallOptions, Layer, LayerConfig, LayerInput } from '../layers/layer.js';
 import { InputLayer } from '../layers/input.js';
-import { applyFusedPair } from '../layers/normalization.js';
+import { applyFusedPair } from '../layers/fusion.js';
 import { LayerNode, SymbolicTensor } from '../layers/symbolic.js';
 import { SymbolicShape, formatShape } from '../tensor/shape.js';
 import { Tensor, allocate } from '../tensor/tensor.js';
@@ -83,7 +83,7 @@ export class Model extends Layer {
       if (node.layer instanceof InputLayer) continue;
       const args = node.inputs.map((s) => values.get(s) as Tensor);
       const x = args.length === 1 ? args[0] : args;
-      // A batch norm whose only reader is the ReLU / ReLU6 right after it: one fused op in training.
+      // A layer whose only reader is the layer right after it may fuse with it (layers/fusion.ts).
       const next = nodes[k + 1];
       if (next && args.length === 1 && next.inputs.length === 1 && next.inputs[0] === node.output && g.readers.get(node.output) === 1) {
         const fused = applyFusedPair(node.layer, next.layer, args[0], opts);

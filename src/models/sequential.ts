@@ -1,6 +1,6 @@
 import { CallOptions, Layer, LayerConfig, LayerInput } from '../layers/layer.js';
 import { InputLayer } from '../layers/input.js';
-import { applyFusedPair } from '../layers/normalization.js';
+import { applyFusedPair } from '../layers/fusion.js';
 import { SymbolicTensor } from '../layers/symbolic.js';
 import { SymbolicShape } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -79,7 +79,7 @@ export class Sequential extends Model {
     if (this.stack.length === 0) throw new Error(`Sequential '${this.name}': cannot call a model with no layers`);
     let x = this.single(inputs);
     for (let i = 0; i < this.stack.length; i++) {
-      // BatchNormalization then ReLU / ReLU6: one fused op in training (layers/normalization.ts).
+      // BatchNormalization then ReLU / ReLU6, ZeroPadding2D then a convolution: one op (layers/fusion.ts).
       const fused = i + 1 < this.stack.length ? applyFusedPair(this.stack[i], this.stack[i + 1], x, opts) : null;
       if (fused) {
         x = fused;
