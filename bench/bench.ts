@@ -7,7 +7,8 @@
 //
 // Training = forward in training mode + sparse categorical cross-entropy + backward + Adam step (trainStep,
 // the step model.fit runs). Inference = model.predict(x) of one batch (training off, no tape, buffers
-// reused). Each is warmed up for 2 steps, then timed for about --seconds (at least 3 steps). FLOPs per
+// reused). Each is warmed up for 3 steps, then timed step by step for about --seconds (at least 3 steps), and
+// the median step time is reported, as the PyTorch peer (../shared/peers/torch_bench.py) does. FLOPs per
 // image come from modelFlops (src/report/analysis.ts): 2 * MACs of conv, depthwise and dense layers;
 // training counts forward and both backward passes. The peak is measured once, at startup, by the addon's fmaPeak (native/peak.cc): FMA chains
 // in registers on every pool thread, with the ISA the kernels use.
@@ -126,19 +127,23 @@ function parseArgs(argv: string[]): Options {
   return o;
 }
 
-/** Runs `step` twice untimed, then until `seconds` have passed and at least 3 steps ran; returns steps and seconds. */
-function timeSteps(seconds: number, step: () => void): { steps: number; elapsed: number } {
-  step();
-  step();
-  const t0 = process.hrtime.bigint();
-  let steps = 0;
-  let elapsed = 0;
+/**
+ * Runs `step` 3 times untimed, then until `seconds` have passed and at least 3 steps ran. Returns the number
+ * of steps and the median step time in seconds: the statistic ../shared/peers/torch_bench.py reports, so the
+ * two tables compare like with like (on a shared VM a mean also carries the stalls of other tenants).
+ */
+function timeSteps(seconds: number, step: () => void): { steps: number; median: number } {
+  for (let i = 0; i < 3; i++) step();
+  const times: number[] = [];
+  const start = process.hrtime.bigint();
   do {
+    const t0 = process.hrtime.bigint();
     step();
-    steps++;
-    elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
-  } while (elapsed < seconds || steps < 3);
-  return { steps, elapsed };
+    times.push(Number(process.hrtime.bigint() - t0) / 1e9);
+  } while (Number(process.hrtime.bigint() - start) / 1e9 < seconds || times.length < 3);
+  times.sort((a, b) => a - b);
+  const mid = times.length >> 1;
+  return { steps: times.length, median: times.length % 2 ? times[mid] : (times[mid - 1] + times[mid]) / 2 };
 }
 
 /** Measures one model in this process. */
@@ -162,8 +167,8 @@ function benchModel(name: string, batch: number, seconds: number, peak: number |
 
   const trainFlopsPerImage = modelFlops(model, { training: true });
   const inferFlopsPerImage = modelFlops(model);
-  const trainImagesPerSec = (train.steps * batch) / train.elapsed;
-  const inferImagesPerSec = (infer.steps * batch) / infer.elapsed;
+  const trainImagesPerSec = batch / train.median;
+  const inferImagesPerSec = batch / infer.median;
   const trainGflops = (trainImagesPerSec * trainFlopsPerImage) / 1e9;
   const info = nativeInfo();
   const backend = backendName();
@@ -176,8 +181,8 @@ function benchModel(name: string, batch: number, seconds: number, peak: number |
     threads: backend === 'native' && info ? info.threads : 1,
     trainImagesPerSec,
     inferImagesPerSec,
-    trainStepMs: (train.elapsed / train.steps) * 1e3,
-    inferStepMs: (infer.elapsed / infer.steps) * 1e3,
+    trainStepMs: train.median * 1e3,
+    inferStepMs: infer.median * 1e3,
     trainSteps: train.steps,
     inferSteps: infer.steps,
     trainFlopsPerImage,
