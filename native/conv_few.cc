@@ -6,31 +6,9 @@
 #include "isa.h"
 #include "threadpool.h"
 
-#if CK_HAVE_X86_VARIANTS
-#define CK_NS few_avx512
-#define CK_TARGET CK_TARGET_AVX512
-#define CK_VBYTES 64
-#include "conv_few.inc"
-#undef CK_NS
-#undef CK_TARGET
-#undef CK_VBYTES
-
-#define CK_NS few_avx2
-#define CK_TARGET CK_TARGET_AVX2
-#define CK_VBYTES 32
-#include "conv_few.inc"
-#undef CK_NS
-#undef CK_TARGET
-#undef CK_VBYTES
-#endif
-
-#define CK_NS few_portable
-#define CK_TARGET
-#define CK_VBYTES 16
-#include "conv_few.inc"
-#undef CK_NS
-#undef CK_TARGET
-#undef CK_VBYTES
+#define CK_ISA_FILE "conv_few.inc"
+#define CK_ISA_PREFIX few
+#include "per_isa.inc"
 
 namespace ck {
 namespace {

@@ -8,29 +8,9 @@
 #include "kernels.h"
 #include "threadpool.h"
 
-#if CK_HAVE_X86_VARIANTS
-#define CK_NS dw_avx512
-#define CK_TARGET CK_TARGET_AVX512
-#define CK_VBYTES 64
-#include "depthwise_rows.inc"
-#undef CK_NS
-#undef CK_TARGET
-#undef CK_VBYTES
-#define CK_NS dw_avx2
-#define CK_TARGET CK_TARGET_AVX2
-#define CK_VBYTES 32
-#include "depthwise_rows.inc"
-#undef CK_NS
-#undef CK_TARGET
-#undef CK_VBYTES
-#endif
-#define CK_NS dw_portable
-#define CK_TARGET
-#define CK_VBYTES 16
-#include "depthwise_rows.inc"
-#undef CK_NS
-#undef CK_TARGET
-#undef CK_VBYTES
+#define CK_ISA_FILE "depthwise_rows.inc"
+#define CK_ISA_PREFIX dw
+#include "per_isa.inc"
 
 namespace ck {
 namespace {

@@ -10,29 +10,9 @@
 #include "kernels.h"
 #include "threadpool.h"
 
-#if CK_HAVE_X86_VARIANTS
-#define CK_NS vm_avx512
-#define CK_TARGET CK_TARGET_AVX512
-#define CK_VBYTES 64
-#include "vmath.inc"
-#undef CK_NS
-#undef CK_TARGET
-#undef CK_VBYTES
-#define CK_NS vm_avx2
-#define CK_TARGET CK_TARGET_AVX2
-#define CK_VBYTES 32
-#include "vmath.inc"
-#undef CK_NS
-#undef CK_TARGET
-#undef CK_VBYTES
-#endif
-#define CK_NS vm_portable
-#define CK_TARGET
-#define CK_VBYTES 16
-#include "vmath.inc"
-#undef CK_NS
-#undef CK_TARGET
-#undef CK_VBYTES
+#define CK_ISA_FILE "vmath.inc"
+#define CK_ISA_PREFIX vm
+#include "per_isa.inc"
 
 namespace ck {
 namespace {

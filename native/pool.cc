@@ -11,29 +11,9 @@
 #include "kernels.h"
 #include "threadpool.h"
 
-#if CK_HAVE_X86_VARIANTS
-#define CK_NS pool_avx512
-#define CK_TARGET CK_TARGET_AVX512
-#define CK_VBYTES 64
-#include "pool_max.inc"
-#undef CK_NS
-#undef CK_TARGET
-#undef CK_VBYTES
-#define CK_NS pool_avx2
-#define CK_TARGET CK_TARGET_AVX2
-#define CK_VBYTES 32
-#include "pool_max.inc"
-#undef CK_NS
-#undef CK_TARGET
-#undef CK_VBYTES
-#endif
-#define CK_NS pool_portable
-#define CK_TARGET
-#define CK_VBYTES 16
-#include "pool_max.inc"
-#undef CK_NS
-#undef CK_TARGET
-#undef CK_VBYTES
+#define CK_ISA_FILE "pool_max.inc"
+#define CK_ISA_PREFIX pool
+#include "per_isa.inc"
 
 namespace ck {
 namespace {
