@@ -242,10 +242,11 @@ bool conv2d(const float* x, const float* w, float* y, const Geom& g) {
 // dw: [kh, kw, c, outC]; x: [n, h, w, c]; dy: [n, oh, ow, outC]
 bool conv2dBackpropFilter(const float* x, const float* dy, float* dw, const Geom& g) {
   const long M = g.n * g.oh * g.ow, K = g.kh * g.kw * g.c;
-  // Direct (vectorised over a kernel row's taps) for few input and output channels: LeNet conv1 1.49 -> 0.28 ms,
-  // 5x the GEMM. From c = 16 the GEMM's im2col packing is cheap and the two tie (5x5, 16 -> 16: 60 vs 61
-  // GFLOP/s); with c = 32 or many outputs (3 -> 64: 3.8 vs 9.1 ms) the GEMM wins.
-  if (g.c < 8 && !isPointwise(g) && fewOutputsPanel(g.outC)) return convFilterTaps(x, dy, dw, g);
+  // Direct (vectorised over a kernel row's taps) when a kernel row has few taps (kw * c <= 48) and the layer
+  // few outputs: LeNet conv1 1.49 -> 0.28 ms (5x the GEMM), Inception10's 1x1 stride-2 16 -> 16 0.68 -> 0.46
+  // ms, 3x3 16 -> 16 2.65 -> 2.1-2.5 ms. With longer rows the GEMM's packing is cheap and it ties or wins
+  // (5x5 16 -> 16, 1x1 64 -> 16; 1x1 32 -> 64: 8 vs 16 ms).
+  if (g.kw * g.c <= 48 && fewOutputsPanel(g.outC)) return convFilterTaps(x, dy, dw, g);
   StridedPanels dyT(dy, 1, g.outC);  // A = dy^T: outC rows of depth M
   thread_local Scratch dwtBuf;
   float* dwT = dwtBuf.floats(static_cast<size_t>(g.outC * K));  // dw^T: [outC, K]

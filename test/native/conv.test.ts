@@ -32,6 +32,7 @@ const CASES: ConvCase[] = [
   { input: [4, 14, 14, 6], kernel: [5, 5], filters: 16, padding: 'valid', note: 'LeNet conv2: input gradient with c 6 < NR' },
   { input: [1, 9, 11, 13], kernel: [3, 3], filters: 14, strides: [2, 2], padding: 'same', note: 'direct few-output kernel, two vectors, stride 2 same' },
   { input: [1, 5, 23, 2], kernel: [3, 2], filters: 3, dilation: [2, 1], padding: 'same', note: 'direct few-output kernel, row tail and dilation' },
+  { input: [2, 25, 26, 20], kernel: [1, 1], filters: 9, padding: 'valid', note: 'pointwise, few outputs: direct filter gradient over several pixel blocks' },
   { input: [2, 9, 8, 5], kernel: [2, 2], filters: 7, strides: [2, 3], padding: [[1, 0], [0, 2]], note: 'disjoint windows (stride >= kernel) with gaps and padding: input gradient written once' },
   { input: [1, 10, 11, 12], kernel: [3, 3], filters: 20, strides: [3, 3], padding: 'same', note: 'disjoint 3x3 stride 3, same' },
   { input: [6, 20, 23, 5], kernel: [5, 3], filters: 13, strides: [1, 2], padding: 'same', note: 'direct filter gradient: padded rows, dy padded to the channel block, two pixel segments' },
