@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import type { Backend } from '../../src/backend/backend.js';
-import { conv2dInfo } from '../../src/backend/geometry.js';
+import { conv2dInfo, pool2dInfo } from '../../src/backend/geometry.js';
 import { nativeInfo, setNativeThreads } from '../../src/backend/native/index.js';
 import { assertSameBits, nativeOrSkip, randomF32 } from './util.js';
 
@@ -24,6 +24,17 @@ function runAll(nb: Backend): Float32Array[] {
   const gamma = randomF32(g.c, 7);
   const bn = nb.batchNormTrain(x, gamma, randomF32(g.c, 8), g.c, 1e-3);
   const bnBack = nb.batchNormTrainBackward(x, randomF32(rows * g.c, 9), gamma, bn.mean, bn.variance, g.c, 1e-3);
+  const beta = randomF32(g.c, 8);
+  const fused = nb.batchNormTrain(x, gamma, beta, g.c, 1e-3, 'relu6');
+  const fusedBack = nb.batchNormTrainBackward(x, randomF32(rows * g.c, 9), gamma, fused.mean, fused.variance, g.c, 1e-3, 'relu6', beta);
+  // The direct filter gradient (short kernel rows, few outputs) over several pixel segments and blocks.
+  const tg = conv2dInfo({ inputShape: [8, 32, 32, 3], kernelSize: [5, 5], strides: [1, 1], padding: 'same', filters: 6 });
+  const tx = randomF32(tg.n * tg.h * tg.w * tg.c, 10);
+  const tdy = randomF32(tg.n * tg.oh * tg.ow * tg.outC, 11);
+  // Max pooling of one image: its channels are split into blocks by the thread count.
+  const pg = pool2dInfo({ inputShape: [1, 12, 12, 72], kernelSize: [3, 3], strides: [1, 1], padding: 'same' });
+  const px = randomF32(pg.n * pg.h * pg.w * pg.c, 12).map((v) => Math.round(v * 3));
+  const pdy = randomF32(pg.n * pg.oh * pg.ow * pg.c, 13);
   const results = [
     nb.conv2d(x, w, g),
     nb.conv2dBackpropInput(dy, w, g),
@@ -38,11 +49,18 @@ function runAll(nb: Backend): Float32Array[] {
     bnBack.dgamma,
     nb.sumRows(x, g.c),
     Float32Array.of(nb.sum(x), nb.sumSquares(x)),
+    fused.y,
+    fusedBack.dx,
+    fusedBack.dgamma,
+    nb.conv2dBackpropFilter(tx, tdy, tg),
+    nb.maxPoolBackward(px, pdy, pg),
+    nb.dropout(x, 0.3, 12345),
+    nb.addN([x, randomF32(x.length, 14), x, randomF32(x.length, 15)]),
   ];
   return results as Float32Array[];
 }
 
-const NAMES = ['conv2d', 'conv2dBackpropInput', 'conv2dBackpropFilter', 'depthwiseConv2dBackpropFilter', 'matmul split-k', 'matmul transposed', 'batchNorm y', 'batchNorm mean', 'batchNorm variance', 'batchNorm dx', 'batchNorm dgamma', 'sumRows', 'sum, sumSquares'];
+const NAMES = ['conv2d', 'conv2dBackpropInput', 'conv2dBackpropFilter', 'depthwiseConv2dBackpropFilter', 'matmul split-k', 'matmul transposed', 'batchNorm y', 'batchNorm mean', 'batchNorm variance', 'batchNorm dx', 'batchNorm dgamma', 'sumRows', 'sum, sumSquares', 'batchNorm+relu6 y', 'batchNorm+relu6 dx', 'batchNorm+relu6 dgamma', 'direct filter gradient', 'maxPoolBackward, one image', 'dropout', 'addN'];
 
 test('native kernels give identical bits on every run', (t) => {
   const nb = nativeOrSkip(t);
