@@ -344,10 +344,12 @@ bool backpropInputDisjoint(const float* dy, const Panelizer& wt, float* dx, cons
       float* out = dx + r * g.w * C;
       for (long ix = 0; ix < g.w; ++ix, out += C) {
         const long tx = ix + g.padLeft, ox = tx / g.sw, kx = tx - ox * g.sw;
+        // Inline loops: a library call per pixel's C values cost more than the values.
         if (rowHit && kx < g.kw && ox < g.ow) {
-          std::memcpy(out, dcol + ((b * g.oh + oy) * g.ow + ox) * K + (ky * g.kw + kx) * C, static_cast<size_t>(C) * sizeof(float));
+          const float* __restrict src = dcol + ((b * g.oh + oy) * g.ow + ox) * K + (ky * g.kw + kx) * C;
+          for (long ci = 0; ci < C; ++ci) out[ci] = src[ci];
         } else {
-          std::memset(out, 0, static_cast<size_t>(C) * sizeof(float));
+          for (long ci = 0; ci < C; ++ci) out[ci] = 0.0f;
         }
       }
     }
