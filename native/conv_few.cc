@@ -6,6 +6,14 @@
 #include "isa.h"
 #include "threadpool.h"
 
+namespace ck {
+// Register blocking of the direct filter gradient (conv_few.inc, tapsFilter): up to kMaxTapVectors vectors of
+// a kernel row's taps times tapsOutBlock(tv) output channels of sums, so that the sums, tv inputs and one
+// broadcast fit 16 vector registers. tapsBlocking below chooses among exactly these pairs.
+constexpr int kMaxTapVectors = 3;
+constexpr int tapsOutBlock(int tv) { return tv == 1 ? 12 : tv == 2 ? 6 : 4; }
+}  // namespace ck
+
 #define CK_ISA_FILE "conv_few.inc"
 #define CK_ISA_PREFIX few
 #include "per_isa.inc"
@@ -89,8 +97,8 @@ bool convFewOutputs(const float* x, const float* wp, float* y, const Geom& g) {
 // the pair with the fewest wasted lanes, then the most sums per pixel (fewer passes over the pixels).
 static void tapsBlocking(long L, long N, int width, int* tv, int* ob) {
   double best = -1;
-  for (int t = 1; t <= 3; ++t) {
-    const int obMax = t == 1 ? 12 : t == 2 ? 6 : 4;
+  for (int t = 1; t <= kMaxTapVectors; ++t) {
+    const int obMax = tapsOutBlock(t);
     const long chunks = ceilDiv(L, t * width), blocks = ceilDiv(N, obMax), o = ceilDiv(N, blocks);
     const double used = static_cast<double>(L * N) / static_cast<double>(chunks * t * width * blocks * o);
     const double score = used + 1e-3 * t * o;

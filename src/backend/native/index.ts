@@ -56,7 +56,7 @@ function makeBackend(addon: NativeAddon): Backend {
       return out;
     },
     addN(parts) {
-      if (parts.length === 1 || parts.length > 8 || !parts.every(isF32)) return parts.length === 2 ? this.add(parts[0], parts[1]) : ref.addN(parts);
+      if (parts.length < 2 || parts.length > 8 || !parts.every(isF32)) return ref.addN(parts);
       const out = f32(parts[0].length);
       addon.addN(parts as Float32Array[], out);
       return out;

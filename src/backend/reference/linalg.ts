@@ -58,12 +58,18 @@ export function batchNormTrain(x: FloatArray, gamma: FloatArray, beta: FloatArra
     }
   }
   for (let j = 0; j < c; j++) variance[j] /= rows;
+  const y = normalized(x, gamma, beta, mean, variance, c, eps);
+  return { y: act === 'linear' ? y : activation(act, y), mean, variance };
+}
+
+/** gamma * (x - mean) / sqrt(variance + eps) + beta: batchNormTrain's output before its activation. */
+function normalized(x: FloatArray, gamma: FloatArray, beta: FloatArray, mean: FloatArray, variance: FloatArray, c: number, eps: number): FloatArray {
   const y = allocLike(x, x.length);
   for (let j = 0; j < c; j++) {
     const inv = 1 / Math.sqrt(variance[j] + eps);
     for (let i = j; i < x.length; i += c) y[i] = gamma[j] * (x[i] - mean[j]) * inv + beta[j];
   }
-  return { y: act === 'linear' ? y : activation(act, y), mean, variance };
+  return y;
 }
 
 /**
@@ -73,12 +79,8 @@ export function batchNormTrain(x: FloatArray, gamma: FloatArray, beta: FloatArra
 export function batchNormTrainBackward(x: FloatArray, dy: FloatArray, gamma: FloatArray, mean: FloatArray, variance: FloatArray, c: number, eps: number, act: ClipActivation = 'linear', beta?: FloatArray) {
   if (act !== 'linear') {
     if (!beta) throw new Error(`batchNormTrainBackward: argument 'beta' expected the layer's beta with activation '${act}', received none`);
-    // The clip's input, formed as batchNormTrain forms its output (then its mask, as the clip's backward).
-    const z = allocLike(x, x.length);
-    for (let j = 0; j < c; j++) {
-      const inv = 1 / Math.sqrt(variance[j] + eps);
-      for (let i = j; i < x.length; i += c) z[i] = gamma[j] * (x[i] - mean[j]) * inv + beta[j];
-    }
+    // The clip's input, formed by the same code as in batchNormTrain (then its mask, as the clip's backward).
+    const z = normalized(x, gamma, beta, mean, variance, c, eps);
     dy = activationBackward(act, z, z, dy);
   }
   const rows = x.length / c;
