@@ -1,7 +1,9 @@
 // Convolution, NHWC input and HWIO kernel, forward and both backward passes, all through the packed GEMM.
 //
 // The im2col matrix col[M = n*oh*ow, K = kh*kw*c] (row = output pixel, column = (ky, kx, ci)) is never
-// materialised: its panels are packed straight from x by Im2colRows / Im2colCols.
+// materialised: its panels are packed straight from x by Im2colRows / Im2colCols, or, as the A operand with
+// 16 channels or more, not packed at all: the microkernel broadcasts from x through one pointer per pixel and
+// kernel tap (Im2colRows::locate, the indirect GEMM of XNNPACK).
 //   forward          y  [M, outC]    = col [M, K] * w [K, outC]
 //   backprop filter  dw^T [outC, K]  = dy^T [outC, M] * col [M, K], then a small transpose. This way round
 //                    the im2col panels are NR wide (16 or 32 consecutive channels of one pixel: one copy)
@@ -78,6 +80,53 @@ struct Im2colRows final : Panelizer {
         }
         interleaveRows(dst + (d - d0) * width, src, run, width);
         d += run;
+      }
+    }
+  }
+
+  // Read in place: one segment per kernel tap (a pixel's channels of one tap are contiguous in x). Channels
+  // of fewer than kMinRun would make segments too short to pay for the pointer set-up; those pack.
+  static constexpr long kMinRun = 16, kMaxSegs = 32;
+  long segments(long d0, long depth, long maxSegs, long uses) const override {
+    (void)uses;  // the im2col gather costs more than the reads it saves at any width (A/B, ResNet18 shapes)
+    if (g.c < kMinRun) return 0;
+    const long n = (d0 + depth - 1) / g.c - d0 / g.c + 1;
+    return n <= minl(maxSegs, kMaxSegs) ? n : 0;
+  }
+
+  void locate(const float** ptrs, long* lens, long r0, long rows, long d0, long depth, int width,
+              const float* zero) const override {
+    const long C = g.c, nseg = segments(d0, depth, kMaxSegs, 0);
+    long tapY[kMaxSegs], tapX[kMaxSegs], tapC[kMaxSegs];  // a segment's tap offset and first channel
+    for (long d = d0, s = 0; s < nseg; ++s) {
+      const long tap = d / C, next = minl((tap + 1) * C, d0 + depth);
+      tapY[s] = (tap / g.kw) * g.dh;
+      tapX[s] = (tap % g.kw) * g.dw;
+      tapC[s] = d - tap * C;
+      lens[s] = next - d;
+      d = next;
+    }
+    // Output pixels are consecutive rows of col: step (b, oy, ox) instead of dividing per row.
+    long ox = r0 % g.ow, oy = (r0 / g.ow) % g.oh, b = r0 / (g.ow * g.oh);
+    const long panels = ceilDiv(rows, width);
+    for (long i = 0; i < panels * width; ++i) {
+      const float** out = ptrs + (i / width) * nseg * width + i % width;
+      if (i >= rows) {
+        for (long s = 0; s < nseg; ++s) out[s * width] = zero;
+        continue;
+      }
+      const long iy0 = oy * g.sh - g.padTop, ix0 = ox * g.sw - g.padLeft;
+      const float* img = x + b * g.h * g.w * C;
+      for (long s = 0; s < nseg; ++s) {
+        const long iy = iy0 + tapY[s], ix = ix0 + tapX[s];
+        out[s * width] = iy >= 0 && iy < g.h && ix >= 0 && ix < g.w ? img + (iy * g.w + ix) * C + tapC[s] : zero;
+      }
+      if (++ox == g.ow) {
+        ox = 0;
+        if (++oy == g.oh) {
+          oy = 0;
+          ++b;
+        }
       }
     }
   }

@@ -16,6 +16,20 @@ namespace ck {
 // past `rows` are zero, so the microkernel never needs a row tail.
 struct Panelizer {
   virtual void pack(float* dst, long r0, long rows, long d0, long depth, int width) const = 0;
+
+  // A operands whose rows are contiguous runs in memory can skip packing: the microkernel broadcasts straight
+  // from them. The depth range [d0, d0 + depth) is cut into segments along which every row is contiguous
+  // (one per matrix, one per kernel tap of an im2col). segments() returns how many, at most `maxSegs`, or 0
+  // for "pack me" (`uses`: how many column panels will read the block; packing pays off over many); locate() then fills lens[nseg] and, per panel of `width` rows, nseg x width pointers
+  // (rows past `rows` and padded taps point at `zero`, which holds at least `depth` zeros).
+  virtual long segments(long d0, long depth, long maxSegs, long uses) const {
+    (void)d0, (void)depth, (void)maxSegs, (void)uses;
+    return 0;
+  }
+  virtual void locate(const float** ptrs, long* lens, long r0, long rows, long d0, long depth, int width,
+                      const float* zero) const {
+    (void)ptrs, (void)lens, (void)r0, (void)rows, (void)d0, (void)depth, (void)width, (void)zero;
+  }
   virtual ~Panelizer() = default;
 };
 
@@ -25,16 +39,23 @@ struct StridedPanels final : Panelizer {
   long rs, ds;
   StridedPanels(const float* p_, long rs_, long ds_) : p(p_), rs(rs_), ds(ds_) {}
   void pack(float* dst, long r0, long rows, long d0, long depth, int width) const override;
+  long segments(long d0, long depth, long maxSegs, long uses) const override;
+  void locate(const float** ptrs, long* lens, long r0, long rows, long d0, long depth, int width,
+              const float* zero) const override;
 };
 
 // mc x nc block: c[i * ldc + j] = (accumulate ? c : 0) + sum_p pa[..] * pb[..], pa/pb packed by Panelizer.
 using MacroKernel = void (*)(long mc, long nc, long kc, const float* pa, const float* pb, float* c, long ldc, bool accumulate);
+// The same with A read in place: rows [ceil(mc/mr)][nseg][mr] and lens [nseg] as Panelizer::locate fills them.
+using MacroKernelIndirect = void (*)(long mc, long nc, long kc, const float* const* rows, const long* lens, long nseg,
+                                     const float* pb, float* c, long ldc, bool accumulate);
 
 struct GemmKernel {
   Isa isa;
   int mr, nr;      // register tile
   long kc, mc, nc; // cache blocks: B micro-panel (kc x nr) in L1, A block (mc x kc) in L2, B block in L3
   MacroKernel macro;
+  MacroKernelIndirect macroIndirect;
 };
 
 // The kernel of the active ISA.

@@ -4,8 +4,8 @@ import { assertClose, f64, forEachIsa, randomF32 } from './util.js';
 
 /**
  * SGEMM sweep: sizes below, at and above the register tiles (6x16 avx2, 12x32 avx512, 6x8 portable) and the
- * cache blocks (KC 192/256, MC 144, NC 3072/4096), primes, vectors, a long reduction that takes the split-k
- * path, and every transpose combination.
+ * cache blocks (KC 192/384/256, MC 144, NC 3072/4096), primes, vectors, a long reduction that takes the split-k
+ * path, A read in place (not transposed, at most four column panels) and packed, and every transpose combination.
  */
 const SHAPES: [m: number, k: number, n: number][] = [
   [1, 1, 1],
@@ -17,6 +17,7 @@ const SHAPES: [m: number, k: number, n: number][] = [
   [144, 256, 48],
   [145, 257, 49],
   [97, 520, 101],
+  [151, 800, 64], // A read in place over three depth blocks, row tail
   [1, 300, 333],
   [333, 300, 1],
   [7, 9, 4200], // more columns than NC
