@@ -1,0 +1,216 @@
+// The convolution's GEMM operands read straight from the tensors (conv.cc): im2col rows (A of the forward
+// pass and of the transposed-convolution input gradient; packed, or located in place for the indirect
+// microkernel), im2col columns (B of the filter gradient) and the spatially flipped kernel (B of the
+// transposed convolution). Included by conv.cc only.
+#pragma once
+
+#include "gemm.h"
+#include "interleave.h"
+
+namespace ck {
+
+constexpr int kMaxPanelWidth = 32;  // widest panel of any ISA (avx512 NR)
+
+
+// col as A of the forward pass: rows are output pixels, depth is (ky, kx, ci).
+struct Im2colRows final : Panelizer {
+  const float* x;     // x: [n, h, w, c]
+  const Geom& g;
+  const float* zero;  // at least c zeros, read for padded taps
+  Im2colRows(const float* x_, const Geom& g_, const float* z) : x(x_), g(g_), zero(z) {}
+
+  void pack(float* dst, long r0, long rows, long d0, long depth, int width) const override {
+    const long C = g.c;
+    for (long q = 0; q < rows; q += width, dst += depth * width) {
+      const long real = minl(width, rows - q);
+      long iy0[kMaxPanelWidth], ix0[kMaxPanelWidth];
+      const float* img[kMaxPanelWidth];
+      for (long i = 0; i < real; ++i) {
+        const long pix = r0 + q + i, ox = pix % g.ow, t = pix / g.ow, oy = t % g.oh, b = t / g.oh;
+        iy0[i] = oy * g.sh - g.padTop;
+        ix0[i] = ox * g.sw - g.padLeft;
+        img[i] = x + b * g.h * g.w * C;
+      }
+      for (long d = d0; d < d0 + depth;) {
+        const long tap = d / C, ci = d - tap * C, run = minl(C - ci, d0 + depth - d);
+        const long dy = (tap / g.kw) * g.dh, dx = (tap % g.kw) * g.dw;
+        const float* src[kMaxPanelWidth];
+        for (long i = 0; i < width; ++i) {
+          src[i] = zero;
+          if (i >= real) continue;
+          const long iy = iy0[i] + dy, ix = ix0[i] + dx;
+          if (iy >= 0 && iy < g.h && ix >= 0 && ix < g.w) src[i] = img[i] + (iy * g.w + ix) * C + ci;
+        }
+        interleaveRows(dst + (d - d0) * width, src, run, width);
+        d += run;
+      }
+    }
+  }
+
+  // Read in place: one segment per kernel tap (a pixel's channels of one tap are contiguous in x). Channels
+  // of fewer than kMinRun would make segments too short to pay for the pointer set-up; those pack.
+  static constexpr long kMinRun = 16, kMaxSegs = 32;
+  long segments(long d0, long depth, long maxSegs, long uses) const override {
+    (void)uses;  // the im2col gather costs more than the reads it saves at any width (A/B, ResNet18 shapes)
+    if (g.c < kMinRun) return 0;
+    const long n = (d0 + depth - 1) / g.c - d0 / g.c + 1;
+    return n <= minl(maxSegs, kMaxSegs) ? n : 0;
+  }
+
+  void locate(const float** ptrs, long* lens, long r0, long rows, long d0, long depth, int width,
+              const float* zero) const override {
+    const long C = g.c, nseg = segments(d0, depth, kMaxSegs, 0);
+    long tapY[kMaxSegs], tapX[kMaxSegs], tapC[kMaxSegs];  // a segment's tap offset and first channel
+    for (long d = d0, s = 0; s < nseg; ++s) {
+      const long tap = d / C, next = minl((tap + 1) * C, d0 + depth);
+      tapY[s] = (tap / g.kw) * g.dh;
+      tapX[s] = (tap % g.kw) * g.dw;
+      tapC[s] = d - tap * C;
+      lens[s] = next - d;
+      d = next;
+    }
+    // Output pixels are consecutive rows of col: step (b, oy, ox) instead of dividing per row.
+    long ox = r0 % g.ow, oy = (r0 / g.ow) % g.oh, b = r0 / (g.ow * g.oh);
+    const long panels = ceilDiv(rows, width);
+    for (long i = 0; i < panels * width; ++i) {
+      const float** out = ptrs + (i / width) * nseg * width + i % width;
+      if (i >= rows) {
+        for (long s = 0; s < nseg; ++s) out[s * width] = zero;
+        continue;
+      }
+      const long iy0 = oy * g.sh - g.padTop, ix0 = ox * g.sw - g.padLeft;
+      const float* img = x + b * g.h * g.w * C;
+      for (long s = 0; s < nseg; ++s) {
+        const long iy = iy0 + tapY[s], ix = ix0 + tapX[s];
+        out[s * width] = iy >= 0 && iy < g.h && ix >= 0 && ix < g.w ? img + (iy * g.w + ix) * C + tapC[s] : zero;
+      }
+      if (++ox == g.ow) {
+        ox = 0;
+        if (++oy == g.oh) {
+          oy = 0;
+          ++b;
+        }
+      }
+    }
+  }
+};
+
+// col^T, rows (ky, kx, ci) and depth output pixels: B of the filter gradient.
+struct Im2colCols final : Panelizer {
+  const float* x;  // x: [n, h, w, c]
+  const Geom& g;
+  Im2colCols(const float* x_, const Geom& g_) : x(x_), g(g_) {}
+
+  // Consecutive channels [ci, ci + len) of one tap, at offset `off` of the panel.
+  struct Run {
+    long off, len, dy, dx, ci;
+  };
+
+  // An output pixel, stepped through the depth range.
+  struct Pixel {
+    long b, oy, ox;
+    void step(const Geom& g, long k) {
+      ox += k;
+      if (ox < g.ow) return;
+      ox = 0;
+      if (++oy == g.oh) {
+        oy = 0;
+        ++b;
+      }
+    }
+  };
+
+  void pack(float* dst, long r0, long rows, long d0, long depth, int width) const override {
+    const long C = g.c;
+    for (long q = 0; q < rows; q += width, dst += depth * width) {
+      const long real = minl(width, rows - q);
+      Run runs[kMaxPanelWidth];
+      int nruns = 0;
+      for (long p = r0 + q; p < r0 + q + real;) {
+        const long tap = p / C, ci = p - tap * C, len = minl(C - ci, r0 + q + real - p);
+        runs[nruns++] = Run{p - r0 - q, len, (tap / g.kw) * g.dh, (tap % g.kw) * g.dw, ci};
+        p += len;
+      }
+      const Pixel start{d0 / (g.oh * g.ow), (d0 / g.ow) % g.oh, d0 % g.ow};
+      if (nruns == 1 && real == width) packOneRun(dst, runs[0], start, depth, width);
+      else packRuns(dst, runs, nruns, real, start, depth, width);
+    }
+  }
+
+  // The common case (c a multiple of the panel width): a pixel's part of the panel is one copy. Pixels go
+  // by segments of one output row, so the input row is looked up once per segment.
+  void packOneRun(float* dst, const Run& run, Pixel px, long depth, int width) const {
+    const long C = g.c;
+    for (long dd = 0; dd < depth;) {
+      const long seg = minl(depth - dd, g.ow - px.ox);
+      const long iy = px.oy * g.sh - g.padTop + run.dy;
+      float* out = dst + dd * width;
+      if (iy < 0 || iy >= g.h) {
+        std::memset(out, 0, static_cast<size_t>(seg * width) * sizeof(float));
+      } else {
+        const float* rowBase = x + ((px.b * g.h + iy) * g.w) * C + run.ci;
+        for (long k = 0; k < seg; ++k, out += width) {
+          const long ix = (px.ox + k) * g.sw - g.padLeft + run.dx;
+          copyRun(out, ix >= 0 && ix < g.w ? rowBase + ix * C : nullptr, width);
+        }
+      }
+      dd += seg;
+      px.step(g, seg);
+    }
+  }
+
+  // Any panel: several runs (several taps, or c not a multiple of the width), zero rows past `real`.
+  void packRuns(float* dst, const Run* runs, int nruns, long real, Pixel px, long depth, int width) const {
+    const long C = g.c;
+    for (long dd = 0; dd < depth; ++dd, px.step(g, 1)) {
+      float* out = dst + dd * width;
+      const float* img = x + px.b * g.h * g.w * C;
+      const long iyb = px.oy * g.sh - g.padTop, ixb = px.ox * g.sw - g.padLeft;
+      for (int r = 0; r < nruns; ++r) {
+        const Run& run = runs[r];
+        const long iy = iyb + run.dy, ix = ixb + run.dx;
+        if (iy >= 0 && iy < g.h && ix >= 0 && ix < g.w) {
+          const float* src = img + (iy * g.w + ix) * C + run.ci;
+          for (long l = 0; l < run.len; ++l) out[run.off + l] = src[l];
+        } else {
+          for (long l = 0; l < run.len; ++l) out[run.off + l] = 0.0f;
+        }
+      }
+      for (long i = real; i < width; ++i) out[i] = 0.0f;
+    }
+  }
+};
+
+// w' as B of the transposed convolution, read straight from w: row ci, depth (tap, co) is
+// w[taps-1-tap][ci][co]. Within one tap the rows are outC apart and the depth is contiguous, so a full panel
+// is the same interleave as a plain B^T. (Materialising w' first was a single-threaded strided transpose of
+// the whole kernel on every call: ~15% of the backward pass of a 512-channel layer.)
+struct FlippedKernelPanels final : Panelizer {
+  const float* w;  // [kh, kw, c, outC]
+  long taps, c, outC;
+  FlippedKernelPanels(const float* w_, const Geom& g) : w(w_), taps(g.kh * g.kw), c(g.c), outC(g.outC) {}
+
+  void pack(float* dst, long r0, long rows, long d0, long depth, int width) const override {
+    for (long q = 0; q < rows; q += width, dst += depth * width) {
+      const long real = minl(width, rows - q);
+      for (long d = d0; d < d0 + depth;) {
+        const long tap = d / outC, co = d - tap * outC, run = minl(outC - co, d0 + depth - d);
+        const float* base = w + ((taps - 1 - tap) * c + r0 + q) * outC + co;
+        float* out = dst + (d - d0) * width;
+        if (real == width && width <= kMaxPanelWidth) {
+          const float* src[kMaxPanelWidth];
+          for (int i = 0; i < width; ++i) src[i] = base + i * outC;
+          interleaveRows(out, src, run, width);
+        } else {
+          for (long e = 0; e < run; ++e) {
+            for (long i = 0; i < real; ++i) out[e * width + i] = base[i * outC + e];
+            for (long i = real; i < width; ++i) out[e * width + i] = 0.0f;
+          }
+        }
+        d += run;
+      }
+    }
+  }
+};
+
+}  // namespace ck
