@@ -137,6 +137,34 @@ struct Im2colCols final : Panelizer {
     }
   }
 
+  // In place when every panel is `width` channels of one tap (c a multiple of the width): a pixel's part of
+  // the panel is then one run of x, or padding. Pixels go by segments of one output row.
+  bool locateColumns(const float** ptrs, long r0, long rows, long d0, long depth, int width,
+                     const float* zero) const override {
+    const long C = g.c;
+    if (C % width != 0 || r0 % width != 0 || rows % width != 0) return false;
+    for (long q = r0; q < r0 + rows; q += width, ptrs += depth) {
+      const long tap = q / C, ci = q - tap * C, ty = (tap / g.kw) * g.dh, tx = (tap % g.kw) * g.dw;
+      Pixel px{d0 / (g.oh * g.ow), (d0 / g.ow) % g.oh, d0 % g.ow};
+      for (long dd = 0; dd < depth;) {
+        const long seg = minl(depth - dd, g.ow - px.ox);
+        const long iy = px.oy * g.sh - g.padTop + ty;
+        if (iy < 0 || iy >= g.h) {
+          for (long k = 0; k < seg; ++k) ptrs[dd + k] = zero;
+        } else {
+          const float* rowBase = x + ((px.b * g.h + iy) * g.w) * C + ci;
+          for (long k = 0; k < seg; ++k) {
+            const long ix = (px.ox + k) * g.sw - g.padLeft + tx;
+            ptrs[dd + k] = ix >= 0 && ix < g.w ? rowBase + ix * C : zero;
+          }
+        }
+        dd += seg;
+        px.step(g, seg);
+      }
+    }
+    return true;
+  }
+
   // The common case (c a multiple of the panel width): a pixel's part of the panel is one copy. Pixels go
   // by segments of one output row, so the input row is looked up once per segment.
   void packOneRun(float* dst, const Run& run, Pixel px, long depth, int width) const {

@@ -30,6 +30,15 @@ struct Panelizer {
                       const float* zero) const {
     (void)ptrs, (void)lens, (void)r0, (void)rows, (void)d0, (void)depth, (void)width, (void)zero;
   }
+
+  // B operands whose panel rows are contiguous runs of `width` floats (one per depth step) can skip packing
+  // too: locateColumns() fills, per panel of `width` rows, `depth` pointers to those runs (or to `zero`, at
+  // least `width` zeros) and returns true, or returns false for "pack me".
+  virtual bool locateColumns(const float** ptrs, long r0, long rows, long d0, long depth, int width,
+                             const float* zero) const {
+    (void)ptrs, (void)r0, (void)rows, (void)d0, (void)depth, (void)width, (void)zero;
+    return false;
+  }
   virtual ~Panelizer() = default;
 };
 
@@ -40,6 +49,8 @@ struct StridedPanels final : Panelizer {
   StridedPanels(const float* p_, long rs_, long ds_) : p(p_), rs(rs_), ds(ds_) {}
   void pack(float* dst, long r0, long rows, long d0, long depth, int width) const override;
   long segments(long d0, long depth, long maxSegs, long uses) const override;
+  bool locateColumns(const float** ptrs, long r0, long rows, long d0, long depth, int width,
+                     const float* zero) const override;
   void locate(const float** ptrs, long* lens, long r0, long rows, long d0, long depth, int width,
               const float* zero) const override;
 };
@@ -49,6 +60,9 @@ using MacroKernel = void (*)(long mc, long nc, long kc, const float* pa, const f
 // The same with A read in place: rows [ceil(mc/mr)][nseg][mr] and lens [nseg] as Panelizer::locate fills them.
 using MacroKernelIndirect = void (*)(long mc, long nc, long kc, const float* const* rows, const long* lens, long nseg,
                                      const float* pb, float* c, long ldc, bool accumulate);
+// The same with B read in place: cols [ceil(nc/nr)][kc] as Panelizer::locateColumns fills them.
+using MacroKernelGatherB = void (*)(long mc, long nc, long kc, const float* pa, const float* const* cols, float* c,
+                                    long ldc, bool accumulate);
 
 struct GemmKernel {
   Isa isa;
@@ -56,6 +70,7 @@ struct GemmKernel {
   long kc, mc, nc; // cache blocks: B micro-panel (kc x nr) in L1, A block (mc x kc) in L2, B block in L3
   MacroKernel macro;
   MacroKernelIndirect macroIndirect;
+  MacroKernelGatherB macroGatherB;
 };
 
 // The kernel of the active ISA.

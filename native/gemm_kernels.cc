@@ -53,10 +53,13 @@
 namespace ck {
 namespace {
 
-const GemmKernel kPortable{Isa::Portable, portable::MR, portable::NR, 256, 144, 4096, portable::macroKernel, portable::macroKernelIndirect};
+const GemmKernel kPortable{Isa::Portable, portable::MR, portable::NR, 256, 144, 4096, portable::macroKernel, portable::macroKernelIndirect,
+                            portable::macroKernelGatherB};
 #if CK_HAVE_X86_VARIANTS
-const GemmKernel kAvx2{Isa::Avx2, avx2::MR, avx2::NR, 384, 144, 4096, avx2::macroKernel, avx2::macroKernelIndirect};
-const GemmKernel kAvx512{Isa::Avx512, avx512::MR, avx512::NR, 192, 144, 3072, avx512::macroKernel, avx512::macroKernelIndirect};
+const GemmKernel kAvx2{Isa::Avx2, avx2::MR, avx2::NR, 384, 144, 4096, avx2::macroKernel, avx2::macroKernelIndirect,
+                            avx2::macroKernelGatherB};
+const GemmKernel kAvx512{Isa::Avx512, avx512::MR, avx512::NR, 192, 144, 3072, avx512::macroKernel, avx512::macroKernelIndirect,
+                            avx512::macroKernelGatherB};
 #endif
 
 }  // namespace

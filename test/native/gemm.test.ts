@@ -18,6 +18,7 @@ const SHAPES: [m: number, k: number, n: number][] = [
   [145, 257, 49],
   [97, 520, 101],
   [151, 800, 64], // A read in place over three depth blocks, row tail
+  [40, 900, 64], // few rows: B read in place over three depth blocks
   [1, 300, 333],
   [333, 300, 1],
   [7, 9, 4200], // more columns than NC
