@@ -7,8 +7,13 @@
 #include <algorithm>
 #include <cmath>
 
+#include "isa.h"
 #include "kernels.h"
 #include "threadpool.h"
+
+#define CK_ISA_FILE "norm_rows.inc"
+#define CK_ISA_PREFIX norm
+#include "per_isa.inc"
 
 namespace ck {
 namespace {
@@ -18,80 +23,64 @@ constexpr long kGrain = 1 << 15;        // values per thread for the elementwise
 
 long blockRows(long rows, long c) { return minl(maxl(1, kBlockValues / maxl(c, 1)), maxl(rows, 1)); }
 
-// out[j] = sum over rows of term(row, j), in double, deterministic. slots: [blocks][c] doubles.
-template <class Term>
-void columnSums(long rows, long c, double* slots, double* out, Term term) {
-  const long br = blockRows(rows, c), blocks = ceilDiv(rows, br);
-  parallel(threadsFor(rows * c, kGrain), [&](int tid, int nt) {
-    long k0, k1;
-    splitRange(blocks, nt, tid, &k0, &k1);
-    for (long k = k0; k < k1; ++k) {
-      double* s = slots + k * c;
-      for (long j = 0; j < c; ++j) s[j] = 0.0;
-      for (long r = k * br; r < minl(rows, (k + 1) * br); ++r)
-        for (long j = 0; j < c; ++j) s[j] += term(r, j);
-    }
-  });
-  for (long j = 0; j < c; ++j) out[j] = 0.0;
-  for (long k = 0; k < blocks; ++k)
-    for (long j = 0; j < c; ++j) out[j] += slots[k * c + j];
-}
-
-// What passes the activation fused after batch norm, from its input z: 1 or 0, as a float factor (a product,
-// like the unfused ReLU backward in elementwise.cc, so NaN and infinite dy behave the same).
-// Written exactly as elementwise.cc's reluMaskTimes (an upper bound for ReLU too): `(z > 0)` alone compiled
-// to a branch on a random sign, 10x slower than the whole masked pass.
-template <Act A>
-inline float passes(float z) {
-  if (A == Act::Linear) return 1.0f;
-  return static_cast<float>((z > 0.0f) & (z < (A == Act::Relu6 ? 6.0f : INFINITY)));
-}
-
-// The normalised value z = (x - mean) * scale + beta, formed by the backward pass exactly as the forward
-// pass formed it (the same float operations on the same per-channel values), so that the fused
-// activation's mask costs no read of its output: the passes are memory-bound, and y was a third array.
-struct Normalized {
-  const float* mean;
-  const float* scale;
-  const float* beta;
-  float at(const float* xr, long j) const { return (xr[j] - mean[j]) * scale[j] + beta[j]; }
-};
-
 // gamma / sqrt(variance + eps), rounded to float, for both passes.
 void normScale(const float* gamma, const float* variance, double eps, long c, float* scale) {
   for (long j = 0; j < c; ++j) scale[j] = static_cast<float>(gamma[j] / std::sqrt(static_cast<double>(variance[j]) + eps));
 }
 
+// The row kernels of the active ISA (norm_rows.inc).
+struct RowKernels {
+  decltype(&norm_portable::normalize) normalize;
+  decltype(&norm_portable::affine) affine;
+  decltype(&norm_portable::backward) backward;
+  decltype(&norm_portable::sums2) sums2;
+  decltype(&norm_portable::sums1) sums1;
+  decltype(&norm_portable::biasAdd) biasAdd;
+};
+
+RowKernels rowKernels() {
+#if CK_HAVE_X86_VARIANTS
+  switch (activeIsa()) {
+    case Isa::Avx512: return {norm_avx512::normalize, norm_avx512::affine, norm_avx512::backward, norm_avx512::sums2,
+                                     norm_avx512::sums1, norm_avx512::biasAdd};
+    case Isa::Avx2: return {norm_avx2::normalize, norm_avx2::affine, norm_avx2::backward, norm_avx2::sums2,
+                                     norm_avx2::sums1, norm_avx2::biasAdd};
+    default: break;
+  }
+#endif
+  return {norm_portable::normalize, norm_portable::affine, norm_portable::backward, norm_portable::sums2,
+                                     norm_portable::sums1, norm_portable::biasAdd};
+}
+
+// The per-channel values that form z = (x - mean) * scale + beta, the fused activation's input.
+struct Normalized {
+  const float* mean = nullptr;
+  const float* scale = nullptr;
+  const float* beta = nullptr;
+};
+
 // Two column sums in one pass over memory (the passes are memory-bound): out1[j] = sum of v[r, j],
-// out2[j] = sum of v[r, j] * w[r, j], v = x masked by the fused activation at z(w) (v = x when A is
+// out2[j] = sum of v[r, j] * w[r, j], v = x masked by the fused activation at z(w) (v = x when act is
 // Linear; w = x gives sums of squares). slots: [blocks][2c] doubles.
-template <Act A = Act::Linear>
-void columnSums2(long rows, long c, const float* x, const float* w, const Normalized& z, double* slots, double* out1,
-                 double* out2) {
+void columnSums2(long rows, long c, const float* x, const float* w, const Normalized& z, Act act, double* slots,
+                 double* out1, double* out2) {
+  const RowKernels k = rowKernels();
   const long br = blockRows(rows, c), blocks = ceilDiv(rows, br);
   parallel(threadsFor(rows * c, kGrain), [&](int tid, int nt) {
-    long k0, k1;
-    splitRange(blocks, nt, tid, &k0, &k1);
-    for (long k = k0; k < k1; ++k) {
-      double* __restrict s1 = slots + k * 2 * c;
-      double* __restrict s2 = s1 + c;
+    long b0, b1;
+    splitRange(blocks, nt, tid, &b0, &b1);
+    for (long b = b0; b < b1; ++b) {
+      double* s1 = slots + b * 2 * c;
+      double* s2 = s1 + c;
       for (long j = 0; j < c; ++j) s1[j] = s2[j] = 0.0;
-      for (long r = k * br; r < minl(rows, (k + 1) * br); ++r) {
-        const float* __restrict xr = x + r * c;
-        const float* __restrict wr = w + r * c;
-        for (long j = 0; j < c; ++j) {
-          const double v = A == Act::Linear ? xr[j] : xr[j] * passes<A>(z.at(wr, j));
-          s1[j] += v;
-          s2[j] += v * wr[j];
-        }
-      }
+      k.sums2(x, w, z.mean, z.scale, z.beta, b * br, minl(rows, (b + 1) * br), c, s1, s2, act);
     }
   });
   for (long j = 0; j < c; ++j) out1[j] = out2[j] = 0.0;
-  for (long k = 0; k < blocks; ++k)
+  for (long b = 0; b < blocks; ++b)
     for (long j = 0; j < c; ++j) {
-      out1[j] += slots[k * 2 * c + j];
-      out2[j] += slots[k * 2 * c + c + j];
+      out1[j] += slots[b * 2 * c + j];
+      out2[j] += slots[b * 2 * c + c + j];
     }
 }
 
@@ -111,50 +100,6 @@ void forRows(long rows, long c, F&& body) {
   });
 }
 
-// The clip written as in elementwise.cc's activation (NaN passes).
-template <Act A>
-inline float clip(float v) {
-  return A == Act::Linear ? v : A == Act::Relu ? (v < 0.0f ? 0.0f : v) : (v < 0.0f ? 0.0f : (v > 6.0f ? 6.0f : v));
-}
-
-template <Act A>
-void affineRows(const float* x, const float* scale, const float* shift, float* y, long rows, long c) {
-  forRows(rows, c, [&](long r0, long r1) {
-    for (long r = r0; r < r1; ++r)
-      for (long j = 0; j < c; ++j) y[r * c + j] = clip<A>(x[r * c + j] * scale[j] + shift[j]);
-  });
-}
-
-// y = act((x - mean) * scale + beta).
-template <Act A>
-void normalizeRows(const float* x, const float* mean, const float* scale, const float* beta, float* y, long rows, long c) {
-  forRows(rows, c, [&](long r0, long r1) {
-    for (long r = r0; r < r1; ++r) {
-      const float* __restrict xr = x + r * c;
-      float* __restrict yr = y + r * c;
-      for (long j = 0; j < c; ++j) yr[j] = clip<A>((xr[j] - mean[j]) * scale[j] + beta[j]);
-    }
-  });
-}
-
-// dx = a dz + b (x - mean) + d per channel, dz = dy masked by the fused activation at z(x).
-template <Act A>
-void backwardRows(const float* x, const float* dy, const Normalized& z, const float* a, const float* b, const float* d,
-                  float* dx, long rows, long c) {
-  const float* mean = z.mean;
-  forRows(rows, c, [&](long r0, long r1) {
-    for (long r = r0; r < r1; ++r) {
-      const float* __restrict xr = x + r * c;
-      const float* __restrict dyr = dy + r * c;
-      float* __restrict dxr = dx + r * c;
-      for (long j = 0; j < c; ++j) {
-        const float dz = A == Act::Linear ? dyr[j] : dyr[j] * passes<A>(z.at(xr, j));
-        dxr[j] = a[j] * dz + b[j] * (xr[j] - mean[j]) + d[j];
-      }
-    }
-  });
-}
-
 }  // namespace
 
 // Batch mean and biased variance (what Keras normalises with), y = gamma (x - mean) / sqrt(var + eps) + beta.
@@ -169,7 +114,7 @@ bool batchNormTrain(const float* x, const float* gamma, const float* beta, float
   double* squares = ws + c;
   double* slots = ws + 3 * c;
   const double n = static_cast<double>(rows);
-  columnSums2(rows, c, x, x, Normalized{}, slots, sums, squares);
+  columnSums2(rows, c, x, x, Normalized{}, Act::Linear, slots, sums, squares);
   for (long j = 0; j < c; ++j) mean[j] = static_cast<float>(sums[j] / n);
   // Per element in float, y = (x - mean) * scale + beta: the statistics and the per-channel factor are
   // double, the elementwise pass is the vectorised float FMA (double per element cost a third of the time).
@@ -179,11 +124,8 @@ bool batchNormTrain(const float* x, const float* gamma, const float* beta, float
     variance[j] = static_cast<float>(std::max(0.0, squares[j] / n - ex * ex) + shift * shift);
   }
   normScale(gamma, variance, eps, c, scale);
-  switch (act) {
-    case Act::Relu: normalizeRows<Act::Relu>(x, mean, scale, beta, y, rows, c); break;
-    case Act::Relu6: normalizeRows<Act::Relu6>(x, mean, scale, beta, y, rows, c); break;
-    default: normalizeRows<Act::Linear>(x, mean, scale, beta, y, rows, c); break;
-  }
+  const RowKernels k = rowKernels();
+  forRows(rows, c, [&](long r0, long r1) { k.normalize(x, mean, scale, beta, y, r0, r1, c, act); });
   return true;
 }
 
@@ -207,11 +149,7 @@ bool batchNormTrainBackward(const float* x, const float* dy, const float* beta, 
   const Normalized z{mean, scale, beta};
   for (long j = 0; j < c; ++j) inv[j] = 1.0 / std::sqrt(static_cast<double>(variance[j]) + eps);
   // One pass: sum dy and sum dy x, then sum dy xhat = (sum dy x - mean sum dy) invStd.
-  switch (act) {
-    case Act::Relu: columnSums2<Act::Relu>(rows, c, dy, x, z, slots, sdy, sdyx); break;
-    case Act::Relu6: columnSums2<Act::Relu6>(rows, c, dy, x, z, slots, sdy, sdyx); break;
-    default: columnSums2(rows, c, dy, x, z, slots, sdy, sdyx); break;
-  }
+  columnSums2(rows, c, dy, x, z, act, slots, sdy, sdyx);
   for (long j = 0; j < c; ++j) sdyx[j] = (sdyx[j] - static_cast<double>(mean[j]) * sdy[j]) * inv[j];
   const double n = static_cast<double>(rows);
   // dx = k (n dy - sdy - xhat sdyx), k = gamma invStd / n, evaluated per element in float as
@@ -225,35 +163,44 @@ bool batchNormTrainBackward(const float* x, const float* dy, const float* beta, 
     coefB[j] = static_cast<float>(-k * inv[j] * sdyx[j]);
     coefD[j] = static_cast<float>(-k * sdy[j]);
   }
-  switch (act) {
-    case Act::Relu: backwardRows<Act::Relu>(x, dy, z, coefA, coefB, coefD, dx, rows, c); break;
-    case Act::Relu6: backwardRows<Act::Relu6>(x, dy, z, coefA, coefB, coefD, dx, rows, c); break;
-    default: backwardRows<Act::Linear>(x, dy, z, coefA, coefB, coefD, dx, rows, c); break;
-  }
+  const RowKernels k = rowKernels();
+  forRows(rows, c, [&](long r0, long r1) {
+    k.backward(x, dy, mean, scale, beta, coefA, coefB, coefD, dx, r0, r1, c, act);
+  });
   return true;
 }
 
 // y = act(x * scale + shift): inference batch norm, folded, with the ReLU / ReLU6 after it.
 void channelAffine(const float* x, const float* scale, const float* shift, float* y, long rows, long c, Act act) {
-  switch (act) {
-    case Act::Relu: affineRows<Act::Relu>(x, scale, shift, y, rows, c); break;
-    case Act::Relu6: affineRows<Act::Relu6>(x, scale, shift, y, rows, c); break;
-    default: affineRows<Act::Linear>(x, scale, shift, y, rows, c); break;
-  }
+  const RowKernels k = rowKernels();
+  forRows(rows, c, [&](long r0, long r1) { k.affine(x, scale, shift, y, r0, r1, c, act); });
 }
 
 void biasAdd(const float* x, const float* bias, float* y, long rows, long c) {
-  forRows(rows, c, [&](long r0, long r1) {
-    for (long r = r0; r < r1; ++r)
-      for (long j = 0; j < c; ++j) y[r * c + j] = x[r * c + j] + bias[j];
-  });
+  const RowKernels k = rowKernels();
+  forRows(rows, c, [&](long r0, long r1) { k.biasAdd(x, bias, y, r0, r1, c); });
 }
 
+// Column sums in double per row block, blocks added in order: deterministic for any thread count.
 bool sumRows(const float* x, float* y, long rows, long c) {
-  double* ws = sumWorkspace(rows, c, c);
-  if (!ws) return false;
-  columnSums(rows, c, ws + c, ws, [&](long r, long j) { return static_cast<double>(x[r * c + j]); });
-  for (long j = 0; j < c; ++j) y[j] = static_cast<float>(ws[j]);
+  const long br = blockRows(rows, c), blocks = ceilDiv(rows, br);
+  double* slots = sumWorkspace(rows, c, 0);
+  if (!slots) return false;
+  const RowKernels k = rowKernels();
+  parallel(threadsFor(rows * c, kGrain), [&](int tid, int nt) {
+    long b0, b1;
+    splitRange(blocks, nt, tid, &b0, &b1);
+    for (long b = b0; b < b1; ++b) {
+      double* s = slots + b * c;
+      for (long j = 0; j < c; ++j) s[j] = 0.0;
+      k.sums1(x, b * br, minl(rows, (b + 1) * br), c, s);
+    }
+  });
+  for (long j = 0; j < c; ++j) {
+    double sum = 0.0;
+    for (long b = 0; b < blocks; ++b) sum += slots[b * c + j];
+    y[j] = static_cast<float>(sum);
+  }
   return true;
 }
 

@@ -75,11 +75,10 @@ test('native sigmoid and tanh are accurate value by value on every ISA', async (
   });
 });
 
-test('native softmax and channel ops match the reference', (t) => {
-  const nb = nativeOrSkip(t);
-  if (!nb) return;
+test('native softmax and channel ops match the reference on every ISA', async (t) => {
+  // The channel ops' row loops are compiled per ISA (native/norm_rows.inc).
   const shapes: [number, number][] = [[1, 1], [7, 10], [37, 19], [300, 1000], [4100, 33]];
-  shapes.forEach(([rows, c], i) => {
+  await forEachIsa(t, (nb) => shapes.forEach(([rows, c], i) => {
     const x = randomF32(rows * c, 10 + i, -5, 5);
     const dy = randomF32(rows * c, 11 + i);
     const bias = randomF32(c, 12 + i);
@@ -94,14 +93,12 @@ test('native softmax and channel ops match the reference', (t) => {
       assertSameBits(`channelAffine+${act} ${rows}x${c}`, nb.channelAffine(x, bias, shift, c, act) as Float32Array, nb.activation(act, nb.channelAffine(x, bias, shift, c)) as Float32Array);
       assertClose(`channelAffine+${act} vs reference ${rows}x${c}`, nb.channelAffine(x, bias, shift, c, act), ref.channelAffine(f64(x), f64(bias), f64(shift), c, act), [rows, c]);
     }
-  });
+  }));
 });
 
-test('native batch norm matches the reference', (t) => {
-  const nb = nativeOrSkip(t);
-  if (!nb) return;
+test('native batch norm matches the reference on every ISA', async (t) => {
   const shapes: [number, number][] = [[1, 5], [37, 19], [4100, 33], [2048, 64]];
-  shapes.forEach(([rows, c], i) => {
+  await forEachIsa(t, (nb) => shapes.forEach(([rows, c], i) => {
     // An offset mean, as real activations have, so the variance pass is tested against cancellation.
     const x = randomF32(rows * c, 20 + i, 0.5, 3);
     const dy = randomF32(rows * c, 21 + i);
@@ -133,7 +130,7 @@ test('native batch norm matches the reference', (t) => {
       assertClose(`batchNormTrainBackward+${act} dx vs reference ${rows}x${c}`, fb.dx, wr.dx, [rows, c]);
       assertClose(`batchNormTrainBackward+${act} dbeta vs reference ${rows}x${c}`, fb.dbeta, wr.dbeta, [c]);
     }
-  });
+  }));
 });
 
 test('native optimizer steps match the reference', (t) => {
