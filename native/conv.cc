@@ -43,6 +43,8 @@ void transpose(const float* __restrict src, long rows, long cols, float* __restr
   });
 }
 
+constexpr long kFewChannels = 8;
+
 bool isPointwise(const Geom& g) {
   return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.padTop == 0 && g.padBottom == 0 &&
          g.padLeft == 0 && g.padRight == 0;
@@ -126,6 +128,10 @@ bool conv2dBackpropFilter(const float* x, const float* dy, float* dw, const Geom
   // ms, 3x3 16 -> 16 2.65 -> 2.1-2.5 ms. With longer rows the GEMM's packing is cheap and it ties or wins
   // (5x5 16 -> 16, 1x1 64 -> 16; 1x1 32 -> 64: 8 vs 16 ms).
   if (g.kw * g.c <= 48 && fewOutputsPanel(g.outC)) return convFilterTaps(x, dy, dw, g);
+  // Few input channels (the RGB stem): every im2col panel is a gather of short runs whichever way round, so
+  // it goes in as A, dw = col^T dy, and dy is B, read in place (no dy^T panels, no transpose).
+  if (g.c < kFewChannels && !isPointwise(g))
+    return gemm(Im2colCols(x, g), StridedPanels(dy, 1, g.outC), K, g.outC, M, dw, g.outC, false);
   StridedPanels dyT(dy, 1, g.outC);  // A = dy^T: outC rows of depth M
   thread_local Scratch dwtBuf;
   float* dwT = dwtBuf.floats(static_cast<size_t>(g.outC * K));  // dw^T: [outC, K]

@@ -27,6 +27,7 @@ const CASES: ConvCase[] = [
   { input: [2, 16, 16, 48], kernel: [3, 3], filters: 70, padding: 'same', note: 'K = 432 crosses KC: im2col read in place, a tap split between depth blocks' },
   { input: [3, 9, 10, 50], kernel: [3, 3], filters: 40, strides: [2, 2], padding: 'same', note: 'im2col read in place: stride 2 same, two depth blocks of 4.5 taps, pixel tail' },
   { input: [2, 11, 9, 32], kernel: [3, 3], filters: 24, strides: [2, 2], padding: 'same', note: 'filter gradient reads im2col columns in place (few outputs): stride 2 same, padded taps' },
+  { input: [2, 13, 12, 3], kernel: [3, 3], filters: 40, strides: [2, 2], padding: 'same', note: 'RGB stem: filter gradient as col^T dy, dy read in place; stride 2 same' },
   { input: [1, 7, 8, 24], kernel: [3, 3], filters: 36, padding: 'same', note: 'im2col read in place, batch 1; transposed input gradient reads dy in place' },
   { input: [8, 32, 32, 32], kernel: [3, 3], filters: 4, padding: 'same', note: 'split-k filter gradient, transposed-conv input gradient' },
   { input: [8, 32, 32, 16], kernel: [3, 3], filters: 8, strides: [2, 2], padding: 'same', note: 'stride 2: dcol in several chunks' },
