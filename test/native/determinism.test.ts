@@ -35,6 +35,15 @@ function runAll(nb: Backend): Float32Array[] {
   const pg = pool2dInfo({ inputShape: [1, 12, 12, 72], kernelSize: [3, 3], strides: [1, 1], padding: 'same' });
   const px = randomF32(pg.n * pg.h * pg.w * pg.c, 12).map((v) => Math.round(v * 3));
   const pdy = randomF32(pg.n * pg.oh * pg.ow * pg.c, 13);
+  // Filter gradients whose B (im2col columns) is read in place (few outputs, channels a multiple of the
+  // panel), the RGB stem's col^T dy form, and a split-k matmul with B read in place.
+  const cg = conv2dInfo({ inputShape: [8, 16, 16, 32], kernelSize: [3, 3], strides: [1, 1], padding: 'same', filters: 24 });
+  const cx = randomF32(cg.n * cg.h * cg.w * cg.c, 16);
+  const cdy = randomF32(cg.n * cg.oh * cg.ow * cg.outC, 17);
+  const sg = conv2dInfo({ inputShape: [8, 32, 32, 3], kernelSize: [3, 3], strides: [2, 2], padding: 'same', filters: 40 });
+  const sx = randomF32(sg.n * sg.h * sg.w * sg.c, 18);
+  const sdy = randomF32(sg.n * sg.oh * sg.ow * sg.outC, 19);
+  const b32 = randomF32(9000 * 32, 20);
   const results = [
     nb.conv2d(x, w, g),
     nb.conv2dBackpropInput(dy, w, g),
@@ -56,11 +65,14 @@ function runAll(nb: Backend): Float32Array[] {
     nb.maxPoolBackward(px, pdy, pg),
     nb.dropout(x, 0.3, 12345),
     nb.addN([x, randomF32(x.length, 14), x, randomF32(x.length, 15)]),
+    nb.conv2dBackpropFilter(cx, cdy, cg),
+    nb.conv2dBackpropFilter(sx, sdy, sg),
+    nb.matmul(a, b32, 20, 9000, 32, false, false),
   ];
   return results as Float32Array[];
 }
 
-const NAMES = ['conv2d', 'conv2dBackpropInput', 'conv2dBackpropFilter', 'depthwiseConv2dBackpropFilter', 'matmul split-k', 'matmul transposed', 'batchNorm y', 'batchNorm mean', 'batchNorm variance', 'batchNorm dx', 'batchNorm dgamma', 'sumRows', 'sum, sumSquares', 'batchNorm+relu6 y', 'batchNorm+relu6 dx', 'batchNorm+relu6 dgamma', 'direct filter gradient', 'maxPoolBackward, one image', 'dropout', 'addN'];
+const NAMES = ['conv2d', 'conv2dBackpropInput', 'conv2dBackpropFilter', 'depthwiseConv2dBackpropFilter', 'matmul split-k', 'matmul transposed', 'batchNorm y', 'batchNorm mean', 'batchNorm variance', 'batchNorm dx', 'batchNorm dgamma', 'sumRows', 'sum, sumSquares', 'batchNorm+relu6 y', 'batchNorm+relu6 dx', 'batchNorm+relu6 dgamma', 'direct filter gradient', 'maxPoolBackward, one image', 'dropout', 'addN', 'filter gradient, B in place', 'filter gradient, RGB stem', 'matmul split-k, B in place'];
 
 test('native kernels give identical bits on every run', (t) => {
   const nb = nativeOrSkip(t);
