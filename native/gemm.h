@@ -3,7 +3,9 @@
 //
 // Operands are described by a Panelizer, not by a pointer, so that convolution can feed its im2col matrix
 // straight into the packing step without ever materialising it (conv.cc), and transposes cost nothing more
-// than a different packing order.
+// than a different packing order. Where packing costs more than it saves, an operand is not packed at all:
+// the microkernel reads it in place through pointers the Panelizer provides (segments/locate for A,
+// locateColumns for B).
 #pragma once
 
 #include "common.h"
@@ -20,8 +22,9 @@ struct Panelizer {
   // A operands whose rows are contiguous runs in memory can skip packing: the microkernel broadcasts straight
   // from them. The depth range [d0, d0 + depth) is cut into segments along which every row is contiguous
   // (one per matrix, one per kernel tap of an im2col). segments() returns how many, at most `maxSegs`, or 0
-  // for "pack me" (`uses`: how many column panels will read the block; packing pays off over many); locate() then fills lens[nseg] and, per panel of `width` rows, nseg x width pointers
-  // (rows past `rows` and padded taps point at `zero`, which holds at least `depth` zeros).
+  // for "pack me" (`uses`: how many column panels will read the block; packing pays off over many).
+  // locate() then fills lens[nseg] and, per panel of `width` rows, nseg x width pointers (rows past `rows`
+  // and padded taps point at `zero`, which holds at least `depth` zeros).
   virtual long segments(long d0, long depth, long maxSegs, long uses) const {
     (void)d0, (void)depth, (void)maxSegs, (void)uses;
     return 0;
