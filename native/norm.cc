@@ -38,19 +38,20 @@ struct RowKernels {
   decltype(&norm_portable::biasAdd) biasAdd;
 };
 
+#define CK_NORM_KERNELS(ns) {ns::normalize, ns::affine, ns::backward, ns::sums2, ns::sums1, ns::biasAdd}
+
 RowKernels rowKernels() {
 #if CK_HAVE_X86_VARIANTS
   switch (activeIsa()) {
-    case Isa::Avx512: return {norm_avx512::normalize, norm_avx512::affine, norm_avx512::backward, norm_avx512::sums2,
-                                     norm_avx512::sums1, norm_avx512::biasAdd};
-    case Isa::Avx2: return {norm_avx2::normalize, norm_avx2::affine, norm_avx2::backward, norm_avx2::sums2,
-                                     norm_avx2::sums1, norm_avx2::biasAdd};
+    case Isa::Avx512: return CK_NORM_KERNELS(norm_avx512);
+    case Isa::Avx2: return CK_NORM_KERNELS(norm_avx2);
     default: break;
   }
 #endif
-  return {norm_portable::normalize, norm_portable::affine, norm_portable::backward, norm_portable::sums2,
-                                     norm_portable::sums1, norm_portable::biasAdd};
+  return CK_NORM_KERNELS(norm_portable);
 }
+
+#undef CK_NORM_KERNELS
 
 // The per-channel values that form z = (x - mean) * scale + beta, the fused activation's input.
 struct Normalized {
