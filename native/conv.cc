@@ -6,8 +6,10 @@
 // kernel tap (Im2colRows::locate, the indirect GEMM of XNNPACK).
 //   forward          y  [M, outC]    = col [M, K] * w [K, outC]
 //   backprop filter  dw^T [outC, K]  = dy^T [outC, M] * col [M, K], then a small transpose. This way round
-//                    the im2col panels are NR wide (16 or 32 consecutive channels of one pixel: one copy)
-//                    rather than MR wide; packing col dominated the other orientation.
+//                    the im2col panels are NR wide (16 or 32 consecutive channels of one pixel: one copy, or
+//                    with few outputs one pointer, read in place) rather than MR wide; packing col dominated
+//                    the other orientation. With fewer than 8 input channels (the RGB stem) every panel is a
+//                    gather of short runs either way: dw = col^T dy, dy read in place, no transpose.
 //   backprop input   stride 1: a forward convolution of dy with the kernel flipped in space and with
 //                    in/out channels swapped (the transposed convolution), again with implicit im2col.
 //                    stride > 1: dcol [M, K] = dy [M, outC] * w^T in chunks, then col2im adds dcol into dx.
