@@ -262,6 +262,8 @@ function main(): void {
   }
   if (!o.json) {
     printTable(rows);
+    if (bestPeak !== null && peak !== null && bestPeak > peak)
+      process.stdout.write(`\nFP32 FMA peak re-measured before each model: best ${fmt(bestPeak, 1)} GFLOP/s (% peak uses the best reading so far)`);
     process.stdout.write(`\nload average after: ${loadavg().map((v) => v.toFixed(2)).join(' ')}\n`);
     process.stdout.write('GFLOP/s from modelFlops (conv/depthwise/dense 2*MACs; training = forward + both backward passes); % peak = train GFLOP/s / FMA peak.\n');
   }
