@@ -12,6 +12,9 @@ namespace ck {
 const float* zeros(size_t count) {
   thread_local Scratch buf;
   thread_local size_t zeroed = 0;
+  // Never less than kMinZeros: a request that small never moves the buffer, so the pointer a Panelizer took
+  // (conv.cc: zeros(c)) stays valid when gemm's worker on the same thread asks for its own (KC floats).
+  count = count < kMinZeros ? kMinZeros : count;
   float* p = buf.floats(count);
   if (!p) return nullptr;
   if (count > zeroed) {

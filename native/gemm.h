@@ -89,7 +89,9 @@ bool gemm(const Panelizer& a, const Panelizer& b, long m, long n, long k, float*
 // out [m, n] = op(a) op(b) for row-major a, b as in Backend.matmul.
 bool matmul(const float* a, const float* b, float* out, long m, long k, long n, bool transA, bool transB);
 
-// Grow-only zero-filled memory of this OS thread, for padded taps (never written).
+// Grow-only zero-filled memory of this OS thread, for padded taps (never written). Requests of at most
+// kMinZeros floats never move it.
+constexpr size_t kMinZeros = 1024;
 const float* zeros(size_t count);
 
 }  // namespace ck

@@ -8,7 +8,8 @@
 // KC keeps a B micro-panel (KC x NR floats) in L1: avx2 384 x 16 = 24 KiB (384 against 256: ResNet18's 128-channel
 // 3x3 convolutions 8% faster, K = 1152 in 3 blocks instead of 5; others level), avx512 192 x 32 = 24 KiB.
 // The driver evens the blocks out (K = 576: 2 x 288). MC keeps the A block in L2 (144 x 384 x 4 = 216 KiB);
-// NC bounds the packed B block to a few MiB of L3.
+// NC bounds the packed B block to a few MiB of L3. KC stays within kMinZeros (gemm.h): a worker's zeros
+// for padded taps then never moves the zeros a Panelizer took on the same thread.
 #include "gemm.h"
 #include "isa.h"
 
