@@ -11,7 +11,6 @@ namespace ck {
 
 constexpr int kMaxPanelWidth = 32;  // widest panel of any ISA (avx512 NR)
 
-
 // col as A of the forward pass: rows are output pixels, depth is (ky, kx, ci).
 struct Im2colRows final : Panelizer {
   const float* x;     // x: [n, h, w, c]
@@ -61,8 +60,9 @@ struct Im2colRows final : Panelizer {
     return n <= minl(maxSegs, kMaxSegs) ? n : 0;
   }
 
+  // `zeroRun` (the caller's, at least `depth` zeros) rather than the member `zero` (c zeros): the interface's.
   void locate(const float** ptrs, long* lens, long r0, long rows, long d0, long depth, int width,
-              const float* zero) const override {
+              const float* zeroRun) const override {
     const long C = g.c, nseg = tapsSpanned(d0, depth);  // segments() allowed it: at most kMaxSegs
     long tapY[kMaxSegs], tapX[kMaxSegs], tapC[kMaxSegs];  // a segment's tap offset and first channel
     for (long d = d0, s = 0; s < nseg; ++s) {
@@ -79,14 +79,14 @@ struct Im2colRows final : Panelizer {
     for (long i = 0; i < panels * width; ++i) {
       const float** out = ptrs + (i / width) * nseg * width + i % width;
       if (i >= rows) {
-        for (long s = 0; s < nseg; ++s) out[s * width] = zero;
+        for (long s = 0; s < nseg; ++s) out[s * width] = zeroRun;
         continue;
       }
       const long iy0 = oy * g.sh - g.padTop, ix0 = ox * g.sw - g.padLeft;
       const float* img = x + b * g.h * g.w * C;
       for (long s = 0; s < nseg; ++s) {
         const long iy = iy0 + tapY[s], ix = ix0 + tapX[s];
-        out[s * width] = iy >= 0 && iy < g.h && ix >= 0 && ix < g.w ? img + (iy * g.w + ix) * C + tapC[s] : zero;
+        out[s * width] = iy >= 0 && iy < g.h && ix >= 0 && ix < g.w ? img + (iy * g.w + ix) * C + tapC[s] : zeroRun;
       }
       if (++ox == g.ow) {
         ox = 0;

@@ -60,32 +60,37 @@ struct Normalized {
   const float* beta = nullptr;
 };
 
-// Two column sums in one pass over memory (the passes are memory-bound): out1[j] = sum of v[r, j],
-// out2[j] = sum of v[r, j] * w[r, j], v = x masked by the fused activation at z(w) (v = x when act is
-// Linear; w = x gives sums of squares). slots: [blocks][2c] doubles.
-void columnSums2(long rows, long c, const float* x, const float* w, const Normalized& z, Act act, double* slots,
-                 double* out1, double* out2) {
-  const RowKernels k = rowKernels();
+// Column sums over row blocks, deterministic: fill(r0, r1, slot) adds the rows [r0, r1) of one block into its
+// own `width` doubles (zeroed first), then out[width] = the slots added in block order. slots: [blocks][width].
+template <class Fill>
+void blockSums(long rows, long c, long width, double* slots, double* out, Fill fill) {
   const long br = blockRows(rows, c), blocks = ceilDiv(rows, br);
   parallel(threadsFor(rows * c, kGrain), [&](int tid, int nt) {
     long b0, b1;
     splitRange(blocks, nt, tid, &b0, &b1);
     for (long b = b0; b < b1; ++b) {
-      double* s1 = slots + b * 2 * c;
-      double* s2 = s1 + c;
-      for (long j = 0; j < c; ++j) s1[j] = s2[j] = 0.0;
-      k.sums2(x, w, z.mean, z.scale, z.beta, b * br, minl(rows, (b + 1) * br), c, s1, s2, act);
+      double* slot = slots + b * width;
+      for (long j = 0; j < width; ++j) slot[j] = 0.0;
+      fill(b * br, minl(rows, (b + 1) * br), slot);
     }
   });
-  for (long j = 0; j < c; ++j) out1[j] = out2[j] = 0.0;
+  for (long j = 0; j < width; ++j) out[j] = 0.0;
   for (long b = 0; b < blocks; ++b)
-    for (long j = 0; j < c; ++j) {
-      out1[j] += slots[b * 2 * c + j];
-      out2[j] += slots[b * 2 * c + c + j];
-    }
+    for (long j = 0; j < width; ++j) out[j] += slots[b * width + j];
 }
 
-// Workspace for columnSums2 (or columnSums) plus `extra` doubles, from this thread's grow-only buffer.
+// Two column sums in one pass over memory (the passes are memory-bound): out[j] = sum of v[r, j],
+// out[c + j] = sum of v[r, j] * w[r, j], v = x masked by the fused activation at z(w) (v = x when act is
+// Linear; w = x gives sums of squares). slots: [blocks][2c] doubles.
+void columnSums2(long rows, long c, const float* x, const float* w, const Normalized& z, Act act, double* slots,
+                 double* out) {
+  const RowKernels k = rowKernels();
+  blockSums(rows, c, 2 * c, slots, out, [&](long r0, long r1, double* slot) {
+    k.sums2(x, w, z.mean, z.scale, z.beta, r0, r1, c, slot, slot + c, act);
+  });
+}
+
+// Workspace for blockSums over up to 2c doubles per block plus `extra` doubles, from this thread's grow-only buffer.
 double* sumWorkspace(long rows, long c, long extra) {
   thread_local Scratch buf;
   const long blocks = ceilDiv(rows, blockRows(rows, c));
@@ -115,7 +120,7 @@ bool batchNormTrain(const float* x, const float* gamma, const float* beta, float
   double* squares = ws + c;
   double* slots = ws + 3 * c;
   const double n = static_cast<double>(rows);
-  columnSums2(rows, c, x, x, Normalized{}, Act::Linear, slots, sums, squares);
+  columnSums2(rows, c, x, x, Normalized{}, Act::Linear, slots, sums);  // squares follow the sums
   for (long j = 0; j < c; ++j) mean[j] = static_cast<float>(sums[j] / n);
   // Per element in float, y = (x - mean) * scale + beta: the statistics and the per-channel factor are
   // double, the elementwise pass is the vectorised float FMA (double per element cost a third of the time).
@@ -150,7 +155,7 @@ bool batchNormTrainBackward(const float* x, const float* dy, const float* beta, 
   const Normalized z{mean, scale, beta};
   for (long j = 0; j < c; ++j) inv[j] = 1.0 / std::sqrt(static_cast<double>(variance[j]) + eps);
   // One pass: sum dy and sum dy x, then sum dy xhat = (sum dy x - mean sum dy) invStd.
-  columnSums2(rows, c, dy, x, z, act, slots, sdy, sdyx);
+  columnSums2(rows, c, dy, x, z, act, slots, sdy);  // sdyx follows sdy
   for (long j = 0; j < c; ++j) sdyx[j] = (sdyx[j] - static_cast<double>(mean[j]) * sdy[j]) * inv[j];
   const double n = static_cast<double>(rows);
   // dx = k (n dy - sdy - xhat sdyx), k = gamma invStd / n, evaluated per element in float as
@@ -184,24 +189,11 @@ void biasAdd(const float* x, const float* bias, float* y, long rows, long c) {
 
 // Column sums in double per row block, blocks added in order: deterministic for any thread count.
 bool sumRows(const float* x, float* y, long rows, long c) {
-  const long br = blockRows(rows, c), blocks = ceilDiv(rows, br);
-  double* slots = sumWorkspace(rows, c, 0);
-  if (!slots) return false;
+  double* ws = sumWorkspace(rows, c, c);
+  if (!ws) return false;
   const RowKernels k = rowKernels();
-  parallel(threadsFor(rows * c, kGrain), [&](int tid, int nt) {
-    long b0, b1;
-    splitRange(blocks, nt, tid, &b0, &b1);
-    for (long b = b0; b < b1; ++b) {
-      double* s = slots + b * c;
-      for (long j = 0; j < c; ++j) s[j] = 0.0;
-      k.sums1(x, b * br, minl(rows, (b + 1) * br), c, s);
-    }
-  });
-  for (long j = 0; j < c; ++j) {
-    double sum = 0.0;
-    for (long b = 0; b < blocks; ++b) sum += slots[b * c + j];
-    y[j] = static_cast<float>(sum);
-  }
+  blockSums(rows, c, c, ws + c, ws, [&](long r0, long r1, double* slot) { k.sums1(x, r0, r1, c, slot); });
+  for (long j = 0; j < c; ++j) y[j] = static_cast<float>(ws[j]);
   return true;
 }
 
