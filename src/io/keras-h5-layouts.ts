@@ -96,7 +96,13 @@ function readLegacy(r: H5Reader, root: string): LegacyFile {
 function readKeras3(r: H5Reader): Keras3Node {
   const root = readNode(r, '/', false);
   const layers = ['layers', '_layer_checkpoint_dependencies'].find((k) => r.group(join('/', k)));
-  if (layers) root.children.set('layers', readNode(r, join('/', layers), true));
+  if (layers) {
+    const node = readNode(r, join('/', layers), true);
+    // tf.keras 2.13-2.15 keys a model's layers by layer name (not by class and position) and records no
+    // name attribute: the key is the name, so layers are found by it.
+    if (layers === '_layer_checkpoint_dependencies') for (const [key, child] of node.children) child.name ??= key;
+    root.children.set('layers', node);
+  }
   else {
     for (const sub of r.subgroups('/')) {
       if (sub === 'vars' || sub === 'optimizer' || sub.startsWith('_') || /metric|loss/.test(sub)) continue;

@@ -202,14 +202,14 @@ function pairByOrder(layers: Layer[], fileLayers: LegacyLayer[]): { pairs: Pair[
 // ---- Keras 3 layout ----
 
 /** A layer's own variables (not its sub-layers'), in Keras's save order: trainable, then non-trainable. */
-function ownVariables(layer: Layer): Variable[] {
+export function ownVariables(layer: Layer): Variable[] {
   const nested = new Set(layer.layers.flatMap((l) => l.weights));
   const own = layer.weights.filter((v) => !nested.has(v));
   return [...own.filter((v) => v.trainable), ...own.filter((v) => !v.trainable)];
 }
 
 /** Sub-layers with the path Keras 3 saves them under, relative to the parent's group. */
-function childEntries(layer: Layer): { key: string[]; layer: Layer }[] {
+export function childEntries(layer: Layer): { key: string[]; layer: Layer }[] {
   const counted = (list: readonly Layer[], prefix: string[]): { key: string[]; layer: Layer }[] => {
     const seen = new Map<string, number>();
     return list.map((l) => {

@@ -112,6 +112,8 @@ export abstract class ConvBase extends Layer {
       dilationRate: this.dilationRate,
       activation: this.activation,
       useBias: this.useBias,
+      biasInitializer: this.config.biasInitializer ?? 'zeros',
+      biasRegularizer: this.config.biasRegularizer ?? null,
     };
   }
 }
@@ -149,7 +151,8 @@ export class Conv2D extends ConvBase {
   }
 
   override getConfig(): Record<string, unknown> {
-    return { ...super.getConfig(), filters: this.filters };
+    const cfg = this.config as Conv2DConfig;
+    return { ...super.getConfig(), filters: this.filters, kernelInitializer: cfg.kernelInitializer ?? 'glorotUniform', kernelRegularizer: cfg.kernelRegularizer ?? null };
   }
 }
 
@@ -186,6 +189,12 @@ export class DepthwiseConv2D extends ConvBase {
   }
 
   override getConfig(): Record<string, unknown> {
-    return { ...super.getConfig(), depthMultiplier: this.depthMultiplier };
+    const cfg = this.config as DepthwiseConv2DConfig;
+    return {
+      ...super.getConfig(),
+      depthMultiplier: this.depthMultiplier,
+      depthwiseInitializer: cfg.depthwiseInitializer ?? 'glorotUniform',
+      depthwiseRegularizer: cfg.depthwiseRegularizer ?? null,
+    };
   }
 }

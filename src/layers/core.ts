@@ -62,7 +62,17 @@ export class Dense extends Layer {
   }
 
   override getConfig(): Record<string, unknown> {
-    return { ...super.getConfig(), units: this.units, activation: this.activation, useBias: this.useBias };
+    const c = this.config;
+    return {
+      ...super.getConfig(),
+      units: this.units,
+      activation: this.activation,
+      useBias: this.useBias,
+      kernelInitializer: c.kernelInitializer ?? 'glorotUniform',
+      biasInitializer: c.biasInitializer ?? 'zeros',
+      kernelRegularizer: c.kernelRegularizer ?? null,
+      biasRegularizer: c.biasRegularizer ?? null,
+    };
   }
 }
 

@@ -46,6 +46,20 @@ const scaledNormal = (scaleBy: number, fan: 'in' | 'avg'): Initializer => (shape
   return truncatedNormal(Math.sqrt(scaleBy / Math.max(1, n)) / TRUNCATED_STDDEV)(shape, dtype, rng);
 };
 
+/**
+ * keras.initializers.VarianceScaling (Keras 2 files write glorot / he / lecun this way): a uniform of limit
+ * sqrt(3 scale / n) or a truncated normal of stddev sqrt(scale / n) / 0.8796, n the fan the mode names.
+ */
+export function varianceScaling(scaleBy: number, mode: 'fan_in' | 'fan_out' | 'fan_avg', distribution: 'uniform' | 'truncated_normal' | 'untruncated_normal'): Initializer {
+  const fanOf = (shape: Shape): number => {
+    const { fanIn, fanOut } = computeFans(shape);
+    return Math.max(1, mode === 'fan_in' ? fanIn : mode === 'fan_out' ? fanOut : (fanIn + fanOut) / 2);
+  };
+  if (distribution === 'uniform') return (shape, dtype, rng) => uniform(Math.sqrt((3 * scaleBy) / fanOf(shape)))(shape, dtype, rng);
+  if (distribution === 'untruncated_normal') return (shape, dtype, rng) => Tensor.randomNormal(shape, 0, Math.sqrt(scaleBy / fanOf(shape)), rng, dtype);
+  return (shape, dtype, rng) => truncatedNormal(Math.sqrt(scaleBy / fanOf(shape)) / TRUNCATED_STDDEV)(shape, dtype, rng);
+}
+
 export const initializers: Record<InitializerName, Initializer> = {
   zeros: (shape, dtype) => Tensor.zeros(shape, dtype),
   ones: (shape, dtype) => Tensor.ones(shape, dtype),

@@ -10,7 +10,8 @@ import { CallOptions, Layer, LayerConfig, LayerInput, getFloatX, layerOutputHook
 import { Regularizer } from './regularizers.js';
 
 export interface BatchNormalizationConfig extends LayerConfig {
-  axis?: number;
+  /** The channel axis: -1, or its index (3 for NHWC images), alone or in a list as Keras 2 files write it. */
+  axis?: number | readonly number[];
   momentum?: number;
   epsilon?: number;
   center?: boolean;
@@ -42,7 +43,9 @@ export class BatchNormalization extends Layer {
 
   constructor(private readonly config: BatchNormalizationConfig = {}) {
     super(config);
-    if (config.axis !== undefined && config.axis !== -1) this.fail('axis', '-1 (channels-last; convkit normalises the last axis)', config.axis);
+    const axis = config.axis ?? -1;
+    const list = typeof axis === 'number' ? [axis] : axis;
+    if (!Array.isArray(list) || list.length !== 1 || !Number.isInteger(list[0])) this.fail('axis', 'one integer axis (-1, the channels)', axis);
     // Defaults from keras/src/layers/normalization/batch_normalization.py.
     this.momentum = config.momentum ?? 0.99;
     this.epsilon = config.epsilon ?? 1e-3;
@@ -57,6 +60,11 @@ export class BatchNormalization extends Layer {
     const c = s[s.length - 1];
     if (s.length < 2 || c === null) this.fail('input', 'rank >= 2 with a known last (channel) axis', `shape ${formatShape(s)}`);
     const cfg = this.config;
+    // Keras normalises any axis; convkit the channels (last) axis, which a channels-last file names -1 or rank - 1.
+    const axis = typeof cfg.axis === 'number' || cfg.axis === undefined ? (cfg.axis ?? -1) : cfg.axis[0];
+    if (axis !== -1 && axis !== s.length - 1) {
+      this.fail('axis', `the channel axis (-1 or ${s.length - 1} for this rank-${s.length} input ${formatShape(s)}); convkit normalises over channels only`, cfg.axis);
+    }
     // gamma/beta stay fixed at one/zero when scale/center are off; they are then not weights, as in Keras.
     this.gamma = this.scale ? this.addWeight('gamma', [c], { initializer: cfg.gammaInitializer ?? 'ones', regularizer: cfg.gammaRegularizer }) : fixed(`${this.name}/gamma`, c, 1);
     this.beta = this.center ? this.addWeight('beta', [c], { initializer: cfg.betaInitializer ?? 'zeros', regularizer: cfg.betaRegularizer }) : fixed(`${this.name}/beta`, c, 0);
@@ -117,7 +125,21 @@ export class BatchNormalization extends Layer {
   }
 
   override getConfig(): Record<string, unknown> {
-    return { ...super.getConfig(), axis: -1, momentum: this.momentum, epsilon: this.epsilon, center: this.center, scale: this.scale };
+    const c = this.config;
+    return {
+      ...super.getConfig(),
+      axis: -1,
+      momentum: this.momentum,
+      epsilon: this.epsilon,
+      center: this.center,
+      scale: this.scale,
+      betaInitializer: c.betaInitializer ?? 'zeros',
+      gammaInitializer: c.gammaInitializer ?? 'ones',
+      movingMeanInitializer: c.movingMeanInitializer ?? 'zeros',
+      movingVarianceInitializer: c.movingVarianceInitializer ?? 'ones',
+      betaRegularizer: c.betaRegularizer ?? null,
+      gammaRegularizer: c.gammaRegularizer ?? null,
+    };
   }
 }
 

@@ -1,5 +1,5 @@
 import { l2Penalty } from '../ops/losses.js';
-import { scale, sum } from '../ops/elementwise.js';
+import { add, scale, sum } from '../ops/elementwise.js';
 import { Tensor } from '../tensor/tensor.js';
 import { record } from '../autograd/tape.js';
 
@@ -30,4 +30,13 @@ export function l1(factor = 0.01): Regularizer {
       return scale(sum(y), factor);
     },
   };
+}
+
+/** keras.regularizers.L1L2: l1 * sum(|w|) + l2 * sum(w^2) (Keras 2 files write every L1 or L2 this way). */
+export function l1l2(l1Factor = 0, l2Factor = 0): Regularizer {
+  if (l1Factor === 0) return { ...l2(l2Factor), config: { className: 'L1L2', l1: 0, l2: l2Factor } };
+  if (l2Factor === 0) return { ...l1(l1Factor), config: { className: 'L1L2', l1: l1Factor, l2: 0 } };
+  const a = l1(l1Factor);
+  const b = l2(l2Factor);
+  return { config: { className: 'L1L2', l1: l1Factor, l2: l2Factor }, penalty: (w) => add(a.penalty(w), b.penalty(w)) };
 }

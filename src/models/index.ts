@@ -1,3 +1,4 @@
 export * from './model.js';
 export * from './sequential.js';
 export * from './summary.js';
+export * from './keras-config/index.js';

@@ -53,6 +53,11 @@ export class Model extends Layer {
     return this.graph?.outputs ?? [];
   }
 
+  /** A functional model's layer calls, inputs first, each after the calls it reads (empty otherwise). */
+  get graphNodes(): readonly LayerNode[] {
+    return this.graph?.nodes ?? [];
+  }
+
   /** Builds a subclassed model's weights by tracing `call` on an input shape (batch may be null). */
   override build(inputShape: SymbolicShape | SymbolicShape[]): void {
     if (!this.built && !this.graph) {

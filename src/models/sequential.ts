@@ -52,6 +52,11 @@ export class Sequential extends Model {
     return [...this.stack];
   }
 
+  /** The batch input shape the model was given or built with (batch null), or null before either. */
+  get declaredInputShape(): SymbolicShape | null {
+    return this.inputShape;
+  }
+
   private propagate(layer: Layer, shape: SymbolicShape): SymbolicShape {
     if (!layer.built) layer.build(shape);
     const out = layer.computeOutputShape(shape);

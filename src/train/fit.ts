@@ -1,5 +1,5 @@
 import { noGrad } from '../autograd/tape.js';
-import { readCheckpoint, restoreWeights, saveCheckpoint, CheckpointState } from '../io/checkpoint.js';
+import { describeModel, readCheckpoint, renameSlots, restoreWeights, saveCheckpoint, CheckpointState } from '../io/checkpoint.js';
 import type { Model } from '../models/model.js';
 import { globalRandom } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -7,6 +7,7 @@ import { Callback, Logs, TrainingContext } from './callbacks.js';
 import { History } from './history.js';
 import { LossFn, LossLike, MetricName, Targets, checkMetrics, countCorrect, getLoss } from './losses.js';
 import { Optimizer, OptimizerLike, getOptimizer } from './optimizers.js';
+import { compileToKeras } from './compile-config.js';
 import { ProgressBar } from './progress.js';
 import { DataSource, sliceSource, tensorSource } from './source.js';
 import { totalLoss, trainStep } from './step.js';
@@ -18,6 +19,8 @@ export interface CompileConfig {
 }
 
 export interface Compiled {
+  /** What compile() was given (saved with the model: Keras's compile_config). */
+  config: CompileConfig;
   optimizer: Optimizer;
   loss: LossFn;
   metrics: MetricName[];
@@ -46,7 +49,11 @@ export interface FitOptions {
 const compiledModels = new WeakMap<Model, Compiled>();
 
 export function compile(model: Model, config: CompileConfig): void {
-  compiledModels.set(model, { optimizer: getOptimizer(config.optimizer ?? 'adam'), loss: getLoss(config.loss), metrics: checkMetrics(config.metrics ?? []) });
+  compiledModels.set(model, { config, optimizer: getOptimizer(config.optimizer ?? 'adam'), loss: getLoss(config.loss), metrics: checkMetrics(config.metrics ?? []) });
+}
+
+export function getCompiledOrNull(model: Model): Compiled | null {
+  return compiledModels.get(model) ?? null;
 }
 
 export function getCompiled(model: Model): Compiled {
@@ -116,10 +123,12 @@ export async function fit(model: Model, x: Tensor | DataSource, y: Targets | und
       pendingSaves.push({ path, kind });
     },
   };
+  const keras = compileToKeras(c.config, c.optimizer);
   const writeCheckpoint = (path: string, kind: 'full' | 'weights'): void => {
     const state: CheckpointState = {
       epoch: epochsDone,
-      model: { name: model.name, ...(model.spec ? { zoo: model.spec.zoo, options: model.spec.options } : {}) },
+      model: describeModel(model),
+      ...(keras ? { compile: keras } : {}),
       optimizer: { className: c.optimizer.className, iterations: c.optimizer.iterations, config: c.optimizer.getConfig() },
       rng: globalRandom.getState(),
       history: history.toJSON(),
@@ -178,9 +187,9 @@ export async function fit(model: Model, x: Tensor | DataSource, y: Targets | und
 function resumeTraining(path: string, model: Model, c: Compiled, history: History, callbacks: readonly Callback[], who: string): number {
   const ckpt = readCheckpoint(path);
   if (ckpt.kind !== 'full') throw new Error(`${who}: cannot resume from '${path}': it holds weights only (saveWeightsOnly); resuming needs a full checkpoint`);
-  restoreWeights(model, ckpt, `checkpoint '${path}'`);
+  const names = restoreWeights(model, ckpt, `checkpoint '${path}'`);
   const s = ckpt.state;
-  if (s.optimizer) c.optimizer.setState({ ...s.optimizer, slots: ckpt.slots }, model.trainableWeights);
+  if (s.optimizer) c.optimizer.setState({ ...s.optimizer, slots: renameSlots(ckpt.slots, names) }, model.trainableWeights);
   if (s.optimizer?.config.learningRate) c.optimizer.learningRate = s.optimizer.config.learningRate as number;
   if (s.rng) globalRandom.setState(s.rng);
   if (s.history) Object.assign(history, History.from(s.history));

@@ -8,3 +8,5 @@ export * from './optimizers.js';
 export * from './source.js';
 export { NonFiniteError, trainStep } from './step.js';
 export { ProgressBar } from './progress.js';
+export { loadModel, type LoadModelOptions } from './saving.js';
+export { compileFromKeras, compileToKeras } from './compile-config.js';

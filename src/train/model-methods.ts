@@ -1,4 +1,4 @@
-import { readCheckpoint, restoreWeights, saveCheckpoint } from '../io/checkpoint.js';
+import { describeModel, readCheckpoint, restoreWeights, saveCheckpoint } from '../io/checkpoint.js';
 import { LoadKerasWeightsOptions, isKerasWeightFile, loadKerasWeights } from '../io/keras-h5.js';
 import { Model } from '../models/model.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -38,7 +38,7 @@ Model.prototype.evaluate = function (this: Model, x: Tensor | DataSource, y?: Ta
   return evaluate(this, x, y, opts);
 };
 Model.prototype.saveWeights = function (this: Model, path: string) {
-  saveCheckpoint(path, this, { model: { name: this.name, ...(this.spec ? { zoo: this.spec.zoo, options: this.spec.options } : {}) } }, {}, 'weights');
+  saveCheckpoint(path, this, { model: describeModel(this) }, {}, 'weights');
 };
 Model.prototype.loadWeights = function (this: Model, path: string, opts?: LoadKerasWeightsOptions) {
   if (isKerasWeightFile(path)) return loadKerasWeights(this, path, opts).then(() => undefined);

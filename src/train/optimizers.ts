@@ -134,11 +134,57 @@ export class SGD extends Optimizer {
   }
 }
 
-export type OptimizerLike = Optimizer | 'adam' | 'sgd';
+/**
+ * RMSprop with Keras defaults (keras/src/optimizers/rmsprop.py): lr 0.001, rho 0.9, momentum 0, epsilon 1e-7:
+ *   v = rho v + (1 - rho) g^2;  w -= lr g / sqrt(v + epsilon)   (epsilon inside the root, as Keras 3 has it).
+ * Elementwise in TypeScript: it exists so Keras files compiled with it train on where Keras stopped.
+ */
+export class RMSprop extends Optimizer {
+  readonly rho: number;
+  readonly momentum: number;
+  readonly epsilon: number;
+
+  constructor(config: { learningRate?: number; rho?: number; momentum?: number; epsilon?: number } = {}) {
+    super(config.learningRate ?? 0.001, 'RMSprop');
+    this.rho = config.rho ?? 0.9;
+    this.momentum = config.momentum ?? 0;
+    this.epsilon = config.epsilon ?? 1e-7;
+    if (!(this.rho >= 0 && this.rho < 1)) throw new Error(`RMSprop: argument 'rho' expected a number in [0, 1), received ${this.rho}`);
+    if (!(this.momentum >= 0 && this.momentum <= 1)) throw new Error(`RMSprop: argument 'momentum' expected a number in [0, 1], received ${this.momentum}`);
+  }
+
+  get className(): string {
+    return 'RMSprop';
+  }
+  protected slotNames(): string[] {
+    return this.momentum > 0 ? ['velocity', 'momentum'] : ['velocity'];
+  }
+  protected update(v: Variable, g: Tensor, slot: (name: string) => Tensor): void {
+    const w = v.data;
+    const grad = g.data;
+    const vel = slot('velocity').data;
+    const mom = this.momentum > 0 ? slot('momentum').data : null;
+    const { rho, epsilon, learningRate: lr, momentum } = this;
+    for (let i = 0; i < w.length; i++) {
+      vel[i] = rho * vel[i] + (1 - rho) * grad[i] * grad[i];
+      const step = (lr * grad[i]) / Math.sqrt(vel[i] + epsilon);
+      if (mom) {
+        mom[i] = momentum * mom[i] + step;
+        w[i] -= mom[i];
+      } else w[i] -= step;
+    }
+  }
+  getConfig(): Record<string, number | boolean> {
+    return { learningRate: this.learningRate, rho: this.rho, momentum: this.momentum, epsilon: this.epsilon };
+  }
+}
+
+export type OptimizerLike = Optimizer | 'adam' | 'sgd' | 'rmsprop';
 
 export function getOptimizer(o: OptimizerLike): Optimizer {
   if (o instanceof Optimizer) return o;
   if (o === 'adam') return new Adam();
   if (o === 'sgd') return new SGD();
-  throw new Error(`compile: argument 'optimizer' expected 'adam', 'sgd' or an Optimizer, received ${JSON.stringify(o)}`);
+  if (o === 'rmsprop') return new RMSprop();
+  throw new Error(`compile: argument 'optimizer' expected 'adam', 'sgd', 'rmsprop' or an Optimizer, received ${JSON.stringify(o)}`);
 }

@@ -27,6 +27,11 @@ export class ConvBNRelu extends Layer {
   call(inputs: LayerInput, opts: CallOptions = {}): Tensor {
     return this.bn.applyActivated(this.conv.apply(inputs, opts), 'relu', opts);
   }
+
+  /** The constructor's arguments, so the block is saved in a model file and rebuilt from it (zoo/serializable.ts). */
+  override getConfig(): Record<string, unknown> {
+    return { ...super.getConfig(), filters: this.conv.filters, kernelSize: this.conv.kernelSize, strides: this.conv.strides, padding: this.conv.padding };
+  }
 }
 
 /**
@@ -42,7 +47,7 @@ export class InceptionBlock extends Layer {
   readonly p4_1: MaxPooling2D;
   readonly c4_2: ConvBNRelu;
 
-  constructor(config: LayerConfig & { filters: number; strides?: number }) {
+  constructor(private readonly config: LayerConfig & { filters: number; strides?: number }) {
     super(config);
     const ch = config.filters;
     const s = config.strides ?? 1;
@@ -67,6 +72,10 @@ export class InceptionBlock extends Layer {
     const x4 = this.c4_2.apply(this.p4_1.apply(x, opts), opts);
     return concat([x1, x2, x3, x4], this.who);
   }
+
+  override getConfig(): Record<string, unknown> {
+    return { ...super.getConfig(), filters: this.config.filters, strides: this.config.strides ?? 1 };
+  }
 }
 
 /**
@@ -81,7 +90,7 @@ export class ResnetBlock extends Layer {
   readonly downC1: Conv2D | null;
   readonly downB1: BatchNormalization | null;
 
-  constructor(config: LayerConfig & { filters: number; strides?: number; residualPath?: boolean }) {
+  constructor(private readonly config: LayerConfig & { filters: number; strides?: number; residualPath?: boolean }) {
     super(config);
     const { filters } = config;
     const strides = config.strides ?? 1;
@@ -98,5 +107,9 @@ export class ResnetBlock extends Layer {
     const y = this.b2.apply(this.c2.apply(this.b1.applyActivated(this.c1.apply(x, opts), 'relu', opts), opts), opts);
     const shortcut = this.downC1 && this.downB1 ? this.downB1.apply(this.downC1.apply(x, opts), opts) : x;
     return relu(add(y, shortcut));
+  }
+
+  override getConfig(): Record<string, unknown> {
+    return { ...super.getConfig(), filters: this.config.filters, strides: this.config.strides ?? 1, residualPath: this.config.residualPath ?? false };
   }
 }

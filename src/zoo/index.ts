@@ -1,4 +1,5 @@
 import type { Model } from '../models/model.js';
+import './serializable.js';
 import { alexnet8, baseline, lenet5, mlp, vgg16 } from './classic.js';
 import { inception10, resnet18 } from './graphs.js';
 import { mobilenet, vgg16Slim } from './imagenet.js';
