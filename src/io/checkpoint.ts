@@ -126,12 +126,12 @@ export function restoreWeights(model: Layer, ckpt: Checkpoint, what = 'checkpoin
   for (const name of ckpt.weights.keys()) if (!names.has(name)) problems.push(`extra weight '${name}' not in model '${model.name}'`);
   let pairs: [string, Variable][] = vars.map((v) => [v.name, v]);
   if (problems.length > 0) {
-    const stored = [...ckpt.weights.values()];
-    const inOrder = stored.length === vars.length && stored.every((t, i) => shapesEqual(t.shape, vars[i].shape));
+    const stored = [...ckpt.weights];
+    const inOrder = stored.length === vars.length && stored.every(([, t], i) => shapesEqual(t.shape, vars[i].shape));
     if (!inOrder) {
       throw new Error(`${what}: does not fit model '${model.name}' (${problems.length} problem${problems.length > 1 ? 's' : ''}):\n  ${problems.join('\n  ')}`);
     }
-    pairs = stored.map((t, i) => [t.name, vars[i]]);
+    pairs = stored.map(([name], i) => [name, vars[i]]);
   }
   for (const [name, v] of pairs) v.data.set(ckpt.weights.get(name)!.data);
   return new Map(pairs.map(([name, v]) => [name, v.name]));

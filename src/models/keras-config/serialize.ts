@@ -71,7 +71,9 @@ function serializeSequential(model: Sequential): JsonObject {
     shape = shape ? layer.lastOutputShape ?? null : null;
   }
   const built: JsonObject = model.declaredInputShape ? { build_config: { input_shape: shapeJson(model.declaredInputShape) } } : {};
-  return { ...kerasObject('keras', 'Sequential', { name: model.name, trainable: model.trainable, dtype: dtypePolicy(), layers }), ...built };
+  const config: JsonObject = { name: model.name, trainable: model.trainable, dtype: dtypePolicy(), layers };
+  if (model.declaredInputShape) config.build_input_shape = shapeJson(model.declaredInputShape);
+  return { ...kerasObject('keras', 'Sequential', config), ...built };
 }
 
 function serializeFunctional(model: Model): JsonObject {
