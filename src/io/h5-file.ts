@@ -82,8 +82,18 @@ export class H5Reader {
     }
     try {
       return await use(new H5Reader(path, h5, file));
+    } catch (e) {
+      // The HDF5 library's own failures on a damaged file ('name not defined!', RuntimeError) say nothing of
+      // which file or why: say it. Errors of ours already name the file.
+      const message = (e as Error).message ?? String(e);
+      if (message.includes(path)) throw e;
+      throw new Error(`HDF5 file '${path}': cannot be read (${message}); the file is truncated or corrupt`);
     } finally {
-      file.close();
+      try {
+        file.close();
+      } catch {
+        // A file whose header the library could not parse may fail to close as well; it holds nothing.
+      }
     }
   }
 
