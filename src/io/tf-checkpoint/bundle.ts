@@ -26,6 +26,8 @@ export interface TfTensorEntry {
   size: number;
   /** Reads the tensor (strings as byte arrays) after checking its CRC-32C; throws naming the shard. */
   read(): TfValues;
+  /** Reads the tensor's bytes and checks their CRC-32C only (any dtype but DT_VARIANT, whose layout differs). */
+  verify(): void;
 }
 
 export interface TfCheckpoint {
@@ -52,6 +54,8 @@ const DTYPES = new Map<number, Dtype>([
   [14, { name: 'bfloat16', bytes: 2 }],
   [19, { name: 'float16', bytes: 2 }],
 ]);
+const DT_STRING = 7;
+const DT_VARIANT = 21;
 /** TensorShape's own limit on rank (tensor_shape.h kMaxDims). */
 const MAX_RANK = 254;
 
@@ -127,6 +131,14 @@ function makeEntry(prefix: string, numShards: number, key: string, e: BundleEntr
   const dtype = DTYPES.get(e.dtype);
   if (dtype && dtype.bytes > 0 && count * dtype.bytes !== size) fail(`${where}: expected ${count} x ${dtype.bytes} = ${count * dtype.bytes} bytes for ${dtype.name} (${dims.join(', ')}), received size ${size}`);
   const crc = unmaskCrc(e.crc32c);
+  const failData: Fail = (what) => {
+    throw new Error(`TF checkpoint data '${shard}': tensor '${key}': ${what}`);
+  };
+  // Non-string tensors: the CRC of their raw bytes (BundleWriter::Add).
+  const checkCrc = (bytes: Buffer): void => {
+    const actual = crc32c(bytes);
+    if (actual !== crc) failData(`CRC-32C mismatch, the file is corrupt (the index records ${hex32(crc)}, the ${size} bytes at offset ${offset} give ${hex32(actual)})`);
+  };
   return {
     key,
     dtype: e.dtype,
@@ -136,15 +148,17 @@ function makeEntry(prefix: string, numShards: number, key: string, e: BundleEntr
     offset,
     size,
     read(): TfValues {
-      const failData: Fail = (what) => {
-        throw new Error(`TF checkpoint data '${shard}': tensor '${key}': ${what}`);
-      };
       if (!dtype) failData(`expected dtype float32, float64, float16, bfloat16, int32, int64 or string, received TensorFlow DataType ${e.dtype}`);
       const bytes = readRange(shard, offset, size, failData);
       if (dtype.bytes === 0) return decodeStrings(bytes, count, crc, failData);
-      const actual = crc32c(bytes);
-      if (actual !== crc) failData(`CRC-32C mismatch, the file is corrupt (the index records ${hex32(crc)}, the ${size} bytes at offset ${offset} give ${hex32(actual)})`);
+      checkCrc(bytes);
       return decodeNumbers(bytes, dtype.name, count);
+    },
+    verify(): void {
+      if (e.dtype === DT_VARIANT) return;
+      const bytes = readRange(shard, offset, size, failData);
+      if (e.dtype === DT_STRING) decodeStrings(bytes, count, crc, failData);
+      else checkCrc(bytes);
     },
   };
 }

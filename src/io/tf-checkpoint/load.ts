@@ -2,7 +2,7 @@ import type { Layer } from '../../layers/layer.js';
 import { formatShape, shapesEqual } from '../../tensor/shape.js';
 import type { Variable } from '../../tensor/variable.js';
 import { TfCheckpoint, TfTensorEntry, readTfCheckpoint, toFloat32 } from './bundle.js';
-import { TfObjectGraph, TfTrackable, optimizerNode, readObjectGraph, variableKey, variableOwners } from './object-graph.js';
+import { OBJECT_GRAPH_KEY, TfObjectGraph, optimizerNode, readObjectGraph, variableKey, variableOwners } from './object-graph.js';
 import { resolveTfCheckpointPrefix } from './paths.js';
 
 /**
@@ -78,6 +78,10 @@ export function loadTfCheckpoint(model: Layer, path: string, opts: LoadTfCheckpo
   const iterations = opt ? readCount(opt.iterations) : 0;
   const hyper: Record<string, number> = {};
   for (const [name, entry] of opt?.hyper ?? []) hyper[name] = toFloat32(entry.read(), `TF checkpoint data '${entry.shard}': tensor '${entry.key}'`)[0];
+  // The tensors not loaded (optimizer state, when not asked for) are checked too: a corrupt file is refused
+  // whole, as a later load with { optimizer: true } would be, rather than half-trusted.
+  const used = new Set<TfTensorEntry>([...pairs.map((p) => p.entry), ...(opt?.slots.map((s) => s.entry) ?? []), ...(opt ? [opt.iterations] : []), ...(opt?.hyper.map(([, e]) => e) ?? [])]);
+  for (const e of ckpt.entries) if (!used.has(e) && e.key !== OBJECT_GRAPH_KEY) e.verify();
 
   pairs.forEach(({ variable }, i) => variable.data.set(values[i]));
   let report: TfLoadReport['optimizer'];
