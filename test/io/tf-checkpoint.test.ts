@@ -96,6 +96,9 @@ test('the real LeNet5 checkpoint loads into zoo lenet5: pairing, shapes, values 
   for (const ext of ['.index', '.data-00000-of-00001']) copyFileSync(`${prefix}${ext}`, join(folder, `LeNet5.ckpt${ext}`));
   writeFileSync(join(folder, 'checkpoint'), 'model_checkpoint_path: "LeNet5.ckpt"\nall_model_checkpoint_paths: "LeNet5.ckpt"\n');
   assert.equal(resolveTfCheckpointPrefix(folder), join(folder, 'LeNet5.ckpt'));
+  // Written on the training machine with an absolute path that does not exist here: found in the folder.
+  writeFileSync(join(folder, 'checkpoint'), 'model_checkpoint_path: "/home/student/class5/checkpoint/LeNet5.ckpt"\n');
+  assert.equal(resolveTfCheckpointPrefix(folder), join(folder, 'LeNet5.ckpt'));
   for (const form of [`${prefix}.index`, folder, join(folder, 'LeNet5.ckpt')]) {
     assert.ok(isTfCheckpoint(form), form);
     const other = build('lenet5', {}, 2);

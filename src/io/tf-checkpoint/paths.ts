@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { basename, isAbsolute, join } from 'node:path';
 
 /**
  * Where a TF checkpoint is, from what a user passes, as Keras's `load_weights` takes it:
@@ -8,7 +8,8 @@ import { isAbsolute, join } from 'node:path';
  *   `ckpt/LeNet5.ckpt.data-00000-of-00001`   a data shard (convenience: the prefix is what precedes it)
  *   `ckpt/`                                  a folder holding TensorFlow's `checkpoint` state file, whose
  *                                            `model_checkpoint_path` names the latest prefix (relative to the
- *                                            folder unless absolute), as tf.train.latest_checkpoint reads it
+ *                                            folder unless absolute), as tf.train.latest_checkpoint reads it;
+ *                                            an absolute one that is gone is looked for in the folder
  */
 const isFile = (p: string): boolean => existsSync(p) && statSync(p).isFile();
 const isDir = (p: string): boolean => existsSync(p) && statSync(p).isDirectory();
@@ -33,7 +34,10 @@ export function resolveTfCheckpointPrefix(path: string): string {
     const state = join(path, 'checkpoint');
     if (!isFile(state)) throw new Error(`TF checkpoint folder '${path}': expected a 'checkpoint' state file naming the latest checkpoint, received none`);
     const name = latestFromState(state);
-    return isAbsolute(name) ? name : join(path, name);
+    if (!isAbsolute(name)) return join(path, name);
+    // An absolute path from the machine that trained: when the folder was copied, its files are here instead.
+    const moved = join(path, basename(name));
+    return !isFile(`${name}.index`) && isFile(`${moved}.index`) ? moved : name;
   }
   throw new Error(`TF checkpoint '${path}': expected '${path}.index' (or a folder with a 'checkpoint' file), received no such file`);
 }
