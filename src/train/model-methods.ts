@@ -7,6 +7,7 @@ import type { Logs } from './callbacks.js';
 import { CompileConfig, FitOptions, compile, evaluate, fit, getCompiled } from './fit.js';
 import type { History } from './history.js';
 import type { Targets } from './losses.js';
+import type { Optimizer } from './optimizers.js';
 import type { DataSource } from './source.js';
 
 export interface LoadWeightsOptions extends LoadKerasWeightsOptions {
@@ -51,11 +52,19 @@ Model.prototype.evaluate = function (this: Model, x: Tensor | DataSource, y?: Ta
 Model.prototype.saveWeights = function (this: Model, path: string) {
   saveCheckpoint(path, this, { model: { name: this.name, ...(this.spec ? { zoo: this.spec.zoo, options: this.spec.options } : {}) } }, {}, 'weights');
 };
+function compiledOptimizer(model: Model): Optimizer {
+  try {
+    return getCompiled(model).optimizer;
+  } catch {
+    throw new Error(`${model.who}.loadWeights: option 'optimizer' restores into the compiled optimizer; call compile({ optimizer, loss }) first`);
+  }
+}
+
 Model.prototype.loadWeights = function (this: Model, path: string, opts?: LoadWeightsOptions) {
   try {
     // Checked first: a TF prefix is no file, and a folder would fail the HDF5 signature read (EISDIR).
     if (isTfCheckpoint(path)) {
-      loadTfCheckpoint(this, path, opts?.optimizer ? { optimizer: getCompiled(this).optimizer } : {});
+      loadTfCheckpoint(this, path, opts?.optimizer ? { optimizer: compiledOptimizer(this) } : {});
       return Promise.resolve();
     }
     if (opts?.optimizer) throw new Error(`${this.who}.loadWeights: option 'optimizer' applies to TF checkpoints only, '${path}' is not one`);
