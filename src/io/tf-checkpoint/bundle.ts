@@ -70,7 +70,14 @@ export function readTfCheckpoint(prefix: string): TfCheckpoint {
     throw new Error(`TF checkpoint index '${indexPath}': ${what}`);
   };
   if (!existsSync(indexPath)) throw new Error(`TF checkpoint '${prefix}': no index file '${indexPath}'`);
-  const table = readTable(readFileSync(indexPath), fail);
+  if (!statSync(indexPath).isFile()) fail('expected a file, received a folder or device');
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(indexPath);
+  } catch (err) {
+    return fail(`cannot be read (${(err as Error).message})`);
+  }
+  const table = readTable(bytes, fail);
   if (table.length === 0 || table[0].key.length !== 0) fail(`expected the header entry (key "") first, received ${table.length === 0 ? 'no entries' : `key ${quoteKey(table[0].key)}`}`);
   const header = decodeProto('header', table[0].value, 'header entry', fail);
   const { numShards } = header;
@@ -86,7 +93,9 @@ export function readTfCheckpoint(prefix: string): TfCheckpoint {
     if (size === undefined) {
       const path = shardPathOf(prefix, id, numShards);
       if (!existsSync(path)) throw new Error(`TF checkpoint data '${path}': missing (shard ${id} of ${numShards}, which holds tensor '${key}')`);
-      size = statSync(path).size;
+      const stat = statSync(path);
+      if (!stat.isFile()) throw new Error(`TF checkpoint data '${path}': expected a file, received a folder or device`);
+      size = stat.size;
       shardSizes.set(id, size);
     }
     return size;
@@ -177,7 +186,12 @@ function readRange(path: string, offset: number, size: number, fail: Fail): Buff
     const buf = Buffer.alloc(size);
     let got = 0;
     while (got < size) {
-      const n = readSync(fd, buf, got, size - got, offset + got);
+      let n: number;
+      try {
+        n = readSync(fd, buf, got, size - got, offset + got);
+      } catch (err) {
+        return fail(`cannot be read (${(err as Error).message})`);
+      }
       if (n === 0) fail(`expected ${size} bytes at offset ${offset}, received ${got} before the end of the file`);
       got += n;
     }

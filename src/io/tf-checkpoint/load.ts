@@ -72,7 +72,7 @@ export function loadTfCheckpoint(model: Layer, path: string, opts: LoadTfCheckpo
     throw new Error(`TF checkpoint '${prefix}' does not fit model '${model.name}' (${plural(n, 'problem')}, objects paired with layers by order):\n  ${shown.join('\n  ')}`);
   }
   // Read (and CRC-check) everything before writing anything.
-  const values = pairs.map(({ variable, entry }) => toFloat32(entry.read(), `TF checkpoint data '${entry.shard}': tensor '${entry.key}'`));
+  const values = pairs.map(({ entry }) => toFloat32(entry.read(), `TF checkpoint data '${entry.shard}': tensor '${entry.key}'`));
   const slots: Record<string, Record<string, Float32Array>> = {};
   for (const s of opt?.slots ?? []) (slots[s.slot] ??= {})[s.variable.name] = toFloat32(s.entry.read(), `TF checkpoint data '${s.entry.shard}': tensor '${s.entry.key}'`);
   const iterations = opt ? readCount(opt.iterations) : 0;
