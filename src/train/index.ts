@@ -1,4 +1,5 @@
 import './model-methods.js';
+export type { LoadWeightsOptions } from './model-methods.js';
 
 export * from './callbacks.js';
 export * from './fit.js';
