@@ -51,6 +51,22 @@ export function layerOutputHookActive(): boolean {
   return outputHook !== null;
 }
 
+// ---- A bound on the weights layers may create, while a model is built from a file's config. ----
+let weightBudget: { left: number; why: string } | null = null;
+/**
+ * Runs fn with at most `floats` weight values creatable: a hostile or corrupt config (units: 1e9) then fails
+ * naming the layer before anything huge is allocated. `why` says where the bound comes from.
+ */
+export function withWeightBudget<T>(floats: number, why: string, fn: () => T): T {
+  const saved = weightBudget;
+  weightBudget = { left: floats, why };
+  try {
+    return fn();
+  } finally {
+    weightBudget = saved;
+  }
+}
+
 // ---- Weight dtype for newly built layers (keras.config.set_floatx). ----
 let floatX: DType = 'float32';
 export function setFloatX(dtype: DType): void {
@@ -151,6 +167,11 @@ export abstract class Layer {
   protected addWeight(name: string, shape: Shape, opts: { initializer: InitializerLike; trainable?: boolean; regularizer?: Regularizer | null }): Variable {
     for (const d of shape) {
       if (!Number.isInteger(d) || d <= 0) throw new Error(`${this.who}: weight '${name}' expected a shape of positive integers, received ${formatShape(shape)}`);
+    }
+    if (weightBudget) {
+      const n = shape.reduce((a, b) => a * b, 1);
+      if (n > weightBudget.left) this.fail(name, `at most ${weightBudget.left} more values (${weightBudget.why})`, `shape ${formatShape(shape)}, ${n} values`);
+      weightBudget.left -= n;
     }
     const init = getInitializer(opts.initializer, this.who, `${name}Initializer`)(shape, floatX, globalRandom);
     const v = new Variable(`${this.name}/${name}`, init.data, shape, opts.trainable ?? true);

@@ -53,7 +53,10 @@ export async function loadModel(path: string, opts: LoadModelOptions = {}): Prom
   if (/\.safetensors$/i.test(file)) return loadCheckpointModel(file, opts, warn);
   const src = await openKerasModelFile(file);
   try {
-    const model = modelFromConfig(src.modelConfig, { source: `'${file}'`, onWarning: warn });
+    // The weights must fit in the file (2 bytes a value at the least, bfloat16): a config asking for more is
+    // refused before it allocates.
+    const maxWeights = Math.floor(statSync(src.weightsPath).size / 2) + 1024;
+    const model = modelFromConfig(src.modelConfig, { source: `'${file}'`, onWarning: warn, maxWeights });
     if (model.weights.length === 0 && model.layers.length > 0 && !model.built) {
       throw new Error(`loadModel: '${file}': the model config gives no input shape, so its weights cannot be placed`);
     }
@@ -120,7 +123,7 @@ async function loadCheckpointModel(file: string, opts: LoadModelOptions, warn: (
   const ckpt: Checkpoint = readCheckpoint(file);
   const spec = ckpt.state.model;
   let model: Model;
-  if (spec?.config) model = modelFromConfig(spec.config, { source: `checkpoint '${file}'`, onWarning: warn });
+  if (spec?.config) model = modelFromConfig(spec.config, { source: `checkpoint '${file}'`, onWarning: warn, maxWeights: Math.floor(statSync(file).size / 4) + 1024 });
   else if (spec?.zoo) model = createModel(spec.zoo, spec.options ?? {});
   else throw new Error(`loadModel: checkpoint '${file}' records no model config (saved from a subclassed model): build the model in code and call loadWeights`);
   const names = restoreWeights(model, ckpt, `checkpoint '${file}'`);

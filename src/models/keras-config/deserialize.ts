@@ -1,5 +1,5 @@
 import { Input, InputLayer } from '../../layers/input.js';
-import { Layer, LayerConfig } from '../../layers/layer.js';
+import { Layer, LayerConfig, withWeightBudget } from '../../layers/layer.js';
 import { SymbolicTensor } from '../../layers/symbolic.js';
 import { SymbolicShape } from '../../tensor/shape.js';
 import { Model } from '../model.js';
@@ -25,6 +25,8 @@ export interface FromConfigOptions {
   source?: string;
   /** Receives what convkit loads but does not apply (constraints, activity regularizers); default console.warn. */
   onWarning?: (message: string) => void;
+  /** Most weight values the model may have (a file's weights bound it); default 2^30 (4 GiB of float32). */
+  maxWeights?: number;
 }
 
 const MAX_LAYERS = 100_000;
@@ -35,7 +37,8 @@ export function modelFromConfig(config: unknown, opts: FromConfigOptions = {}): 
   const json = typeof config === 'string' ? parseJson(config, source) : config;
   const warnings = new Set<string>();
   const reader = new Reader(source, /"channels_first"/.test(JSON.stringify(json) ?? ''), (m) => warnings.add(m));
-  const model = reader.model(json, 0);
+  const limit = opts.maxWeights ?? 2 ** 30;
+  const model = withWeightBudget(limit, opts.maxWeights ? `the weights ${source} holds` : 'modelFromConfig allows 2^30', () => reader.model(json, 0));
   const warn = opts.onWarning ?? ((m: string) => console.warn(`convkit: ${m}`));
   for (const w of warnings) warn(w);
   return model;
