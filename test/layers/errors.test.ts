@@ -73,7 +73,10 @@ test('Dropout rate out of [0, 1), Reshape to an impossible shape, bad BN and Con
   assert.throws(() => new Reshape({ targetShape: [-1, -1] }), /Reshape 'reshape': argument 'targetShape' expected positive integers with at most one -1, received \[-1,-1\]/);
   assert.throws(() => new Reshape({ targetShape: [5] }).apply(Input({ shape: [2, 3] })), /Reshape 'reshape_1': argument 'targetShape' expected a shape of 6 values per sample.*received \[5\]/);
   assert.throws(() => new BatchNormalization({ momentum: 2 }), /BatchNormalization 'batch_normalization': argument 'momentum' expected a number in \[0, 1\], received 2/);
-  assert.throws(() => new BatchNormalization({ axis: 1 }), /argument 'axis' expected -1.*received 1/);
+  // axis 1 is the channel axis of a rank-2 input (after Dense), a spatial one of an image: refused when built.
+  assert.throws(() => new BatchNormalization({ axis: 1 }).build([null, 8, 8, 3]), /argument 'axis' expected the channel axis \(-1 or 3 for this rank-4 input \(null, 8, 8, 3\)\).*received 1/);
+  new BatchNormalization({ axis: [1] }).build([null, 16]);
+  assert.throws(() => new BatchNormalization({ axis: [1, 2] }), /argument 'axis' expected one integer axis/);
   assert.throws(() => new Concatenate({ axis: 2 }), /Concatenate 'concatenate': argument 'axis' expected -1.*received 2/);
 });
 
