@@ -49,8 +49,10 @@ dataOptions(
 dataOptions(
   program
     .command('evaluate')
-    .description('loss and accuracy of a checkpoint on the test split')
-    .requiredOption('-c, --checkpoint <path>', 'checkpoint file or training folder')
+    .description('loss and accuracy of a model file, a checkpoint, or a zoo model with weights on the test split')
+    .option('-m, --model <name|file>', 'a model file (.keras, .h5, .safetensors) or training folder, or a zoo model with --weights')
+    .option('-w, --weights <file>', 'for a zoo --model: Keras .h5 / .weights.h5 file, or a convkit checkpoint')
+    .option('-c, --checkpoint <path>', 'checkpoint file or training folder')
     .option('-b, --batch-size <n>', 'batch size', parseIntArg('--batch-size'), 128)
     .option('--json', 'print {"loss", "accuracy"}'),
 ).action((o) => evaluateCmd(o));
@@ -60,14 +62,15 @@ registerPredictCommand(program, dataOptions);
 program
   .command('dump-weights')
   .description('write every weight (name, shape, values) to a text file')
-  .requiredOption('-c, --checkpoint <path>', 'checkpoint file or training folder')
+  .option('-c, --checkpoint <path>', 'checkpoint file or training folder')
+  .option('-m, --model <file>', 'a model file (.keras, .h5, .safetensors) or training folder')
   .option('-o, --out <file>', 'output text file', 'weights.txt')
   .action((o) => dumpWeights(o));
 
 program
   .command('summary')
-  .description("print a zoo model's layers, output shapes and parameter counts")
-  .argument('<model>', 'zoo model name')
+  .description("print a model's layers, output shapes and parameter counts (Keras's table)")
+  .argument('<model>', 'zoo model name, model file (.keras, .h5, .safetensors) or training folder')
   .option('--json', 'print the summary as JSON')
   .option('--detail', 'per layer (blocks expanded): MACs, FLOPs, activation memory, receptive field and jump')
   .action((name, o) => summary(name, o));
