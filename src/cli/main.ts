@@ -29,11 +29,11 @@ const dataOptions = (cmd: Command): Command =>
 dataOptions(
   program
     .command('train')
-    .description('train a zoo model; leaves a checkpoint, the best weights, curves, a weight dump and a CSV log in --out')
-    .option('-m, --model <name>', 'zoo model', 'lenet5')
+    .description('train a zoo model, or go on training a model file; leaves a checkpoint, the best weights, curves, a weight dump and a CSV log in --out')
+    .option('-m, --model <name|file>', 'zoo model, or a model file (.keras, .h5, .safetensors) or training folder to go on training', 'lenet5')
     .option('-e, --epochs <n>', 'total epochs', parseIntArg('--epochs'), 5)
     .option('-b, --batch-size <n>', 'batch size', parseIntArg('--batch-size'), 32)
-    .addOption(new Option('--optimizer <name>', 'optimizer').choices(['adam', 'sgd']).default('adam'))
+    .addOption(new Option('--optimizer <name>', "optimizer (default: a model file's own, else adam)").choices(['adam', 'sgd']))
     .option('--lr <rate>', 'learning rate (adam 0.001, sgd 0.01)', parseFloatArg('--lr'))
     .option('--momentum <m>', 'SGD momentum', Number, 0.9)
     .option('--seed <n>', 'random seed (weights, shuffling, data)', parseIntArg('--seed', 0), 0)
