@@ -4,6 +4,7 @@ import '../index.js';
 import { registerBuildNativeCommand } from './build-native.js';
 import { CliError, parseFloatArg, parseIntArg } from './common.js';
 import { dumpWeights, evaluateCmd, summary } from './inspect.js';
+import { registerConvertCommand } from './convert.js';
 import { registerExportCommand } from './export.js';
 import { registerMathsCommands } from './maths.js';
 import { registerPredictCommand } from './predict.js';
@@ -78,6 +79,7 @@ program
 registerMathsCommands(program);
 registerReportCommand(program);
 registerExportCommand(program);
+registerConvertCommand(program);
 
 registerBuildNativeCommand(program);
 
