@@ -3,9 +3,10 @@ import { join } from 'node:path';
 import { ImageDataset } from '../data/dataset.js';
 import { embeddedDataset } from '../data/embedded.js';
 import { findCifar10Dir, loadCifar10 } from '../data/cifar10.js';
-import { Checkpoint, readCheckpoint } from '../io/checkpoint.js';
-import { restoreWeights } from '../io/checkpoint.js';
+import { Checkpoint, readCheckpoint, restoreWeights } from '../io/checkpoint.js';
+import { modelFromConfig } from '../models/keras-config/index.js';
 import { Model } from '../models/model.js';
+import { compileFromCheckpoint } from '../train/saving.js';
 import { createModel } from '../zoo/index.js';
 
 /** An error meant for the command line: printed as one line, exit code 1 (2 for usage). */
@@ -45,21 +46,34 @@ export async function loadData(s: DataSettings, onProgress?: (done: number, tota
   throw new CliError(`--dataset: expected 'embedded' or 'cifar10', received '${String(s.dataset)}'`, 2);
 }
 
+/** What the library reports but does not stop for (an optimizer setting not applied, say): one stderr line. */
+export const note = (message: string): void => {
+  process.stderr.write(`convkit: note: ${message}\n`);
+};
+
 /** A checkpoint file, or the best (else latest) checkpoint of a training folder. */
-export function resolveCheckpoint(path: string): string {
-  if (!existsSync(path)) throw new CliError(`--checkpoint: '${path}' does not exist`);
+export function resolveCheckpoint(path: string, flag = '--checkpoint'): string {
+  if (!existsSync(path)) throw new CliError(`${flag}: '${path}' does not exist`);
   if (!statSync(path).isDirectory()) return path;
   for (const f of [OUT_FILES.best, OUT_FILES.checkpoint]) if (existsSync(join(path, f))) return join(path, f);
-  throw new CliError(`--checkpoint: folder '${path}' holds neither ${OUT_FILES.best} nor ${OUT_FILES.checkpoint}`);
+  throw new CliError(`${flag}: folder '${path}' holds neither ${OUT_FILES.best} nor ${OUT_FILES.checkpoint}`);
 }
 
-/** Rebuilds the zoo model a checkpoint was trained from and loads its weights. */
-export function modelFromCheckpoint(path: string): { model: Model; ckpt: Checkpoint } {
+/**
+ * Rebuilds the model a checkpoint holds and loads its weights: from its zoo entry when it names one (so old
+ * checkpoints, which record nothing else, still work, and the zoo name travels on), else from the Keras config
+ * that fit and saveWeights record. With `compile`, compiled as the checkpoint was, optimizer state included.
+ */
+export function modelFromCheckpoint(path: string, opts: { compile?: boolean } = {}): { model: Model; ckpt: Checkpoint } {
   const ckpt = readCheckpoint(path);
   const spec = ckpt.state.model;
-  if (!spec?.zoo) throw new CliError(`checkpoint '${path}' does not say which zoo model it holds (it was saved from a user-built model); load it with model.loadWeights() in code`);
-  const model = createModel(spec.zoo, spec.options ?? {});
-  restoreWeights(model, ckpt, `checkpoint '${path}'`);
+  const what = `checkpoint '${path}'`;
+  let model: Model;
+  if (spec?.zoo) model = createModel(spec.zoo, spec.options ?? {});
+  else if (spec?.config) model = modelFromConfig(spec.config, { source: what, onWarning: note });
+  else throw new CliError(`${what} records neither a zoo model nor a model config (it was saved from a subclassed model): build the model in code and call model.loadWeights()`);
+  const names = restoreWeights(model, ckpt, what);
+  if (opts.compile) compileFromCheckpoint(model, ckpt, names, what, note);
   return { model, ckpt };
 }
 

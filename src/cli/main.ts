@@ -4,6 +4,7 @@ import '../index.js';
 import { registerBuildNativeCommand } from './build-native.js';
 import { CliError, parseFloatArg, parseIntArg } from './common.js';
 import { dumpWeights, evaluateCmd, summary } from './inspect.js';
+import { registerConvertCommand } from './convert.js';
 import { registerExportCommand } from './export.js';
 import { registerMathsCommands } from './maths.js';
 import { registerPredictCommand } from './predict.js';
@@ -29,11 +30,11 @@ const dataOptions = (cmd: Command): Command =>
 dataOptions(
   program
     .command('train')
-    .description('train a zoo model; leaves a checkpoint, the best weights, curves, a weight dump and a CSV log in --out')
-    .option('-m, --model <name>', 'zoo model', 'lenet5')
+    .description('train a zoo model, or go on training a model file; leaves a checkpoint, the best weights, curves, a weight dump and a CSV log in --out')
+    .option('-m, --model <name|file>', 'zoo model, or a model file (.keras, .h5, .safetensors) or training folder to go on training', 'lenet5')
     .option('-e, --epochs <n>', 'total epochs', parseIntArg('--epochs'), 5)
     .option('-b, --batch-size <n>', 'batch size', parseIntArg('--batch-size'), 32)
-    .addOption(new Option('--optimizer <name>', 'optimizer').choices(['adam', 'sgd']).default('adam'))
+    .addOption(new Option('--optimizer <name>', "optimizer (default: a model file's own, else adam)").choices(['adam', 'sgd']))
     .option('--lr <rate>', 'learning rate (adam 0.001, sgd 0.01)', parseFloatArg('--lr'))
     .option('--momentum <m>', 'SGD momentum', Number, 0.9)
     .option('--seed <n>', 'random seed (weights, shuffling, data)', parseIntArg('--seed', 0), 0)
@@ -49,8 +50,10 @@ dataOptions(
 dataOptions(
   program
     .command('evaluate')
-    .description('loss and accuracy of a checkpoint on the test split')
-    .requiredOption('-c, --checkpoint <path>', 'checkpoint file or training folder')
+    .description('loss and accuracy of a model file, a checkpoint, or a zoo model with weights on the test split')
+    .option('-m, --model <name|file>', 'a model file (.keras, .h5, .safetensors) or training folder, or a zoo model with --weights')
+    .option('-w, --weights <file>', 'for a zoo --model: Keras .h5 / .weights.h5 file, or a convkit checkpoint')
+    .option('-c, --checkpoint <path>', 'checkpoint file or training folder')
     .option('-b, --batch-size <n>', 'batch size', parseIntArg('--batch-size'), 128)
     .option('--json', 'print {"loss", "accuracy"}'),
 ).action((o) => evaluateCmd(o));
@@ -60,14 +63,15 @@ registerPredictCommand(program, dataOptions);
 program
   .command('dump-weights')
   .description('write every weight (name, shape, values) to a text file')
-  .requiredOption('-c, --checkpoint <path>', 'checkpoint file or training folder')
+  .option('-c, --checkpoint <path>', 'checkpoint file or training folder')
+  .option('-m, --model <file>', 'a model file (.keras, .h5, .safetensors) or training folder')
   .option('-o, --out <file>', 'output text file', 'weights.txt')
   .action((o) => dumpWeights(o));
 
 program
   .command('summary')
-  .description("print a zoo model's layers, output shapes and parameter counts")
-  .argument('<model>', 'zoo model name')
+  .description("print a model's layers, output shapes and parameter counts (Keras's table)")
+  .argument('<model>', 'zoo model name, model file (.keras, .h5, .safetensors) or training folder')
   .option('--json', 'print the summary as JSON')
   .option('--detail', 'per layer (blocks expanded): MACs, FLOPs, activation memory, receptive field and jump')
   .action((name, o) => summary(name, o));
@@ -75,6 +79,7 @@ program
 registerMathsCommands(program);
 registerReportCommand(program);
 registerExportCommand(program);
+registerConvertCommand(program);
 
 registerBuildNativeCommand(program);
 

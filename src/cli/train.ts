@@ -6,17 +6,22 @@ import { writeCurves } from '../report/curves.js';
 import { setSeed } from '../tensor/random.js';
 import { CSVLogger, Callback, ModelCheckpoint } from '../train/callbacks.js';
 import { NonFiniteError } from '../train/step.js';
-import { Adam, SGD } from '../train/optimizers.js';
+import { Adam, Optimizer, SGD } from '../train/optimizers.js';
 import { imageSource } from '../train/source.js';
 import { backendName } from '../backend/index.js';
+import type { Model } from '../models/model.js';
+import { getCompiledOrNull } from '../train/fit.js';
+import type { LossLike } from '../train/losses.js';
 import { createModel, zoo } from '../zoo/index.js';
-import { CliError, DataSettings, OUT_FILES, loadData } from './common.js';
+import { CliError, DataSettings, OUT_FILES, loadData, note } from './common.js';
+import { checkDataFits, openModelFile, parseModelArg } from './model-arg.js';
 
 export interface TrainArgs extends DataSettings {
   model: string;
   epochs: number;
   batchSize: number;
-  optimizer: 'adam' | 'sgd';
+  /** Unset: the model file's optimizer when it has one, else Adam. */
+  optimizer?: 'adam' | 'sgd';
   lr?: number;
   momentum: number;
   out: string;
@@ -42,9 +47,36 @@ class ArtifactWriter extends Callback {
   }
 }
 
+/**
+ * The optimizer: the model file's own (compiled from its training settings, state and all) unless --optimizer
+ * says otherwise; --lr changes its learning rate. Otherwise Adam, or SGD, from the flags.
+ */
+function chooseOptimizer(a: TrainArgs, fromFile: Optimizer | null): Optimizer {
+  if (fromFile && a.optimizer === undefined) {
+    if (a.lr !== undefined) fromFile.learningRate = a.lr;
+    return fromFile;
+  }
+  return a.optimizer === 'sgd' ? new SGD({ learningRate: a.lr ?? 0.01, momentum: a.momentum }) : new Adam({ learningRate: a.lr ?? 0.001 });
+}
+
+/**
+ * The datasets give integer labels, so the loss is sparse categorical cross-entropy: a file's categorical
+ * cross-entropy (one-hot labels) is the same loss on them, and its from_logits is kept. A loss that does not
+ * take class labels (mean squared error) cannot train on them: noted, and replaced.
+ */
+function labelLoss(fileLoss: LossLike | undefined): LossLike {
+  const sparse = 'sparse_categorical_crossentropy';
+  if (fileLoss === undefined) return sparse;
+  const { name, fromLogits } = typeof fileLoss === 'string' ? { name: fileLoss, fromLogits: false } : typeof fileLoss === 'function' ? { name: '', fromLogits: false } : { name: fileLoss.name, fromLogits: !!fileLoss.fromLogits };
+  if (name === sparse || name === 'categorical_crossentropy') return fromLogits ? { name: sparse, fromLogits } : sparse;
+  note(`the model file's loss ${name || '(a function)'} does not take class labels; training with ${sparse}`);
+  return sparse;
+}
+
 export async function train(a: TrainArgs): Promise<void> {
-  if (!zoo[a.model]) throw new CliError(`--model: expected one of ${Object.keys(zoo).join(', ')}, received '${a.model}'`, 2);
-  const entry = zoo[a.model];
+  const ref = parseModelArg(a.model, '--model');
+  // A model file is read before anything is written, so a bad file leaves no empty run folder behind.
+  const opened = ref.kind === 'file' ? await openModelFile(ref.path, '--model', { compile: true }) : null;
   mkdirSync(a.out, { recursive: true });
   const ckptPath = join(a.out, OUT_FILES.checkpoint);
   const resumeFrom = a.resume && existsSync(ckptPath) ? ckptPath : undefined;
@@ -54,14 +86,24 @@ export async function train(a: TrainArgs): Promise<void> {
   const data = await loadData(a);
   const [h, w, c] = [data.train.height, data.train.width, data.train.channels];
   const numClasses = data.train.classNames.length;
-  if (entry.inputShape[0] !== h && a.model !== 'inception10' && a.model !== 'resnet18') {
-    console.log(`Note: ${a.model} is defined for ${entry.inputShape.join('x')} input; building it for ${h}x${w}x${c}.`);
+  let model: Model;
+  let from = '';
+  if (ref.kind === 'zoo') {
+    const entry = zoo[ref.name];
+    if (entry.inputShape[0] !== h && ref.name !== 'inception10' && ref.name !== 'resnet18') {
+      console.log(`Note: ${ref.name} is defined for ${entry.inputShape.join('x')} input; building it for ${h}x${w}x${c}.`);
+    }
+    model = createModel(ref.name, { inputShape: [h, w, c], numClasses });
+  } else {
+    model = opened!.model;
+    from = ` from '${ref.path}'`;
+    checkDataFits(model, `--model '${ref.path}'`, data.train);
   }
-  const model = createModel(a.model, { inputShape: [h, w, c], numClasses });
-  const optimizer = a.optimizer === 'sgd' ? new SGD({ learningRate: a.lr ?? 0.01, momentum: a.momentum }) : new Adam({ learningRate: a.lr ?? 0.001 });
-  model.compile({ optimizer, loss: 'sparse_categorical_crossentropy', metrics: ['accuracy'] });
+  const compiled = getCompiledOrNull(model);
+  const optimizer = chooseOptimizer(a, compiled?.optimizer ?? null);
+  model.compile({ optimizer, loss: labelLoss(compiled?.config.loss), metrics: ['accuracy'] });
 
-  console.log(`Training ${model.name} (${model.countParams().toLocaleString('en-US')} params) on ${data.train.name}: ${data.train.n} train / ${data.test.n} test images, ${a.epochs} epochs, batch ${a.batchSize}, ${optimizer.className}, backend ${backendName()}`);
+  console.log(`Training ${model.name} (${model.countParams().toLocaleString('en-US')} params)${from} on ${data.train.name}: ${data.train.n} train / ${data.test.n} test images, ${a.epochs} epochs, batch ${a.batchSize}, ${optimizer.className}${optimizer === compiled?.optimizer ? " (the model file's)" : ''}, backend ${backendName()}`);
   const artifacts = new ArtifactWriter(a.out);
   const callbacks: Callback[] = [
     new ModelCheckpoint({ filepath: ckptPath }),
@@ -78,7 +120,7 @@ export async function train(a: TrainArgs): Promise<void> {
       callbacks,
       verbose: a.verbose,
       resumeFrom,
-      checkpointExtra: { data: { dataset: a.dataset, seed: a.seed, trainSize: a.trainSize, testSize: a.testSize } },
+      checkpointExtra: { data: { dataset: a.dataset, seed: a.seed, trainSize: a.trainSize, testSize: a.testSize }, classNames: data.train.classNames },
     });
   } catch (e) {
     if (e instanceof NonFiniteError) throw new CliError(`training stopped: ${e.message}. The last good checkpoint is ${existsSync(ckptPath) ? ckptPath : 'not written yet'}.`);

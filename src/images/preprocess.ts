@@ -7,12 +7,14 @@ import { Interpolation, resizeImage } from './resize.js';
  *   tf     x / 127.5 - 1, range [-1, 1] (MobileNet, Inception)
  *   caffe  RGB -> BGR, minus the ImageNet BGR means 103.939, 116.779, 123.68, no scaling (VGG16, ResNet50)
  *   torch  x / 255, minus means 0.485, 0.456, 0.406, divided by stds 0.229, 0.224, 0.225 (DenseNet)
- * and two that are not Keras modes:
- *   unit   x / 255, how convkit feeds CIFAR-10 to the course's models (data/dataset.ts)
- *   none   x unchanged
+ * and some that are not Keras modes, for models trained on simply scaled pixels:
+ *   unit      x / 255, range [0, 1]: how convkit feeds CIFAR-10 to the course's models (data/dataset.ts), and
+ *             what most Keras MNIST/CIFAR scripts do
+ *   centered  x / 255 - 0.5, range [-0.5, 0.5]
+ *   raw       x unchanged, 0..255 (`none` is the same)
  */
-export type PreprocessMode = 'tf' | 'caffe' | 'torch' | 'unit' | 'none';
-export const PREPROCESS_MODES: readonly PreprocessMode[] = ['tf', 'caffe', 'torch', 'unit', 'none'];
+export type PreprocessMode = 'tf' | 'caffe' | 'torch' | 'unit' | 'centered' | 'raw' | 'none';
+export const PREPROCESS_MODES: readonly PreprocessMode[] = ['tf', 'caffe', 'torch', 'unit', 'centered', 'raw', 'none'];
 
 /**
  * The preprocessing each zoo model's weights expect: MobileNet is Keras's (mode 'tf'); vgg16-slim is VGG16,
@@ -39,11 +41,14 @@ const CAFFE_MEAN_BGR = [103.939, 116.779, 123.68];
 const TORCH_MEAN = [0.485, 0.456, 0.406];
 const TORCH_STD = [0.229, 0.224, 0.225];
 
-/** Applies a mode to NHWC values in 0..255 (3 channels, RGB; 'tf', 'unit' and 'none' also take 1). */
+/** Modes that treat every channel alike, so they take grey (1-channel) input as well as RGB. */
+const PER_PIXEL_MODES: readonly PreprocessMode[] = ['tf', 'unit', 'centered', 'raw', 'none'];
+
+/** Applies a mode to NHWC values in 0..255 (3 channels, RGB; the per-pixel modes also take 1). */
 export function preprocessInput(x: Tensor, mode: PreprocessMode): Tensor {
   if (!PREPROCESS_MODES.includes(mode)) throw new Error(`preprocessInput: argument 'mode' expected one of ${PREPROCESS_MODES.map((m) => `'${m}'`).join(', ')}, received '${String(mode)}'`);
   const c = x.shape[x.rank - 1];
-  if (c !== 3 && !(c === 1 && (mode === 'tf' || mode === 'unit' || mode === 'none'))) {
+  if (c !== 3 && !(c === 1 && PER_PIXEL_MODES.includes(mode))) {
     throw new Error(`preprocessInput: argument 'x' expected 3 (RGB) channels for mode '${mode}', received shape (${x.shape.join(', ')})`);
   }
   const src = x.data;
@@ -53,7 +58,8 @@ export function preprocessInput(x: Tensor, mode: PreprocessMode): Tensor {
       const v = src[i + k];
       if (mode === 'tf') out[i + k] = v / 127.5 - 1;
       else if (mode === 'unit') out[i + k] = v / 255;
-      else if (mode === 'none') out[i + k] = v;
+      else if (mode === 'centered') out[i + k] = v / 255 - 0.5;
+      else if (mode === 'none' || mode === 'raw') out[i + k] = v;
       else if (mode === 'torch') out[i + k] = (v / 255 - TORCH_MEAN[k]) / TORCH_STD[k];
       // caffe: output channel k (B, G, R) comes from input channel 2 - k.
       else out[i + k] = src[i + 2 - k] - CAFFE_MEAN_BGR[k];

@@ -127,13 +127,21 @@ async function loadCheckpointModel(file: string, opts: LoadModelOptions, warn: (
   else if (spec?.zoo) model = createModel(spec.zoo, spec.options ?? {});
   else throw new Error(`loadModel: checkpoint '${file}' records no model config (saved from a subclassed model): build the model in code and call loadWeights`);
   const names = restoreWeights(model, ckpt, `checkpoint '${file}'`);
-  const compileCfg = ckpt.state.compile;
-  if (opts.compile !== false && compileCfg) {
-    const opt = tryCompile(model, compileCfg, `checkpoint '${file}'`, warn);
-    const s = ckpt.state.optimizer;
-    if (opt && s && s.className === opt.className) opt.setState({ ...s, slots: renameSlots(ckpt.slots, names) }, model.trainableWeights);
-  }
+  if (opts.compile !== false) compileFromCheckpoint(model, ckpt, names, `checkpoint '${file}'`, warn);
   return model;
+}
+
+/**
+ * Compiles a model restored from a checkpoint as the checkpoint's compile settings say, with the optimizer's
+ * state (`names`: checkpoint variable name -> model variable name, from restoreWeights). Nothing happens when
+ * the checkpoint has no compile settings; settings convkit cannot apply are reported through `warn`.
+ */
+export function compileFromCheckpoint(model: Model, ckpt: Checkpoint, names: Map<string, string>, source: string, warn: (m: string) => void): void {
+  const compileCfg = ckpt.state.compile;
+  if (!compileCfg) return;
+  const opt = tryCompile(model, compileCfg, source, warn);
+  const s = ckpt.state.optimizer;
+  if (opt && s && s.className === opt.className) opt.setState({ ...s, slots: renameSlots(ckpt.slots, names) }, model.trainableWeights);
 }
 
 function optimizerRecord(model: Model): OptimizerRecord | null {

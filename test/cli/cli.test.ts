@@ -22,7 +22,7 @@ test('summary prints the Keras table and JSON', () => {
 
 test('bad arguments and missing files: one line on stderr, non-zero exit', () => {
   for (const [args, code, pattern] of [
-    [['summary', 'lenet6'], 2, /^convkit: summary: expected a model among .* received 'lenet6'\n$/],
+    [['summary', 'lenet6'], 2, /^convkit: summary: expected one of mlp, .*, or a model file \(.keras, .h5, .safetensors\) or training folder, received 'lenet6'\n$/],
     [['train', '--epochs', '0'], 2, /^convkit: --epochs: expected an integer >= 1, received '0'\n$/],
     [['evaluate', '--checkpoint', '/nonexistent/dir'], 1, /^convkit: --checkpoint: '\/nonexistent\/dir' does not exist\n$/],
     [['train', '--model', 'nope', '--out', join(tmpdir(), 'x')], 2, /^convkit: --model: expected one of .* received 'nope'\n$/],

@@ -65,6 +65,10 @@ test("preprocessing modes match Keras's preprocess_input; each zoo model has its
   const torch = Array.from(preprocessInput(x, 'torch').data);
   assert.ok(Math.abs(torch[0] - (0 - 0.485) / 0.229) < 1e-6 && Math.abs(torch[2] - (1 - 0.406) / 0.225) < 1e-6);
   assert.deepEqual(Array.from(preprocessInput(x, 'unit').data), [0, 0.5, 1, 10 / 255, 20 / 255, 30 / 255].map(Math.fround));
+  assert.deepEqual(Array.from(preprocessInput(x, 'centered').data), [-0.5, 0, 0.5, 10 / 255 - 0.5, 20 / 255 - 0.5, 30 / 255 - 0.5].map(Math.fround));
+  assert.deepEqual(Array.from(preprocessInput(x, 'raw').data), [0, 127.5, 255, 10, 20, 30]);
+  const grey = new Tensor(Float32Array.from([0, 255]), [1, 1, 2, 1]);
+  assert.deepEqual(Array.from(preprocessInput(grey, 'centered').data), [-0.5, 0.5], 'the per-pixel modes take one channel');
   assert.equal(preprocessingFor('mobilenet'), 'tf');
   assert.equal(preprocessingFor('vgg16-slim'), 'caffe');
   assert.equal(preprocessingFor('resnet18'), 'unit');

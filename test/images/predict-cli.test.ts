@@ -88,10 +88,10 @@ test('convkit predict: usage errors exit 2, unreadable input exits 1, one line e
   const bad = join(dir, 'notes.txt');
   writeFileSync(bad, 'hello');
   for (const [args, code, pattern] of [
-    [['predict', jpg], 2, /^convkit: --model: expected a zoo model \(.*\) with --weights, or --checkpoint\n$/],
-    [['predict', '--model', 'mobilenet', jpg], 2, /^convkit: --weights: required with --model/],
-    [['predict'], 2, /^convkit: predict: expected image files \(with --model and --weights\), or --checkpoint\n$/],
-    [['predict', '--model', 'mobilenet', '--weights', weights, '--preprocess', 'bgr', jpg], 2, /^convkit: --preprocess: expected one of tf, caffe, torch, unit, none, received 'bgr'\n$/],
+    [['predict', jpg], 2, /^convkit: --model: expected a zoo model \(.*\) with --weights, or a model file \(.keras, .h5, .safetensors\) or training folder; or --checkpoint\n$/],
+    [['predict', '--model', 'mobilenet', jpg], 2, /^convkit: --weights: required with a zoo --model/],
+    [['predict'], 2, /^convkit: predict: expected image files \(with --model\), or --checkpoint\n$/],
+    [['predict', '--model', 'mobilenet', '--weights', weights, '--preprocess', 'bgr', jpg], 2, /^convkit: --preprocess: expected one of tf, caffe, torch, unit, centered, raw, none, received 'bgr'\n$/],
     [['predict', '--model', 'mobilenet', '--weights', weights, bad], 1, /^convkit: image '.*notes\.txt': expected a JPEG or PNG image, received 5 bytes starting 68 65 6c 6c 6f\n$/],
     [['predict', '--model', 'mobilenet', '--weights', weights, '--alpha', '0.5', jpg], 1, /^convkit: Keras weights .* do not fit model 'mobilenet_0\.50_128'/],
   ] as const) {

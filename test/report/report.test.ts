@@ -78,7 +78,7 @@ test('a training run report: curves from log.csv, first-layer filters and featur
     assert.deepEqual(historyFromCsv('epoch,loss,val_loss\n0,1.5,\n1,1.2,1.3\n'), { epochs: [1, 2], history: { loss: [1.5, 1.2], val_loss: [null, 1.3] } });
     const bad = cli('report', 'nonexistent-model', '--out', out);
     assert.equal(bad.status, 2);
-    assert.match(bad.stderr, /^convkit: report: expected a zoo model \(.*\) or a checkpoint file or training folder, received 'nonexistent-model'\n$/);
+    assert.match(bad.stderr, /^convkit: report: expected one of .*, or a model file \(.keras, .h5, .safetensors\) or training folder, received 'nonexistent-model'\n$/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
