@@ -96,3 +96,14 @@ export function fakeFetch(body: Uint8Array, status = 200, chunk = 1000): (url: s
     });
   };
 }
+
+/** An IDX file of unsigned bytes: magic 0x0000 08 d, big-endian dims, then the values. */
+export function idxBytes(dims: number[], values?: ArrayLike<number>): Buffer {
+  const total = dims.reduce((a, b) => a * b, 1);
+  const out = Buffer.alloc(4 + 4 * dims.length + total);
+  out[2] = 0x08;
+  out[3] = dims.length;
+  dims.forEach((d, i) => out.writeUInt32BE(d, 4 + 4 * i));
+  for (let i = 0; i < total; i++) out[4 + 4 * dims.length + i] = values ? values[i] : (i * 7 + 3) & 255;
+  return out;
+}
