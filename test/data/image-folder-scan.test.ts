@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { codePointCompare, listOrder, scanDirectory, splitOrder, checkSplitArgs } from '../../src/data/image-folder/index.js';
 import { NumpyRandomState } from '../../src/tensor/numpy-random.js';
-import { tempDir } from './fixtures.js';
+import { tempDir, writeTree } from './fixtures.js';
 
 test('NumpyRandomState: MT19937 reference output for init_genrand(5489) and numpy shuffles', () => {
   // The first outputs of the reference mt19937ar.c seeded with init_genrand(5489) (C++ std::mt19937's default
@@ -63,13 +63,6 @@ const KERAS_FILES = ['10/a.png', '9/b.png', 'Dog/x.jpg', 'Dog/y.png', 'cat/.hidd
 const KERAS_LABELS = [0, 1, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3, 4];
 const KERAS_TRAIN = ['cat/B.PNG', 'Dog/y.png', '9/b.png', '10/a.png', 'cat/.hidden.png', 'cat/a.jpg', 'cat/sub/deeper/z.gif', 'Dog/x.jpg', 'cat/sub-/w.bmp', 'cat/sub x/y.png'];
 const KERAS_VAL = ['ä/q.png', 'cat/sub/x.png', 'cat/d.Jpeg'];
-
-export function writeTree(root: string, paths: string[], content: (p: string) => Uint8Array | string = () => ''): void {
-  for (const p of paths) {
-    mkdirSync(dirname(join(root, p)), { recursive: true });
-    writeFileSync(join(root, p), content(p));
-  }
-}
 
 test("scanDirectory lists classes and files in Keras's order; the seeded split picks Keras's files", () => {
   const { dir, cleanup } = tempDir();
