@@ -34,6 +34,8 @@ interface Slot {
   worker: Worker;
   job: number;
   timer: NodeJS.Timeout | null;
+  /** The worker has started (its first message); an error before that means workers cannot run at all. */
+  ready: boolean;
 }
 
 /** Prepares `paths[i]` for every i; resolves when every file has been handed to onImage or onFailure. */
@@ -105,9 +107,10 @@ export async function decodeFiles(paths: readonly string[], spec: PrepareSpec, o
       }
     };
     const spawn = (): Slot => {
-      const slot: Slot = { worker: new Worker(WORKER_URL, { workerData: spec }), job: -1, timer: null };
+      const slot: Slot = { worker: new Worker(WORKER_URL, { workerData: spec }), job: -1, timer: null, ready: false };
       slots.add(slot);
-      slot.worker.on('message', (msg: { id: number; ok: boolean; data?: Uint8Array; error?: string }) => {
+      slot.worker.on('message', (msg: { ready?: true; id: number; ok: boolean; data?: Uint8Array; error?: string }) => {
+        if (msg.ready) slot.ready = true;
         if (closing || msg.id !== slot.job) return;
         try {
           if (msg.ok) {
@@ -119,8 +122,12 @@ export async function decodeFiles(paths: readonly string[], spec: PrepareSpec, o
           fail(err); // the caller's sink threw (a disk write failed, say): stop everything
         }
       });
-      slot.worker.on('error', (err) => replace(slot, `the decoder failed (${err.message})`));
-      slot.worker.on('exit', (code) => replace(slot, `the decoder exited (code ${code})`));
+      const died = (reason: string): void => {
+        if (slot.ready) replace(slot, reason);
+        else fail(new Error(`imageDatasetFromDirectory: a decode worker (${WORKER_URL.pathname}) could not start: ${reason}; workers: 0 decodes on the main thread`));
+      };
+      slot.worker.on('error', (err) => died(`the decoder failed (${err.message})`));
+      slot.worker.on('exit', (code) => died(`the decoder exited (code ${code})`));
       return slot;
     };
     try {

@@ -160,7 +160,8 @@ export async function imageDatasetFromDirectory(directory: string, options: Imag
   const cacheDir = options.cacheDir ?? join(defaultCacheDir(), 'image-folder');
   const imageBytes = preparedBytes(spec);
   let budgetLeft = memoryBudget;
-  const parts: Part[] = subsets.map(([name, idx]) => {
+  const parts: Part[] = [];
+  const plan = ([name, idx]: [string, Int32Array]): Part => {
     const files = Array.from(idx, (i) => scan.files[i]);
     const part: Part = { name, files, store: null, writer: null, memory: null, slotOf: new Int32Array(files.length), failed: new Map(), decoded: 0, cachePath: null };
     const bytes = files.length * imageBytes;
@@ -184,7 +185,13 @@ export async function imageDatasetFromDirectory(directory: string, options: Imag
       }
     } else part.writer = new DiskCacheWriter(cacheDir, key, spec, files.length);
     return part;
-  });
+  };
+  try {
+    for (const s of subsets) parts.push(plan(s));
+  } catch (err) {
+    for (const part of parts) part.writer?.abort(); // e.g. the second subset's cache did not fit on the disk
+    throw err;
+  }
 
   // The first pass: decode whatever is not cached, all subsets in one pool.
   const jobs: [Part, number][] = [];
