@@ -141,11 +141,35 @@ export function decodePixels(bytes: Uint8Array, channels: ChannelCount, source =
   if (dims.width * dims.height > maxPixels) {
     throw new Error(`${source}: ${dims.width}x${dims.height} = ${dims.width * dims.height} pixels exceeds the limit of ${maxPixels} (maxPixels; a decompression bomb or a corrupt header?)`);
   }
+  const least = leastEncodedBytes(format, bytes, dims.width, dims.height);
+  if (bytes.length < least) {
+    throw new Error(
+      `${source}: its header claims ${dims.width}x${dims.height} pixels, which a ${format.toUpperCase()} of ${bytes.length} bytes cannot hold ` +
+        `(at least ${least} bytes); the header is corrupt`,
+    );
+  }
   try {
     return format === 'jpeg' ? jpegPixels(bytes, channels, maxPixels) : pngPixels(bytes, channels);
   } catch (e) {
     throw new Error(`${source}: cannot decode ${format === 'jpeg' ? 'JPEG' : 'PNG'} (${(e as Error).message})`);
   }
+}
+
+/**
+ * The fewest bytes an image of this size can be encoded in, so a corrupt or hostile header cannot make the
+ * decoder allocate for pixels the file cannot contain (jpeg-js allocates its coefficient planes, pngjs its
+ * output, from the header before reading any data; a 500-byte JPEG claiming 9000x9000 made jpeg-js take 2.3 GB).
+ *   JPEG  Huffman-coded scans spend at least 1 bit on every 8x8 block's DC value. The component with the largest
+ *         horizontal sampling factor has w/8 block columns and (vertical factors being 1..4) at least h/32 block
+ *         rows, so there are at least w * h / 256 blocks: the file holds at least w * h / 2048 bytes.
+ *         (Arithmetic-coded JPEGs could do better, but jpeg-js does not decode them.)
+ *   PNG   deflate expands at most 1032:1 (RFC 1951), and the image data is at least h * ceil(w * bits / 8) bytes.
+ */
+function leastEncodedBytes(format: ImageFormat, bytes: Uint8Array, width: number, height: number): number {
+  if (format === 'jpeg') return Math.floor((Math.ceil(width / 16) * Math.ceil(height / 16)) / 8);
+  const samples = ({ 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 } as Record<number, number>)[bytes[25]] ?? 1;
+  const bits = samples * (bytes[24] || 1);
+  return Math.floor((height * Math.ceil((width * bits) / 8)) / 1032);
 }
 
 function jpegPixels(bytes: Uint8Array, channels: ChannelCount, maxPixels: number): Pixels {

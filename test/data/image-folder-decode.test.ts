@@ -81,6 +81,18 @@ test('decodePixels refuses other formats by name, corrupt headers and decompress
   huge.writeUInt32BE(100000, 20); // IHDR says 10^10 pixels (the CRC is now wrong too, but we never get that far)
   assert.throws(() => decodePixels(huge, 3, 'bomb.png'), /bomb\.png: 100000x100000 = 10000000000 pixels exceeds the limit of 89478485/);
   assert.throws(() => decodePixels(png, 3, 'small', 0.5), /1x1 = 1 pixels exceeds the limit of 0\.5/);
+  // Headers claiming more pixels than the file could encode are refused before any allocation: a 9000x9000
+  // JPEG needs at least one bit per 16x16 area (ceil(9000 / 16)^2 / 8 = 39621 bytes); a 9000x9000 8-bit grey PNG at least 81e6 / 1032 bytes.
+  const prog13 = encodeProgressiveJpeg(13, 10, 3, new Array(390).fill(50));
+  const sof = prog13.indexOf(Buffer.from([0xff, 0xc2]));
+  prog13.writeUInt16BE(9000, sof + 5);
+  prog13.writeUInt16BE(9000, sof + 7);
+  const t0 = Date.now();
+  assert.throws(() => decodePixels(prog13, 3, 'bomb.jpg'), new RegExp(`bomb\\.jpg: its header claims 9000x9000 pixels, which a JPEG of ${prog13.length} bytes cannot hold \\(at least 158203 bytes\\)`));
+  const bigPng = encodePng({ width: 9000, height: 1, colorType: 0, bitDepth: 8, samples: new Array(9000).fill(0) });
+  bigPng.writeUInt32BE(9000, 20); // height 1 -> 9000 (the IHDR CRC would catch it later; we refuse first)
+  assert.throws(() => decodePixels(bigPng, 1, 'bomb.png'), /bomb\.png: its header claims 9000x9000 pixels, which a PNG of \d+ bytes cannot hold \(at least 78488 bytes\)/);
+  assert.ok(Date.now() - t0 < 500, `refusals took ${Date.now() - t0} ms`);
   assert.throws(() => decodePixels(png.subarray(0, 20), 3, 'cut.png'), /cut\.png: PNG header is truncated or corrupt/);
   assert.throws(() => decodePixels(png.subarray(0, 40), 3, 'cut2.png'), /cut2\.png: cannot decode PNG/);
   const prog = encodeProgressiveJpeg(8, 8, 1, new Array(64).fill(100));
