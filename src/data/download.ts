@@ -40,6 +40,8 @@ export interface DownloadOptions {
   onProgress?: ProgressCallback;
   /** When given, the download is refused (and nothing is left behind) unless its md5 matches. */
   md5?: string;
+  /** The same for the SHA-256 (hex); both are checked when both are given. */
+  sha256?: string;
   fetch?: FetchLike;
 }
 
@@ -60,6 +62,7 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
   const total = header !== null && /^\d+$/.test(header) ? Number(header) : null;
   const temp = `${dest}.part-${process.pid}-${Date.now().toString(36)}`;
   const hash = createHash('md5');
+  const sha256 = options.sha256 !== undefined ? createHash('sha256') : null;
   const handle = await open(temp, 'w', 0o644);
   let done = 0;
   try {
@@ -68,6 +71,7 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
       const { done: finished, value } = await reader.read();
       if (finished) break;
       hash.update(value);
+      sha256?.update(value);
       let written = 0;
       while (written < value.length) {
         written += (await handle.write(value, written, value.length - written)).bytesWritten;
@@ -81,6 +85,10 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
     const actual = hash.digest('hex');
     if (options.md5 !== undefined && actual !== options.md5.toLowerCase()) {
       throw new Error(`md5 of the download from ${url} must be ${options.md5}, received ${actual}`);
+    }
+    const actualSha = sha256?.digest('hex');
+    if (options.sha256 !== undefined && actualSha !== options.sha256.toLowerCase()) {
+      throw new Error(`sha256 of the download from ${url} must be ${options.sha256}, received ${actualSha}`);
     }
     await handle.sync();
     await handle.close();

@@ -1,4 +1,4 @@
-/** The data layer: datasets, batching, augmentation, CIFAR-10 and the embedded synthetic dataset. */
+/** The data layer: datasets, batching, augmentation, CIFAR-10, MNIST and Fashion-MNIST (IDX), image folders, the embedded synthetic dataset. */
 export type { Batch, BatchOptions, ImageDataset } from './dataset.js';
 export { batches, imageSize, numBatches, splitValidation, subset, toTensor, validateDataset } from './dataset.js';
 export type { AugmentOptions } from './augment.js';
@@ -22,3 +22,20 @@ export type { EmbeddedDatasetOptions } from './embedded.js';
 export { EMBEDDED_CLASS_NAMES, embeddedDataset } from './embedded.js';
 export type { TarExtractOptions } from './tar.js';
 export { extractTar, extractTarGz } from './tar.js';
+export type { IdxArray, ReadIdxOptions } from './idx.js';
+export { parseIdx, readIdx } from './idx.js';
+export type { IdxFileSpec, LoadMnistOptions, MnistFamilySpec } from './mnist.js';
+export { FASHION_MNIST, MNIST, fashionMnist, findIdxFiles, loadMnistFamily, mnist, readIdxDataset } from './mnist.js';
+export type {
+  ColorMode,
+  FolderBatch,
+  FolderSource,
+  FolderTargets,
+  ImageDatasetFromDirectoryOptions,
+  LabelMode,
+  ScanOptions,
+  ScanResult,
+  ScannedFile,
+  Subset,
+} from './image-folder/index.js';
+export { ALLOWED_FORMATS, ImageFolderDataset, imageDatasetFromDirectory, scanDirectory } from './image-folder/index.js';

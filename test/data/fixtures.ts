@@ -1,8 +1,8 @@
 /** Test fixtures for the data layer: temporary folders, a minimal tar writer, CIFAR-10 records. */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 
 /** A fresh temporary folder and a function that removes it. */
@@ -95,4 +95,23 @@ export function fakeFetch(body: Uint8Array, status = 200, chunk = 1000): (url: s
       headers: { 'content-length': String(body.length) },
     });
   };
+}
+
+/** An IDX file of unsigned bytes: magic 0x0000 08 d, big-endian dims, then the values. */
+export function idxBytes(dims: number[], values?: ArrayLike<number>): Buffer {
+  const total = dims.reduce((a, b) => a * b, 1);
+  const out = Buffer.alloc(4 + 4 * dims.length + total);
+  out[2] = 0x08;
+  out[3] = dims.length;
+  dims.forEach((d, i) => out.writeUInt32BE(d, 4 + 4 * i));
+  for (let i = 0; i < total; i++) out[4 + 4 * dims.length + i] = values ? values[i] : (i * 7 + 3) & 255;
+  return out;
+}
+
+/** Writes files at these relative paths under `root` (folders made as needed), with `content(path)`. */
+export function writeTree(root: string, paths: string[], content: (p: string) => Uint8Array | string = () => ''): void {
+  for (const p of paths) {
+    mkdirSync(dirname(join(root, p)), { recursive: true });
+    writeFileSync(join(root, p), content(p));
+  }
 }
