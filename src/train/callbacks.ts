@@ -1,5 +1,5 @@
 import { appendFileSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import type { Model } from '../models/model.js';
 import type { History } from './history.js';
 import type { Optimizer } from './optimizers.js';
@@ -93,7 +93,9 @@ export class ModelCheckpoint extends Callback {
     this.saveWeightsOnly = config.saveWeightsOnly ?? false;
     this.verbose = config.verbose ?? 0;
     this.best = this.mode === 'min' ? Infinity : -Infinity;
-    this.stateKey = `ModelCheckpoint:${this.filepath}`;
+    // Keyed by the file's name, not its path: a run folder moved or reached by another path resumes with its
+    // best value so far (checkpoints written before keyed it by the whole path; fit.ts reads those too).
+    this.stateKey = `ModelCheckpoint:${basename(this.filepath)}`;
   }
 
   override onEpochEnd(epoch: number, logs: Logs): void {

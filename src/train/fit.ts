@@ -193,7 +193,12 @@ function resumeTraining(path: string, model: Model, c: Compiled, history: Histor
   if (s.optimizer?.config.learningRate) c.optimizer.learningRate = s.optimizer.config.learningRate as number;
   if (s.rng) globalRandom.setState(s.rng);
   if (s.history) Object.assign(history, History.from(s.history));
-  for (const cb of callbacks) if (cb.stateKey && cb.setState && s.callbacks?.[cb.stateKey] !== undefined) cb.setState(s.callbacks[cb.stateKey]);
+  for (const cb of callbacks) {
+    if (!cb.stateKey || !cb.setState || !s.callbacks) continue;
+    // An older checkpoint keyed ModelCheckpoint by its whole path: take the entry for the same file name.
+    const key = cb.stateKey in s.callbacks ? cb.stateKey : Object.keys(s.callbacks).find((k) => cb.stateKey!.startsWith('ModelCheckpoint:') && k.startsWith('ModelCheckpoint:') && k.endsWith(`/${cb.stateKey!.slice('ModelCheckpoint:'.length)}`));
+    if (key !== undefined) cb.setState(s.callbacks[key]);
+  }
   return s.epoch ?? 0;
 }
 

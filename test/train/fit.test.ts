@@ -108,7 +108,23 @@ test('a full checkpoint holds every callback state of its epoch, whatever the ca
   const { readCheckpoint } = await import('../../src/io/checkpoint.js');
   const state = readCheckpoint(latest).state;
   const bestSoFar = Math.min(...(h.history.val_loss as number[]));
-  assert.deepEqual(state.callbacks?.[`ModelCheckpoint:${best}`], { best: bestSoFar });
+  // Keyed by file name, so a moved run folder still resumes with its best value.
+  assert.deepEqual(state.callbacks?.[`ModelCheckpoint:${best.split('/').pop()}`], { best: bestSoFar });
   assert.equal(state.epoch, 3);
   assert.equal(readCheckpoint(best).kind, 'weights');
+});
+
+test('a run folder moved elsewhere resumes with the best value ModelCheckpoint had so far', async () => {
+  const { x, y } = smallData(32);
+  const first = mkdtempSync(join(tmpdir(), 'convkit-move-a-'));
+  const model = smallCnn(4);
+  model.compile({ optimizer: new Adam({ learningRate: 0.01 }), loss: 'sparse_categorical_crossentropy' });
+  const callbacks = (d: string): ModelCheckpoint[] => [new ModelCheckpoint({ filepath: join(d, 'latest.safetensors') }), new ModelCheckpoint({ filepath: join(d, 'best.safetensors'), saveBestOnly: true })];
+  const h = await model.fit(x, y, { batchSize: 8, epochs: 2, verbose: 0, validationData: [x, y], callbacks: callbacks(first) });
+  const moved = `${first}-moved`;
+  (await import('node:fs')).renameSync(first, moved);
+  const cbs = callbacks(moved);
+  await model.fit(x, y, { batchSize: 8, epochs: 2, verbose: 0, validationData: [x, y], callbacks: cbs, resumeFrom: join(moved, 'latest.safetensors') });
+  // Resumed at epoch 2 of 2: nothing trains, and the best is the first run's.
+  assert.equal((cbs[1] as unknown as { best: number }).best, Math.min(...(h.history.val_loss as number[])));
 });
