@@ -38,7 +38,8 @@ export function isHdf5File(path: string): boolean {
   }
 }
 
-function readFileHead(path: string, n: number): Buffer {
+/** The first n bytes of a file (fewer when it is shorter, the rest zero). */
+export function readFileHead(path: string, n: number): Buffer {
   const fd = openSync(path, 'r');
   try {
     const buf = Buffer.alloc(n);

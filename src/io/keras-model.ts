@@ -1,9 +1,9 @@
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseJson } from '../models/keras-config/deserialize.js';
 import { isObject } from '../models/keras-config/values.js';
-import { H5Reader, isHdf5File } from './h5-file.js';
+import { H5Reader, isHdf5File, readFileHead } from './h5-file.js';
 import { readZip } from './zip.js';
 
 /**
@@ -32,16 +32,7 @@ export interface KerasModelFile {
 
 const ZIP_MAGIC = [0x50, 0x4b, 0x03, 0x04];
 
-function head(path: string, n: number): Buffer {
-  const fd = openSync(path, 'r');
-  try {
-    const b = Buffer.alloc(n);
-    readSync(fd, b, 0, n, 0);
-    return b;
-  } finally {
-    closeSync(fd);
-  }
-}
+const head = readFileHead;
 
 export function isZipFile(path: string): boolean {
   return existsSync(path) && statSync(path).isFile() && ZIP_MAGIC.every((b, i) => head(path, 4)[i] === b);

@@ -91,29 +91,33 @@ function readChannelAxis(v: unknown, ctx: ReadContext, arg: string, fallback: nu
   return -1;
 }
 
+/** Conv2D's and DepthwiseConv2D's Keras 3 arguments, in Keras's order; `w` names the kernel ('kernel' or 'depthwise'). */
+function windowToKeras(layer: Layer, w: 'kernel' | 'depthwise', first: JsonObject, afterPadding: JsonObject): JsonObject {
+  const c = cfgOf(layer);
+  return {
+    ...first,
+    kernel_size: c.kernelSize as number[],
+    strides: c.strides as number[],
+    padding: c.padding as string,
+    ...afterPadding,
+    data_format: 'channels_last',
+    dilation_rate: c.dilationRate as number[],
+    ...(w === 'kernel' ? { groups: 1 } : {}),
+    activation: c.activation as string,
+    use_bias: c.useBias as boolean,
+    [`${w}_initializer`]: initializerConfig(c[`${w}Initializer`] as InitializerLike, 'glorotUniform'),
+    bias_initializer: initializerConfig(c.biasInitializer as InitializerLike, 'zeros'),
+    [`${w}_regularizer`]: regularizerConfig(c[`${w}Regularizer`] as Regularizer | null),
+    bias_regularizer: regularizerConfig(c.biasRegularizer as Regularizer | null),
+    activity_regularizer: null,
+    [`${w}_constraint`]: null,
+    bias_constraint: null,
+  };
+}
+
 const conv: LayerCodec = {
   module: 'keras.layers',
-  toKeras(layer) {
-    const c = cfgOf(layer);
-    return {
-      filters: c.filters as number,
-      kernel_size: c.kernelSize as number[],
-      strides: c.strides as number[],
-      padding: c.padding as string,
-      data_format: 'channels_last',
-      dilation_rate: c.dilationRate as number[],
-      groups: 1,
-      activation: c.activation as string,
-      use_bias: c.useBias as boolean,
-      kernel_initializer: initializerConfig(c.kernelInitializer as InitializerLike, 'glorotUniform'),
-      bias_initializer: initializerConfig(c.biasInitializer as InitializerLike, 'zeros'),
-      kernel_regularizer: regularizerConfig(c.kernelRegularizer as Regularizer | null),
-      bias_regularizer: regularizerConfig(c.biasRegularizer as Regularizer | null),
-      activity_regularizer: null,
-      kernel_constraint: null,
-      bias_constraint: null,
-    };
-  },
+  toKeras: (layer) => windowToKeras(layer, 'kernel', { filters: cfgOf(layer).filters as number }, {}),
   fromKeras(cfg, base, ctx) {
     readDataFormat(cfg, ctx);
     if (cfg.groups !== undefined && cfg.groups !== 1) bad(ctx.where, 'groups', '1 (grouped convolutions are not supported)', cfg.groups);
@@ -130,26 +134,7 @@ const conv: LayerCodec = {
 
 const depthwise: LayerCodec = {
   module: 'keras.layers',
-  toKeras(layer) {
-    const c = cfgOf(layer);
-    return {
-      kernel_size: c.kernelSize as number[],
-      strides: c.strides as number[],
-      padding: c.padding as string,
-      depth_multiplier: c.depthMultiplier as number,
-      data_format: 'channels_last',
-      dilation_rate: c.dilationRate as number[],
-      activation: c.activation as string,
-      use_bias: c.useBias as boolean,
-      depthwise_initializer: initializerConfig(c.depthwiseInitializer as InitializerLike, 'glorotUniform'),
-      bias_initializer: initializerConfig(c.biasInitializer as InitializerLike, 'zeros'),
-      depthwise_regularizer: regularizerConfig(c.depthwiseRegularizer as Regularizer | null),
-      bias_regularizer: regularizerConfig(c.biasRegularizer as Regularizer | null),
-      activity_regularizer: null,
-      depthwise_constraint: null,
-      bias_constraint: null,
-    };
-  },
+  toKeras: (layer) => windowToKeras(layer, 'depthwise', {}, { depth_multiplier: cfgOf(layer).depthMultiplier as number }),
   fromKeras(cfg, base, ctx) {
     readDataFormat(cfg, ctx);
     noteUnsupported(cfg, ['activity_regularizer', 'depthwise_constraint', 'bias_constraint'], ctx);
