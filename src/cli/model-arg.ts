@@ -1,9 +1,10 @@
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { CIFAR10_CLASS_NAMES } from '../data/cifar10.js';
 import type { ImageDataset } from '../data/dataset.js';
 import { EMBEDDED_CLASS_NAMES } from '../data/embedded.js';
 import type { Checkpoint } from '../io/checkpoint.js';
+import { readFileHead } from '../io/h5-file.js';
 import type { Model } from '../models/model.js';
 import { Sequential } from '../models/sequential.js';
 import { loadModel } from '../train/saving.js';
@@ -39,13 +40,8 @@ export interface ModelFile {
 /** A folder, or a safetensors file: told by its name, else by its content (an 8-byte header length, then '{'). */
 function isCheckpoint(path: string): boolean {
   if (statSync(path).isDirectory() || /\.safetensors$/i.test(path)) return true;
-  const head = Buffer.alloc(9);
-  const fd = openSync(path, 'r');
-  try {
-    if (readSync(fd, head, 0, 9, 0) < 9) return false;
-  } finally {
-    closeSync(fd);
-  }
+  // A file shorter than 9 bytes reads as zeros past its end: no '{', not a checkpoint.
+  const head = readFileHead(path, 9);
   return head[8] === 0x7b && head.readBigUInt64LE(0) < 100_000_000n;
 }
 

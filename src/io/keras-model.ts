@@ -32,10 +32,10 @@ export interface KerasModelFile {
 
 const ZIP_MAGIC = [0x50, 0x4b, 0x03, 0x04];
 
-const head = readFileHead;
-
 export function isZipFile(path: string): boolean {
-  return existsSync(path) && statSync(path).isFile() && ZIP_MAGIC.every((b, i) => head(path, 4)[i] === b);
+  if (!existsSync(path) || !statSync(path).isFile()) return false;
+  const head = readFileHead(path, 4);
+  return ZIP_MAGIC.every((b, i) => head[i] === b);
 }
 
 /** True when `path` is a whole-model Keras file (.keras zip, or an HDF5 file with a model config). */
@@ -52,7 +52,7 @@ export async function openKerasModelFile(path: string): Promise<KerasModelFile> 
   if (statSync(path).isDirectory()) throw new Error(`Keras model '${path}': is a folder; expected a .keras or .h5 file (a TensorFlow SavedModel folder is not read)`);
   if (isZipFile(path)) return openArchive(path);
   if (isHdf5File(path)) return openLegacyH5(path);
-  throw new Error(`Keras model '${path}': neither a .keras archive (zip) nor an HDF5 .h5 file (its first bytes are ${[...head(path, 4)].map((b) => b.toString(16).padStart(2, '0')).join(' ')})`);
+  throw new Error(`Keras model '${path}': neither a .keras archive (zip) nor an HDF5 .h5 file (its first bytes are ${[...readFileHead(path, 4)].map((b) => b.toString(16).padStart(2, '0')).join(' ')})`);
 }
 
 function jsonObject(bytes: Uint8Array, what: string): Record<string, unknown> {

@@ -28,7 +28,8 @@ export abstract class Optimizer {
   }
 
   abstract get className(): string;
-  protected abstract slotNames(): string[];
+  /** The per-variable state this optimizer keeps, in the order Keras creates it (Adam: m, v). */
+  abstract slotNames(): string[];
   protected abstract update(v: Variable, grad: Tensor, slot: (name: string) => Tensor, step: number): void;
   abstract getConfig(): Record<string, number | boolean>;
 
@@ -96,7 +97,7 @@ export class Adam extends Optimizer {
   get className(): string {
     return 'Adam';
   }
-  protected slotNames(): string[] {
+  slotNames(): string[] {
     return ['m', 'v'];
   }
   protected update(v: Variable, g: Tensor, slot: (name: string) => Tensor, step: number): void {
@@ -122,7 +123,7 @@ export class SGD extends Optimizer {
   get className(): string {
     return 'SGD';
   }
-  protected slotNames(): string[] {
+  slotNames(): string[] {
     return this.momentum > 0 ? ['momentum'] : [];
   }
   protected update(v: Variable, g: Tensor, slot: (name: string) => Tensor): void {
@@ -156,7 +157,7 @@ export class RMSprop extends Optimizer {
   get className(): string {
     return 'RMSprop';
   }
-  protected slotNames(): string[] {
+  slotNames(): string[] {
     return this.momentum > 0 ? ['velocity', 'momentum'] : ['velocity'];
   }
   protected update(v: Variable, g: Tensor, slot: (name: string) => Tensor): void {

@@ -12,7 +12,7 @@ import { Model } from '../models/model.js';
 import { createModel } from '../zoo/index.js';
 import { compileFromKeras, compileToKeras } from './compile-config.js';
 import { compile, getCompiledOrNull } from './fit.js';
-import { Optimizer } from './optimizers.js';
+import { Adam, Optimizer } from './optimizers.js';
 
 /**
  * Whole models in and out, as keras.models.load_model / model.save:
@@ -83,13 +83,12 @@ function tryCompile(model: Model, cfg: Record<string, unknown>, source: string, 
   }
 }
 
-/** Slot names in the order Keras 3 keeps each optimizer's per-variable state. */
+/**
+ * Slot names in the order Keras 3 keeps each optimizer's per-variable state: Adam's m and v interleaved per
+ * variable (add_optimizer_variables with two names), the others one list per slot.
+ */
 function kerasSlotOrder(opt: Optimizer): { names: string[]; interleaved: boolean } {
-  const state = opt.getState([]);
-  const names = Object.keys(state.slots);
-  if (opt.className === 'Adam') return { names: ['m', 'v'], interleaved: true };
-  if (opt.className === 'RMSprop') return { names: (opt as unknown as { momentum: number }).momentum > 0 ? ['velocity', 'momentum'] : ['velocity'], interleaved: false };
-  return { names: names.length > 0 ? names : (opt as unknown as { momentum: number }).momentum > 0 ? ['momentum'] : [], interleaved: false };
+  return { names: opt.slotNames(), interleaved: opt instanceof Adam };
 }
 
 /** optimizer/vars of a Keras 3 weights file: iterations, learning rate, then the slots (Adam's interleaved m, v). */

@@ -105,11 +105,18 @@ function windowToKeras(layer: Layer, w: 'kernel' | 'depthwise', first: JsonObjec
     ...(w === 'kernel' ? { groups: 1 } : {}),
     activation: c.activation as string,
     use_bias: c.useBias as boolean,
+    ...weightArgsToKeras(c, w, true),
+  };
+}
+
+/** A kernel's and bias's initializers, regularizers and (never set) constraints, as Conv2D, DepthwiseConv2D and Dense write them. */
+function weightArgsToKeras(c: Record<string, unknown>, w: 'kernel' | 'depthwise', activityRegularizer: boolean): JsonObject {
+  return {
     [`${w}_initializer`]: initializerConfig(c[`${w}Initializer`] as InitializerLike, 'glorotUniform'),
     bias_initializer: initializerConfig(c.biasInitializer as InitializerLike, 'zeros'),
     [`${w}_regularizer`]: regularizerConfig(c[`${w}Regularizer`] as Regularizer | null),
     bias_regularizer: regularizerConfig(c.biasRegularizer as Regularizer | null),
-    activity_regularizer: null,
+    ...(activityRegularizer ? { activity_regularizer: null } : {}),
     [`${w}_constraint`]: null,
     bias_constraint: null,
   };
@@ -156,12 +163,8 @@ const dense: LayerCodec = {
       units: c.units as number,
       activation: c.activation as string,
       use_bias: c.useBias as boolean,
-      kernel_initializer: initializerConfig(c.kernelInitializer as InitializerLike, 'glorotUniform'),
-      bias_initializer: initializerConfig(c.biasInitializer as InitializerLike, 'zeros'),
-      kernel_regularizer: regularizerConfig(c.kernelRegularizer as Regularizer | null),
-      bias_regularizer: regularizerConfig(c.biasRegularizer as Regularizer | null),
-      kernel_constraint: null,
-      bias_constraint: null,
+      // Keras 3's Dense writes no activity_regularizer (the real files' configs show it).
+      ...weightArgsToKeras(c, 'kernel', false),
     };
   },
   fromKeras(cfg, base, ctx) {
@@ -319,4 +322,3 @@ export const ALIASES: Record<string, string> = {
   BatchNormalizationV2: 'BatchNormalization',
 };
 
-export { isObject };

@@ -49,8 +49,7 @@ export function registerSerializable(
 
 /** The registered class of a layer, found by its class name. */
 export function registeredFor(layer: Layer): Registered | undefined {
-  const r = byClassName.get(layer.className);
-  return r;
+  return byClassName.get(layer.className);
 }
 
 /** Finds a class by the registered name a file gives, else by its bare class name. */
