@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { Variable } from '../../src/tensor/variable.js';
-import { Adam, SGD } from '../../src/train/optimizers.js';
+import { Adam, RMSprop, SGD } from '../../src/train/optimizers.js';
 
 const variable = (values: number[]): Variable => new Variable('w', Float64Array.from(values), [values.length]);
 const grad = (values: number[]): Tensor => Tensor.from(values, [values.length], 'float64');
@@ -61,4 +61,24 @@ test('optimizer state round-trips by variable name and refuses a mismatch', () =
   const other = new Variable('other', new Float64Array(3), [3]);
   assert.throws(() => new Adam().setState(state, [other]), /names variable 'w', which the model does not have/);
   assert.throws(() => new Adam({ learningRate: -1 }), /'learningRate' expected a positive number, received -1/);
+});
+
+test('RMSprop follows Keras 3: v = rho v + (1 - rho) g^2, w -= lr g / sqrt(v + eps); with momentum, w -= m = mu m + that step', () => {
+  const g = [0.5, -1.5];
+  for (const momentum of [0, 0.8]) {
+    const w = variable([1, -2]);
+    const opt = new RMSprop({ learningRate: 0.01, rho: 0.9, momentum });
+    const expected = [1, -2];
+    let v = [0, 0];
+    let m = [0, 0];
+    for (let t = 1; t <= 3; t++) {
+      opt.applyGradients([[w, grad(g)]]);
+      v = v.map((vi, i) => 0.9 * vi + 0.1 * g[i] * g[i]);
+      const step = g.map((gi, i) => (0.01 * gi) / Math.sqrt(v[i] + 1e-7));
+      m = m.map((mi, i) => momentum * mi + step[i]);
+      for (let i = 0; i < 2; i++) expected[i] -= momentum > 0 ? m[i] : step[i];
+    }
+    w.data.forEach((x, i) => assert.ok(Math.abs(x - expected[i]) < 1e-12, `momentum ${momentum}: w[${i}] = ${x}, expected ${expected[i]}`));
+    assert.deepEqual(opt.slotNames(), momentum > 0 ? ['velocity', 'momentum'] : ['velocity']);
+  }
 });
