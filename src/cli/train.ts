@@ -7,14 +7,14 @@ import { setSeed } from '../tensor/random.js';
 import { CSVLogger, Callback, ModelCheckpoint } from '../train/callbacks.js';
 import { NonFiniteError } from '../train/step.js';
 import { Adam, Optimizer, SGD } from '../train/optimizers.js';
-import { imageSource } from '../train/source.js';
 import { backendName } from '../backend/index.js';
 import type { Model } from '../models/model.js';
 import { getCompiledOrNull } from '../train/fit.js';
 import type { LossLike } from '../train/losses.js';
 import { createModel, zoo } from '../zoo/index.js';
-import { CliError, DataSettings, OUT_FILES, loadData, note } from './common.js';
-import { checkDataFits, openModelFile, parseModelArg } from './model-arg.js';
+import { CliError, OUT_FILES, note } from './common.js';
+import { DataSettings, colorModeFor, loadData, sourceOf } from './data.js';
+import { checkDataFits, modelInputShape, openModelFile, parseModelArg } from './model-arg.js';
 
 export interface TrainArgs extends DataSettings {
   model: string;
@@ -83,14 +83,22 @@ export async function train(a: TrainArgs): Promise<void> {
   if (a.resume && !resumeFrom) console.log(`No checkpoint at ${ckptPath}; starting from scratch.`);
 
   setSeed(a.seed);
-  const data = await loadData(a);
+  // An image folder is read at the model's input size unless --image-size says otherwise (a zoo model is then
+  // built for that size); a model file also fixes the channels.
+  const fileShape = opened ? modelInputShape(opened.model) : null;
+  const defined = ref.kind === 'zoo' ? zoo[ref.name].inputShape : fileShape;
+  const data = await loadData(a, {
+    imageSize: defined && defined[0] && defined[1] ? [defined[0], defined[1]] : undefined,
+    colorMode: colorModeFor(fileShape?.[2]),
+    verbose: a.verbose > 0,
+  });
   const [h, w, c] = [data.train.height, data.train.width, data.train.channels];
   const numClasses = data.train.classNames.length;
   let model: Model;
   let from = '';
   if (ref.kind === 'zoo') {
     const entry = zoo[ref.name];
-    if (entry.inputShape[0] !== h && ref.name !== 'inception10' && ref.name !== 'resnet18') {
+    if ((entry.inputShape[0] !== h || entry.inputShape[2] !== c) && ref.name !== 'inception10' && ref.name !== 'resnet18') {
       console.log(`Note: ${ref.name} is defined for ${entry.inputShape.join('x')} input; building it for ${h}x${w}x${c}.`);
     }
     model = createModel(ref.name, { inputShape: [h, w, c], numClasses });
@@ -112,15 +120,16 @@ export async function train(a: TrainArgs): Promise<void> {
     artifacts,
   ];
   try {
-    await model.fit(imageSource(data.train, a.augment ? CIFAR_AUGMENT : undefined), undefined, {
+    await model.fit(sourceOf(data.train, a.augment ? CIFAR_AUGMENT : undefined), undefined, {
       epochs: a.epochs,
       batchSize: a.batchSize,
-      validationData: imageSource(data.test),
+      validationData: sourceOf(data.test),
       validationFreq: a.validationFreq,
       callbacks,
       verbose: a.verbose,
       resumeFrom,
-      checkpointExtra: { data: { dataset: a.dataset, seed: a.seed, trainSize: a.trainSize, testSize: a.testSize }, classNames: data.train.classNames },
+      // The CLI feeds every model x / 255: recorded so that predict on image files preprocesses the same way.
+      checkpointExtra: { data: data.record, classNames: data.train.classNames, preprocess: 'unit' },
     });
   } catch (e) {
     if (e instanceof NonFiniteError) throw new CliError(`training stopped: ${e.message}. The last good checkpoint is ${existsSync(ckptPath) ? ckptPath : 'not written yet'}.`);
