@@ -45,10 +45,26 @@ export interface CliData {
   record: Record<string, unknown>;
 }
 
+/** How the CLI scales pixels for a model: 'unit' x / 255 (every model trained from scratch), 'tf' x / 127.5 - 1 (ImageNet MobileNet weights). */
+export type CliPreprocess = 'unit' | 'tf';
+
 /** A fit/evaluate source over either kind of dataset, training batches augmented when asked. */
-export function sourceOf(ds: CliDataset, augment?: AugmentOptions): DataSource {
-  return ds instanceof ImageFolderDataset ? (ds.source(augment) as DataSource) : imageSource(ds, augment);
+export function sourceOf(ds: CliDataset, augment?: AugmentOptions, preprocess: CliPreprocess = 'unit'): DataSource {
+  const src = ds instanceof ImageFolderDataset ? (ds.source(augment) as DataSource) : imageSource(ds, augment);
+  if (preprocess === 'unit') return src;
+  return {
+    size: src.size,
+    take(indices, training) {
+      const b = src.take(indices, training);
+      const v = b.x.data;
+      for (let i = 0; i < v.length; i++) v[i] = 2 * v[i] - 1;
+      return b;
+    },
+  };
 }
+
+/** The preprocessing a checkpoint's extra records ('unit' when none). */
+export const recordedPreprocess = (extra: Record<string, unknown> | undefined): CliPreprocess => (extra?.preprocess === 'tf' ? 'tf' : 'unit');
 
 /** --image-size H,W (or one number for a square). */
 export function parseImageSize(v: string): [number, number] {

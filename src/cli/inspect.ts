@@ -3,7 +3,7 @@ import { topK } from '../images/imagenet.js';
 import type { CheckpointState } from '../io/checkpoint.js';
 import { createModel } from '../zoo/index.js';
 import { CliError } from './common.js';
-import { CliDataset, DataSettings, colorModeFor, loadData, loadFolder, sourceOf } from './data.js';
+import { CliDataset, DataSettings, colorModeFor, loadData, loadFolder, recordedPreprocess, sourceOf } from './data.js';
 import { summaryDetail } from './maths.js';
 import { ModelArgs, ResolvedModel, checkDataFits, modelFromArgs, modelInputShape, openModelFile, parseModelArg } from './model-arg.js';
 
@@ -55,7 +55,7 @@ export async function evaluateCmd(opts: ModelArgs & { json?: boolean; batchSize:
   const test = await testPart(resolved, opts);
   checkDataFits(model, what, test);
   model.compile({ loss: 'sparse_categorical_crossentropy', metrics: ['accuracy'] });
-  const r = model.evaluate(sourceOf(test), undefined, { batchSize: opts.batchSize });
+  const r = model.evaluate(sourceOf(test, undefined, recordedPreprocess(resolved.ckpt?.state.extra)), undefined, { batchSize: opts.batchSize });
   if (opts.json) console.log(JSON.stringify({ loss: r.loss, accuracy: r.accuracy, images: test.n }));
   else console.log(`${model.name} on ${test.name} (${test.n} images): loss ${r.loss.toFixed(4)}, accuracy ${(r.accuracy * 100).toFixed(2)}%`);
 }
@@ -67,7 +67,7 @@ export async function predictCmd(opts: { checkpoint: string; count: number; json
   const test = await testPart(resolved, opts);
   checkDataFits(model, what, test);
   const n = Math.min(opts.count, test.n);
-  const { x, y } = sourceOf(test).take(Array.from({ length: n }, (_, i) => i), false);
+  const { x, y } = sourceOf(test, undefined, recordedPreprocess(resolved.ckpt?.state.extra)).take(Array.from({ length: n }, (_, i) => i), false);
   const probs = model.predict(x);
   const c = probs.shape[1];
   const rows = Array.from({ length: n }, (_, i) => {

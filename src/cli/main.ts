@@ -52,9 +52,15 @@ folderOptions(dataOptions(
     .option('--resume', 'continue from <out>/checkpoint.safetensors when it exists')
     .option('--validation-freq <n>', 'validate every n epochs', parseIntArg('--validation-freq'), 1)
     .option('--augment', 'random crop (pad 4) and horizontal flip')
+    .option('-w, --weights <file>', 'transfer learning, --model mobilenet: Keras MobileNet .h5 weights (with or without top) or a checkpoint of the base')
+    .option('--freeze-base', 'transfer learning: MobileNet without its top, frozen; train a new classifier (features computed once without --augment)')
+    .option('--fine-tune-from <layer>', 'transfer learning, second phase: unfreeze the layers from LAYER (e.g. conv_dw_13) and train at --fine-tune-lr')
+    .option('--fine-tune-epochs <n>', 'epochs of the fine-tuning phase (default: --epochs)', parseIntArg('--fine-tune-epochs'))
+    .option('--fine-tune-lr <rate>', 'Adam learning rate of the fine-tuning phase', parseFloatArg('--fine-tune-lr'), 1e-5)
+    .option('--alpha <a>', 'transfer learning: MobileNet width multiplier (default: from a Keras file name, else 1)', parseFloatArg('--alpha'))
     .addOption(new Option('--verbose <level>', '0 silent, 1 progress bar, 2 one line per epoch').choices(['0', '1', '2']).default('1')),
 )).action(async (o) => {
-  await train({ ...o, resume: !!o.resume, augment: !!o.augment, verbose: Number(o.verbose) as 0 | 1 | 2 });
+  await train({ ...o, resume: !!o.resume, augment: !!o.augment, freezeBase: !!o.freezeBase, verbose: Number(o.verbose) as 0 | 1 | 2 });
 });
 
 dataOptions(
