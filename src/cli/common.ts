@@ -1,8 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ImageDataset } from '../data/dataset.js';
-import { embeddedDataset } from '../data/embedded.js';
-import { findCifar10Dir, loadCifar10 } from '../data/cifar10.js';
 import { Checkpoint, readCheckpoint, restoreWeights } from '../io/checkpoint.js';
 import { modelFromConfig } from '../models/keras-config/index.js';
 import { Model } from '../models/model.js';
@@ -24,27 +21,6 @@ export const OUT_FILES = {
   weights: 'weights.txt',
   log: 'log.csv',
 } as const;
-
-export interface DataSettings {
-  dataset: 'embedded' | 'cifar10';
-  seed: number;
-  trainSize?: number;
-  testSize?: number;
-  dataDir?: string;
-  download?: boolean;
-}
-
-export async function loadData(s: DataSettings, onProgress?: (done: number, total: number | null) => void): Promise<{ train: ImageDataset; test: ImageDataset }> {
-  if (s.dataset === 'embedded') return embeddedDataset({ seed: s.seed, trainSize: s.trainSize, testSize: s.testSize });
-  if (s.dataset === 'cifar10') {
-    // The library's message explains the API; on the command line the answer is an option, in one line.
-    if (!s.download && findCifar10Dir(s.dataDir).dir === null) {
-      throw new CliError(`CIFAR-10 not found ${s.dataDir ? `in '${s.dataDir}'` : 'in the cache (CONVKIT_DATA or ~/.cache/convkit)'}: pass --download to fetch it (163 MiB, md5-checked) or --data-dir DIR for the folder holding data_batch_1.bin ... test_batch.bin`);
-    }
-    return loadCifar10({ dataDir: s.dataDir, download: s.download, onProgress });
-  }
-  throw new CliError(`--dataset: expected 'embedded' or 'cifar10', received '${String(s.dataset)}'`, 2);
-}
 
 /** What the library reports but does not stop for (an optimizer setting not applied, say): one stderr line. */
 export const note = (message: string): void => {

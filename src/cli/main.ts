@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import '../index.js';
 import { registerBuildNativeCommand } from './build-native.js';
 import { CliError, parseFloatArg, parseIntArg } from './common.js';
+import { COLOR_MODES, DATASETS, parseFraction, parseImageSize } from './data.js';
 import { dumpWeights, evaluateCmd, summary } from './inspect.js';
 import { registerConvertCommand } from './convert.js';
 import { registerExportCommand } from './export.js';
@@ -21,13 +22,22 @@ program.exitOverride();
 
 const dataOptions = (cmd: Command): Command =>
   cmd
-    .addOption(new Option('--dataset <name>', 'embedded (synthetic, offline) or cifar10').choices(['embedded', 'cifar10']))
-    .option('--data-dir <dir>', 'folder with the CIFAR-10 .bin files (or where to download them)')
-    .option('--download', 'download CIFAR-10 if it is not found')
+    .addOption(new Option('--dataset <name>', 'embedded (synthetic, offline), cifar10, mnist or fashion-mnist').choices([...DATASETS]))
+    .option('--data <dir>', 'a folder with one subfolder of images (JPEG/PNG) per class')
+    .option('--data-dir <dir>', 'folder with the CIFAR-10 .bin / MNIST IDX files (or where to download them)')
+    .option('--download', 'download CIFAR-10 / MNIST / Fashion-MNIST if not found')
     .option('--train-size <n>', 'embedded dataset: training images', parseIntArg('--train-size', 1))
     .option('--test-size <n>', 'embedded dataset: test images', parseIntArg('--test-size', 1));
 
-dataOptions(
+/** Options of `train` for an image folder (--data). */
+const folderOptions = (cmd: Command): Command =>
+  cmd
+    .option('--image-size <h,w>', "--data: resize images to H,W (default: the model's input size)", parseImageSize)
+    .addOption(new Option('--color-mode <mode>', '--data: grayscale, rgb (default) or rgba').choices([...COLOR_MODES]))
+    .option('--validation-split <f>', '--data: the last fraction of the seeded shuffle validates (default 0.2)', parseFraction('--validation-split'))
+    .option('--validation-data <dir>', '--data: a folder with the same class subfolders to validate on instead');
+
+folderOptions(dataOptions(
   program
     .command('train')
     .description('train a zoo model, or go on training a model file; leaves a checkpoint, the best weights, curves, a weight dump and a CSV log in --out')
@@ -42,9 +52,15 @@ dataOptions(
     .option('--resume', 'continue from <out>/checkpoint.safetensors when it exists')
     .option('--validation-freq <n>', 'validate every n epochs', parseIntArg('--validation-freq'), 1)
     .option('--augment', 'random crop (pad 4) and horizontal flip')
+    .option('-w, --weights <file>', 'transfer learning, --model mobilenet: Keras MobileNet .h5 weights (with or without top) or a checkpoint of the base')
+    .option('--freeze-base', 'transfer learning: MobileNet without its top, frozen; train a new classifier (features computed once without --augment)')
+    .option('--fine-tune-from <layer>', 'transfer learning, second phase: unfreeze the layers from LAYER (e.g. conv_dw_13) and train at --fine-tune-lr')
+    .option('--fine-tune-epochs <n>', 'epochs of the fine-tuning phase (default: --epochs)', parseIntArg('--fine-tune-epochs'))
+    .option('--fine-tune-lr <rate>', 'Adam learning rate of the fine-tuning phase', parseFloatArg('--fine-tune-lr'), 1e-5)
+    .option('--alpha <a>', 'transfer learning: MobileNet width multiplier (default: from a Keras file name, else 1)', parseFloatArg('--alpha'))
     .addOption(new Option('--verbose <level>', '0 silent, 1 progress bar, 2 one line per epoch').choices(['0', '1', '2']).default('1')),
-).action(async (o) => {
-  await train({ ...o, dataset: o.dataset ?? 'embedded', resume: !!o.resume, augment: !!o.augment, verbose: Number(o.verbose) as 0 | 1 | 2 });
+)).action(async (o) => {
+  await train({ ...o, resume: !!o.resume, augment: !!o.augment, freezeBase: !!o.freezeBase, verbose: Number(o.verbose) as 0 | 1 | 2 });
 });
 
 dataOptions(

@@ -78,7 +78,7 @@ export function modelClasses(model: Model): number | null {
 const shapeText = (s: readonly (number | null)[]): string => `(${s.map((d) => d ?? 'None').join(', ')})`;
 
 /** Refuses a dataset whose images or classes do not fit the model, naming both shapes. */
-export function checkDataFits(model: Model, what: string, data: ImageDataset): void {
+export function checkDataFits(model: Model, what: string, data: Pick<ImageDataset, 'name' | 'height' | 'width' | 'channels' | 'classNames'>): void {
   const want = modelInputShape(model);
   const have = [data.height, data.width, data.channels];
   if (want && (want.length !== 3 || want.some((d, i) => d !== null && d !== have[i]))) {

@@ -25,13 +25,15 @@ export async function predictImagesCmd(images: string[], args: ImagePredictArgs)
   if (args.preprocess !== undefined && !PREPROCESS_MODES.includes(args.preprocess as PreprocessMode)) {
     throw new CliError(`--preprocess: expected one of ${PREPROCESS_MODES.join(', ')}, received '${args.preprocess}'`, 2);
   }
-  const { model, zooName, labels, what } = await modelFromArgs(args, { requireWeights: true });
+  const { model, zooName, labels, what, ckpt } = await modelFromArgs(args, { requireWeights: true });
   const inputShape = modelInputShape(model);
   if (!inputShape || inputShape.length !== 3 || inputShape.some((d) => d === null) || (inputShape[2] !== 1 && inputShape[2] !== 3)) {
     throw new CliError(`${what}: expected a model taking images (height, width, 1 or 3 channels), received one taking input shape ${inputShape ? `(${inputShape.map((d) => d ?? 'None').join(', ')})` : 'unknown'}`);
   }
   // A zoo model's weights come with their preprocessing; a model file says nothing, and most are trained on x / 255.
-  const mode = (args.preprocess as PreprocessMode | undefined) ?? (zooName ? preprocessingFor(zooName) : 'unit');
+  // A checkpoint of `convkit train` records the preprocessing it trained with (x / 255).
+  const recorded = ckpt?.state.extra?.preprocess as PreprocessMode | undefined;
+  const mode = (args.preprocess as PreprocessMode | undefined) ?? (recorded && PREPROCESS_MODES.includes(recorded) ? recorded : undefined) ?? (zooName ? preprocessingFor(zooName) : 'unit');
   const x = loadImages(images, { inputShape: inputShape as number[], mode, interpolation: args.interpolation as Interpolation });
   const probs = model.predict(x, { batchSize: 8 });
   if (probs.rank !== 2) throw new CliError(`predict: ${model.name} outputs shape (${probs.shape.join(', ')}), not class scores`);

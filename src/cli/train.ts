@@ -7,16 +7,19 @@ import { setSeed } from '../tensor/random.js';
 import { CSVLogger, Callback, ModelCheckpoint } from '../train/callbacks.js';
 import { NonFiniteError } from '../train/step.js';
 import { Adam, Optimizer, SGD } from '../train/optimizers.js';
-import { imageSource } from '../train/source.js';
 import { backendName } from '../backend/index.js';
 import type { Model } from '../models/model.js';
 import { getCompiledOrNull } from '../train/fit.js';
 import type { LossLike } from '../train/losses.js';
 import { createModel, zoo } from '../zoo/index.js';
-import { CliError, DataSettings, OUT_FILES, loadData, note } from './common.js';
-import { checkDataFits, openModelFile, parseModelArg } from './model-arg.js';
+import { CliError, OUT_FILES, note } from './common.js';
+import { CliPreprocess, DataSettings, colorModeFor, loadData, sourceOf } from './data.js';
+import { TransferArgs, buildTransfer, startFineTuning, wantsTransfer } from './transfer.js';
+import { fitOnFeatures } from '../train/feature-cache.js';
+import { TRANSFER_FEATURES } from '../zoo/transfer.js';
+import { checkDataFits, modelInputShape, openModelFile, parseModelArg } from './model-arg.js';
 
-export interface TrainArgs extends DataSettings {
+export interface TrainArgs extends DataSettings, TransferArgs {
   model: string;
   epochs: number;
   batchSize: number;
@@ -83,14 +86,28 @@ export async function train(a: TrainArgs): Promise<void> {
   if (a.resume && !resumeFrom) console.log(`No checkpoint at ${ckptPath}; starting from scratch.`);
 
   setSeed(a.seed);
-  const data = await loadData(a);
+  // An image folder is read at the model's input size unless --image-size says otherwise (a zoo model is then
+  // built for that size); a model file also fixes the channels.
+  const fileShape = opened ? modelInputShape(opened.model) : null;
+  const defined = ref.kind === 'zoo' ? zoo[ref.name].inputShape : fileShape;
+  const data = await loadData(a, {
+    imageSize: defined && defined[0] && defined[1] ? [defined[0], defined[1]] : undefined,
+    colorMode: colorModeFor(fileShape?.[2]),
+    verbose: a.verbose > 0,
+  });
   const [h, w, c] = [data.train.height, data.train.width, data.train.channels];
   const numClasses = data.train.classNames.length;
   let model: Model;
   let from = '';
-  if (ref.kind === 'zoo') {
+  if (ref.kind === 'file' && wantsTransfer(a)) throw new CliError(`--weights / --freeze-base / --fine-tune-from: only with --model mobilenet; '${ref.path}' is a model file`, 2);
+  const transfer = ref.kind === 'zoo' && wantsTransfer(a);
+  if (transfer) {
+    const t = await buildTransfer(a, data.train);
+    model = t.model;
+    from = `${a.weights ? ` with weights '${a.weights}'` : ''}${a.freezeBase || a.fineTuneFrom ? ', base frozen' : ''}`;
+  } else if (ref.kind === 'zoo') {
     const entry = zoo[ref.name];
-    if (entry.inputShape[0] !== h && ref.name !== 'inception10' && ref.name !== 'resnet18') {
+    if ((entry.inputShape[0] !== h || entry.inputShape[2] !== c) && ref.name !== 'inception10' && ref.name !== 'resnet18') {
       console.log(`Note: ${ref.name} is defined for ${entry.inputShape.join('x')} input; building it for ${h}x${w}x${c}.`);
     }
     model = createModel(ref.name, { inputShape: [h, w, c], numClasses });
@@ -105,23 +122,37 @@ export async function train(a: TrainArgs): Promise<void> {
 
   console.log(`Training ${model.name} (${model.countParams().toLocaleString('en-US')} params)${from} on ${data.train.name}: ${data.train.n} train / ${data.test.n} test images, ${a.epochs} epochs, batch ${a.batchSize}, ${optimizer.className}${optimizer === compiled?.optimizer ? " (the model file's)" : ''}, backend ${backendName()}`);
   const artifacts = new ArtifactWriter(a.out);
-  const callbacks: Callback[] = [
+  const checkpoints = [
     new ModelCheckpoint({ filepath: ckptPath }),
     new ModelCheckpoint({ filepath: join(a.out, OUT_FILES.best), saveBestOnly: true, saveWeightsOnly: true, verbose: 1 }),
-    new CSVLogger(join(a.out, OUT_FILES.log), ',', resumeFrom !== undefined),
-    artifacts,
   ];
+  const callbacks = (append: boolean): Callback[] => [...checkpoints, new CSVLogger(join(a.out, OUT_FILES.log), ',', append), artifacts];
+  // The CLI feeds models x / 255, or x / 127.5 - 1 for ImageNet transfer: recorded so evaluate and predict match.
+  const preprocess: CliPreprocess = transfer ? 'tf' : 'unit';
+  const augment = a.augment ? CIFAR_AUGMENT : undefined;
+  const fitOpts = {
+    batchSize: a.batchSize,
+    validationFreq: a.validationFreq,
+    verbose: a.verbose,
+    checkpointExtra: { data: data.record, classNames: data.train.classNames, preprocess },
+  };
+  const trainSource = sourceOf(data.train, augment, preprocess);
+  const testSource = sourceOf(data.test, undefined, preprocess);
   try {
-    await model.fit(imageSource(data.train, a.augment ? CIFAR_AUGMENT : undefined), undefined, {
-      epochs: a.epochs,
-      batchSize: a.batchSize,
-      validationData: imageSource(data.test),
-      validationFreq: a.validationFreq,
-      callbacks,
-      verbose: a.verbose,
-      resumeFrom,
-      checkpointExtra: { data: { dataset: a.dataset, seed: a.seed, trainSize: a.trainSize, testSize: a.testSize }, classNames: data.train.classNames },
-    });
+    // A frozen base without augmentation maps each image to the same features: computed once (feature-cache.ts).
+    if (transfer && model.layers.some((l) => l.name === TRANSFER_FEATURES) && !augment && !resumeFrom && (a.freezeBase || a.fineTuneFrom)) {
+      console.log(`Frozen base, no augmentation: computing its features once per image, then training the head on them.`);
+      await fitOnFeatures(model, TRANSFER_FEATURES, trainSource, { ...fitOpts, epochs: a.epochs, validationData: testSource, callbacks: callbacks(false) });
+    } else {
+      await model.fit(trainSource, undefined, { ...fitOpts, epochs: a.epochs, validationData: testSource, callbacks: callbacks(resumeFrom !== undefined), resumeFrom });
+    }
+    if (transfer && a.fineTuneFrom) {
+      const { optimizer: slow, unfrozen } = startFineTuning(model, a);
+      model.compile({ optimizer: slow, loss: 'sparse_categorical_crossentropy', metrics: ['accuracy'] });
+      const more = a.fineTuneEpochs ?? a.epochs;
+      console.log(`Fine-tuning from ${a.fineTuneFrom}: ${unfrozen} layers unfrozen (BatchNormalization stays frozen), ${model.trainableWeights.length} trainable weights, Adam learning rate ${slow.learningRate}, ${more} more epochs`);
+      await model.fit(trainSource, undefined, { ...fitOpts, initialEpoch: a.epochs, epochs: a.epochs + more, validationData: testSource, callbacks: callbacks(true) });
+    }
   } catch (e) {
     if (e instanceof NonFiniteError) throw new CliError(`training stopped: ${e.message}. The last good checkpoint is ${existsSync(ckptPath) ? ckptPath : 'not written yet'}.`);
     throw e;

@@ -44,6 +44,11 @@ export interface FitOptions {
   resumeFrom?: string;
   /** Stored in every checkpoint this fit writes (for example the data settings, to evaluate later). */
   checkpointExtra?: Record<string, unknown>;
+  /**
+   * The model this fit trains part of, when it is not the model itself: callbacks see it and checkpoints hold it
+   * (the feature cache fits the head of a model whose frozen base it has run once; see feature-cache.ts).
+   */
+  outerModel?: Model;
 }
 
 const compiledModels = new WeakMap<Model, Compiled>();
@@ -106,8 +111,9 @@ export async function fit(model: Model, x: Tensor | DataSource, y: Targets | und
   const progress = new ProgressBar(verbose);
   const pendingSaves: { path: string; kind: 'full' | 'weights' }[] = [];
 
+  const outer = opts.outerModel ?? model;
   const ctx: TrainingContext = {
-    model,
+    model: outer,
     optimizer: c.optimizer,
     epochs,
     stepsPerEpoch: steps,
@@ -127,7 +133,7 @@ export async function fit(model: Model, x: Tensor | DataSource, y: Targets | und
   const writeCheckpoint = (path: string, kind: 'full' | 'weights'): void => {
     const state: CheckpointState = {
       epoch: epochsDone,
-      model: describeModel(model),
+      model: describeModel(outer),
       ...(keras ? { compile: keras } : {}),
       optimizer: { className: c.optimizer.className, iterations: c.optimizer.iterations, config: c.optimizer.getConfig() },
       rng: globalRandom.getState(),
@@ -135,11 +141,11 @@ export async function fit(model: Model, x: Tensor | DataSource, y: Targets | und
       callbacks: Object.fromEntries(callbacks.filter((cb) => cb.stateKey && cb.getState).map((cb) => [cb.stateKey!, cb.getState!()])),
       ...(opts.checkpointExtra ? { extra: opts.checkpointExtra } : {}),
     };
-    saveCheckpoint(path, model, state, kind === 'full' ? c.optimizer.getState(model.trainableWeights).slots : {}, kind);
+    saveCheckpoint(path, outer, state, kind === 'full' ? c.optimizer.getState(outer.trainableWeights).slots : {}, kind);
   };
   for (const cb of callbacks) cb.ctx = ctx;
 
-  if (opts.resumeFrom) epochsDone = resumeTraining(opts.resumeFrom, model, c, history, callbacks, who);
+  if (opts.resumeFrom) epochsDone = resumeTraining(opts.resumeFrom, outer, c, history, callbacks, who);
 
   for (const cb of callbacks) cb.onTrainBegin?.({});
   const order = new Int32Array(source.size);

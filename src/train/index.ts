@@ -11,3 +11,4 @@ export { NonFiniteError, trainStep } from './step.js';
 export { ProgressBar } from './progress.js';
 export { loadModel, type LoadModelOptions } from './saving.js';
 export { compileFromKeras, compileToKeras } from './compile-config.js';
+export { featureSource, fitOnFeatures, splitModel } from './feature-cache.js';

@@ -10,6 +10,7 @@ export { alexnet8, baseline, lenet5, mlp, vgg16 } from './classic.js';
 export { inception10, resnet18 } from './graphs.js';
 export { mobilenet, vgg16Slim, type MobileNetOptions } from './imagenet.js';
 export type { ZooOptions } from './options.js';
+export { TRANSFER_FEATURES, copyWeightsByName, freezeLayers, mobilenetTransfer, unfreezeFrom, type MobileNetTransferOptions } from './transfer.js';
 
 export interface ZooEntry {
   build: (o?: ZooOptions) => Model;
