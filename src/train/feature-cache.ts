@@ -1,6 +1,6 @@
 import { Input } from '../layers/input.js';
 import type { SymbolicTensor } from '../layers/symbolic.js';
-import { Model } from '../models/model.js';
+import { Model, concatBatch } from '../models/model.js';
 import { Tensor } from '../tensor/tensor.js';
 import { FitOptions, compile, fit, getCompiled } from './fit.js';
 import type { History } from './history.js';
@@ -48,22 +48,11 @@ export function featureSource(base: Model, src: DataSource, batchSize = 64): Dat
     feats.push(base.predict(x, { batchSize }));
     ys.push(y);
   }
-  return tensorSource(concatRows(feats), concatTargets(ys));
-}
-
-function concatRows(parts: Tensor[]): Tensor {
-  const n = parts.reduce((s, t) => s + t.shape[0], 0);
-  const out = new Float32Array(parts.reduce((s, t) => s + t.size, 0));
-  let o = 0;
-  for (const t of parts) {
-    out.set(t.data, o);
-    o += t.size;
-  }
-  return new Tensor(out, [n, ...parts[0].shape.slice(1)]);
+  return tensorSource(concatBatch(feats), concatTargets(ys));
 }
 
 function concatTargets(parts: Targets[]): Targets {
-  if (parts[0] instanceof Tensor) return concatRows(parts as Tensor[]);
+  if (parts[0] instanceof Tensor) return concatBatch(parts as Tensor[]);
   const out = new Int32Array(parts.reduce((s, y) => s + (y as Int32Array).length, 0));
   let o = 0;
   for (const y of parts as Int32Array[]) {
