@@ -6,8 +6,13 @@
 // exits 0 (pass --strict to exit 1 instead, for CI). Nothing is downloaded: node-gyp is npm's own copy and
 // the headers are those of the running Node (--nodedir), which ship with it in <prefix>/include/node.
 //
+// Where MPI is installed (an `mpicxx` on the PATH), it also builds the optional MPI addon of distributed
+// training, native/mpi/build/Release/convkit_mpi.node, from native/mpi/ (see docs/distributed.md). Without
+// MPI that step is skipped in silence; its failure prints one line and never fails the install.
+//
 //   --verbose (or CONVKIT_BUILD_VERBOSE=1)  show the compiler output instead of saving it to a log
 //   --strict                                exit 1 when the build fails
+//   --mpi-only                              build only the MPI addon (and, with --strict, fail without MPI)
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -20,6 +25,7 @@ const addon = path.join(root, 'build', 'Release', 'convkit_native.node');
 const logFile = path.join(root, 'build', 'convkit-native-build.log');
 const verbose = process.argv.includes('--verbose') || process.env.CONVKIT_BUILD_VERBOSE === '1';
 const strict = process.argv.includes('--strict');
+const mpiOnly = process.argv.includes('--mpi-only');
 
 function fail(reason) {
   console.log(
@@ -69,6 +75,47 @@ if (!existsSync(path.join(nodedir, 'include', 'node', 'node_api.h'))) {
 }
 
 const gyp = findNodeGyp();
+
+/** The optional MPI addon; returns false when it was wanted (mpicxx present) and failed. */
+function buildMpi() {
+  const mpiDir = path.join(root, 'native', 'mpi');
+  const mpiAddon = path.join(mpiDir, 'build', 'Release', 'convkit_mpi.node');
+  const mpiLog = path.join(root, 'build', 'convkit-mpi-build.log');
+  const which = spawnSync('mpicxx', ['--showme:compile'], { encoding: 'utf8' });
+  if (which.error || which.status !== 0) {
+    if (mpiOnly) console.log('convkit: MPI addon not built: no Open MPI compiler wrapper (mpicxx --showme) on the PATH; install it with `apt-get install openmpi-bin libopenmpi-dev`');
+    return !mpiOnly;
+  }
+  const r = spawnSync(gyp.cmd, [...gyp.args, 'rebuild', '--release', `--nodedir=${nodedir}`, `--directory=${mpiDir}`], {
+    cwd: root,
+    encoding: 'utf8',
+    stdio: verbose ? 'inherit' : 'pipe',
+    env: { ...process.env, npm_config_nodedir: nodedir },
+  });
+  const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
+  if (!verbose) {
+    try {
+      mkdirSync(path.dirname(mpiLog), { recursive: true });
+      writeFileSync(mpiLog, out);
+    } catch {
+      // a convenience only
+    }
+  }
+  if (r.error || r.status !== 0 || !existsSync(mpiAddon)) {
+    console.log(`convkit: MPI addon for distributed training not built (${r.error ? r.error.message : reasonOf(out)}${verbose ? '' : `; full log in ${mpiLog}`}); single-process training is unaffected.`);
+    return false;
+  }
+  const probe = spawnSync(process.execPath, ['-e', `const a = require(${JSON.stringify(mpiAddon)}); console.log(a.version().split(',')[0])`], { encoding: 'utf8' });
+  if (probe.status !== 0) {
+    console.log(`convkit: MPI addon built but does not load: ${(probe.stderr || '').trim().split('\n')[0]}`);
+    return false;
+  }
+  console.log(`convkit: MPI addon built (${probe.stdout.trim()}) at ${path.relative(root, mpiAddon)}`);
+  return true;
+}
+const mpiOk = buildMpi();
+if (mpiOnly) process.exit(mpiOk || !strict ? 0 : 1);
+
 const run = spawnSync(gyp.cmd, [...gyp.args, 'rebuild', '--release', `--nodedir=${nodedir}`, '--jobs=max'], {
   cwd: root,
   encoding: 'utf8',

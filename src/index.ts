@@ -22,3 +22,4 @@ export type { KerasWeightFile, Keras3File, Keras3Node, LegacyFile, LegacyLayer, 
 export * from './images/index.js';
 export * from './export/index.js';
 export * as report from './report/index.js';
+export { initDistributed, distributedGroup, DistributedUnavailableError, type MpiGroup } from './dist/index.js';

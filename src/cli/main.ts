@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First: under mpirun, CONVKIT_THREADS defaults to cores / local ranks before the native backend starts.
+import '../dist/thread-default.js';
 import { Command, CommanderError, Option } from 'commander';
 import '../index.js';
 import { registerBuildNativeCommand } from './build-native.js';

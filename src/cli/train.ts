@@ -4,6 +4,7 @@ import { CIFAR_AUGMENT } from '../data/augment.js';
 import { writeWeightsText } from '../io/weights-text.js';
 import { writeCurves } from '../report/curves.js';
 import { setSeed } from '../tensor/random.js';
+import { DistributedUnavailableError, MpiGroup, initDistributed } from '../dist/index.js';
 import { CSVLogger, Callback, ModelCheckpoint } from '../train/callbacks.js';
 import { NonFiniteError } from '../train/step.js';
 import { Adam, Optimizer, SGD } from '../train/optimizers.js';
@@ -36,6 +37,7 @@ export interface TrainArgs extends DataSettings, TransferArgs {
 
 /** After each epoch: the curves picture and the weight dump next to the checkpoint. */
 class ArtifactWriter extends Callback {
+  override readonly leaderOnly = true;
   private pending: Promise<void> = Promise.resolve();
   constructor(private readonly out: string) {
     super();
@@ -77,6 +79,8 @@ function labelLoss(fileLoss: LossLike | undefined): LossLike {
 }
 
 export async function train(a: TrainArgs): Promise<void> {
+  // Under `mpirun -np N` (N > 1): data-parallel over N processes, rank 0 alone prints and writes (src/dist).
+  joinDistributed();
   const ref = parseModelArg(a.model, '--model');
   // A model file is read before anything is written, so a bad file leaves no empty run folder behind.
   const opened = ref.kind === 'file' ? await openModelFile(ref.path, '--model', { compile: true }) : null;
@@ -159,4 +163,17 @@ export async function train(a: TrainArgs): Promise<void> {
   }
   await artifacts.done();
   console.log(`Saved to ${a.out}: ${Object.values(OUT_FILES).join(', ')}`);
+}
+
+function joinDistributed(): MpiGroup | null {
+  let group: MpiGroup | null;
+  try {
+    group = initDistributed();
+  } catch (e) {
+    if (e instanceof DistributedUnavailableError) throw new CliError(e.message);
+    throw e;
+  }
+  if (group && group.rank !== 0) console.log = () => undefined; // errors still reach stderr from every rank
+  if (group && group.rank === 0) console.log(`Distributed: ${group.size} processes (MPI), ${process.env.CONVKIT_THREADS ?? 'all'} kernel threads each; --batch-size is the global batch`);
+  return group;
 }

@@ -31,6 +31,8 @@ export interface TrainingContext {
 export abstract class Callback {
   ctx!: TrainingContext;
   readonly stateKey?: string;
+  /** Writes files: in data-parallel training (src/train/parallel.ts) it runs on rank 0 alone. */
+  readonly leaderOnly?: boolean;
   onTrainBegin?(logs: Logs): void;
   onTrainEnd?(logs: Logs): void;
   onEpochBegin?(epoch: number, logs: Logs): void;
@@ -282,6 +284,7 @@ export class ReduceLROnPlateau extends Callback {
 
 /** keras.callbacks.CSVLogger: one row per epoch (epoch, then the logs in sorted order). */
 export class CSVLogger extends Callback {
+  override readonly leaderOnly = true;
   private keys: string[] | null = null;
 
   constructor(readonly filename: string, readonly separator = ',', readonly append = false) {

@@ -11,6 +11,7 @@ import { compileToKeras } from './compile-config.js';
 import { ProgressBar } from './progress.js';
 import { DataSource, sliceSource, tensorSource } from './source.js';
 import { totalLoss, trainStep } from './step.js';
+import { DataParallel, GradientReducer, broadcastArrays, broadcastModel, getDataParallel, reduceLogs, shardRange, shardStep } from './parallel.js';
 
 export interface CompileConfig {
   optimizer?: OptimizerLike;
@@ -49,6 +50,11 @@ export interface FitOptions {
    * (the feature cache fits the head of a model whose frozen base it has run once; see feature-cache.ts).
    */
   outerModel?: Model;
+  /**
+   * Train data-parallel over these ranks (default: the group src/dist registered when running under mpirun;
+   * null: this process alone). `batchSize` stays the global batch; rank 0 alone prints, saves and logs.
+   */
+  dataParallel?: DataParallel | null;
 }
 
 const compiledModels = new WeakMap<Model, Compiled>();
@@ -86,7 +92,10 @@ export async function fit(model: Model, x: Tensor | DataSource, y: Targets | und
   const who = `${model.who}.fit`;
   const batchSize = positiveInt(who, 'batchSize', opts.batchSize ?? 32);
   const epochs = positiveInt(who, 'epochs', opts.epochs ?? 1);
-  const verbose = opts.verbose ?? 1;
+  const dp = opts.dataParallel === undefined ? getDataParallel() : opts.dataParallel && opts.dataParallel.size > 1 ? opts.dataParallel : null;
+  if (dp && batchSize % dp.size !== 0) throw new Error(`${who}: argument 'batchSize' (the global batch) expected a multiple of the ${dp.size} processes, received ${batchSize}`);
+  const leader = !dp || dp.rank === 0;
+  const verbose = leader ? opts.verbose ?? 1 : 0;
   let source = toSource(x, y, who);
   let validation: DataSource | null = null;
   if (opts.validationData) validation = Array.isArray(opts.validationData) ? tensorSource(opts.validationData[0], opts.validationData[1]) : opts.validationData;
@@ -103,7 +112,8 @@ export async function fit(model: Model, x: Tensor | DataSource, y: Targets | und
     return Array.isArray(f) ? f.includes(epoch + 1) : (epoch + 1) % f === 0;
   };
 
-  const callbacks = opts.callbacks ?? [];
+  // Callbacks that write files run on rank 0 alone; the others run everywhere on the same global logs.
+  const callbacks = (opts.callbacks ?? []).filter((cb) => leader || !cb.leaderOnly);
   const history = new History();
   const vars = model.trainableWeights;
   const steps = Math.ceil(source.size / batchSize);
@@ -126,7 +136,7 @@ export async function fit(model: Model, x: Tensor | DataSource, y: Targets | und
     // checkpoint holds the whole state of that epoch whatever the callbacks' order (a ModelCheckpoint listed
     // before another callback would otherwise store that callback's state of the previous epoch).
     save(path, kind) {
-      pendingSaves.push({ path, kind });
+      if (leader) pendingSaves.push({ path, kind });
     },
   };
   const keras = compileToKeras(c.config, c.optimizer);
@@ -147,20 +157,25 @@ export async function fit(model: Model, x: Tensor | DataSource, y: Targets | und
 
   if (opts.resumeFrom) epochsDone = resumeTraining(opts.resumeFrom, outer, c, history, callbacks, who);
 
+  // Every rank starts from rank 0's weights; gradients are then averaged in fixed buckets.
+  const reducer = dp ? new GradientReducer(dp, vars) : null;
+  if (dp) broadcastModel(dp, outer);
+
   for (const cb of callbacks) cb.onTrainBegin?.({});
   const order = new Int32Array(source.size);
   for (let epoch = epochsDone; epoch < epochs && !ctx.stopTraining; epoch++) {
     for (const cb of callbacks) cb.onEpochBegin?.(epoch, {});
     for (let i = 0; i < order.length; i++) order[i] = i;
     if (opts.shuffle ?? true) globalRandom.shuffle(order);
+    if (dp) dp.broadcast(order, 0); // rank 0's permutation (and random state) rules
     progress.epochBegin(epoch, epochs, steps);
     let lossSum = 0;
     let correct = 0;
     let seen = 0;
     for (let step = 0; step < steps; step++) {
       const idx = order.subarray(step * batchSize, Math.min(source.size, (step + 1) * batchSize));
-      const batch = source.take(idx, true);
-      const r = trainStep(model, c.loss, c.optimizer, vars, batch.x, batch.y, `epoch ${epoch + 1}, step ${step + 1}`);
+      const where = `epoch ${epoch + 1}, step ${step + 1}`;
+      const r = dp && reducer ? shardStep(dp, reducer, idx, source, model, c.loss, c.optimizer, vars, where) : trainStep(model, c.loss, c.optimizer, vars, ...batchOf(source, idx), where);
       lossSum += r.loss * idx.length;
       correct += r.correct;
       seen += idx.length;
@@ -171,8 +186,10 @@ export async function fit(model: Model, x: Tensor | DataSource, y: Targets | und
       await new Promise((resolve) => setImmediate(resolve));
     }
     const logs = metricLogs(c, lossSum / seen, correct / seen);
+    // Per-rank batch-norm statistics (DDP's default): rank 0's are kept, validated and saved.
+    if (dp) broadcastArrays(dp, outer.nonTrainableWeights.map((w) => w.data));
     if (validation && validateAt(epoch)) {
-      const v = evaluateSource(model, c, validation, batchSize);
+      const v = dp ? evaluateShard(dp, model, c, validation, batchSize) : evaluateSource(model, c, validation, batchSize);
       for (const [k, val] of Object.entries(v)) logs[`val_${k}`] = val;
     }
     progress.epochEnd(steps, logs);
@@ -206,6 +223,19 @@ function resumeTraining(path: string, model: Model, c: Compiled, history: Histor
     if (key !== undefined) cb.setState(s.callbacks[key]);
   }
   return s.epoch ?? 0;
+}
+
+function batchOf(source: DataSource, idx: Int32Array): [Tensor, Targets] {
+  const b = source.take(idx, true);
+  return [b.x, b.y];
+}
+
+/** Validation split across ranks (contiguous parts) and reduced: every rank gets the whole set's figures. */
+function evaluateShard(dp: DataParallel, model: Model, c: Compiled, source: DataSource, batchSize: number): Logs {
+  const [lo, hi] = shardRange(dp, source.size);
+  const part = sliceSource(source, lo, hi);
+  const logs = part.size > 0 ? evaluateSource(model, c, part, batchSize) : metricLogs(c, 0, 0);
+  return reduceLogs(dp, logs, part.size, source.size);
 }
 
 function metricLogs(c: Compiled, loss: number, accuracy: number): Logs {

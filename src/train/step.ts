@@ -38,7 +38,13 @@ const arenas = new WeakMap<Model, BufferArena>();
  * leave this function, and what persists (weights, optimizer slots, moving statistics) is updated in place.
  * The optimizer runs outside the arena so that slots it creates on its first step are ordinary arrays.
  */
-export function trainStep(model: Model, loss: LossFn, optimizer: Optimizer, vars: readonly Variable[], x: Tensor, y: Targets, where: string): { loss: number; correct: number } {
+/**
+ * Data-parallel hook (src/train/parallel.ts): turns this process's gradients, loss and correct count into the
+ * global batch's, in place for the gradients, before the optimizer sees them.
+ */
+export type StepReduce = (grads: FloatArray[], loss: number, correct: number) => { loss: number; correct: number };
+
+export function trainStep(model: Model, loss: LossFn, optimizer: Optimizer, vars: readonly Variable[], x: Tensor, y: Targets, where: string, reduce?: StepReduce): { loss: number; correct: number } {
   let arena = arenas.get(model);
   if (!arena) arenas.set(model, (arena = new BufferArena()));
   try {
@@ -53,8 +59,10 @@ export function trainStep(model: Model, loss: LossFn, optimizer: Optimizer, vars
       });
       return { out, value, grads };
     });
+    const correct = noGrad(() => countCorrect(y, out));
+    const r = reduce ? reduce(grads.map((g) => g.data), value, correct) : { loss: value, correct };
     optimizer.applyGradients(vars.map((v, i) => [v, grads[i]]));
-    return { loss: value, correct: noGrad(() => countCorrect(y, out)) };
+    return r;
   } finally {
     // Weights built lazily inside the first step were lent by the arena: they stay theirs.
     arena.reclaim(new Set(model.weights.map((w) => w.data)));

@@ -1,0 +1,147 @@
+import type { Model } from '../models/model.js';
+import { FloatArray, Tensor } from '../tensor/tensor.js';
+import type { Variable } from '../tensor/variable.js';
+import type { Logs } from './callbacks.js';
+import type { LossFn } from './losses.js';
+import type { Optimizer } from './optimizers.js';
+import type { DataSource } from './source.js';
+import { StepReduce, trainStep } from './step.js';
+
+/**
+ * The one seam between training and data-parallel execution. `fit` sees N cooperating processes through this
+ * interface only; src/dist implements it over MPI and registers it with `setDataParallel`. Nothing under
+ * src/train knows how the numbers travel.
+ *
+ * Every method is collective: all ranks call it, in the same order, with arrays of the same length.
+ */
+export interface DataParallel {
+  readonly rank: number;
+  readonly size: number;
+  /** In place: a[i] = sum over ranks, with the same bits on every rank and run to run. */
+  allreduceSum(a: Float32Array | Float64Array): void;
+  /** In place: every rank's a becomes `root`'s. */
+  broadcast(a: Float32Array | Float64Array | Int32Array, root: number): void;
+}
+
+let registered: DataParallel | null = null;
+
+/** Makes every later `fit` data-parallel over `p` (null: back to one process). Called by src/dist. */
+export function setDataParallel(p: DataParallel | null): void {
+  registered = p;
+}
+
+/** The registered data-parallel group when it has more than one rank, else null. */
+export function getDataParallel(): DataParallel | null {
+  return registered && registered.size > 1 ? registered : null;
+}
+
+/** DDP's default bucket size (torch/nn/parallel/distributed.py, bucket_cap_mb = 25). */
+const BUCKET_BYTES = 25 * 1024 * 1024;
+
+/**
+ * Averages gradients across ranks in a few fused buffers, DDP style: the variables are grouped once, in reverse
+ * order (the order backward produces them), into buckets of at most 25 MB, and the buckets are always reduced in
+ * the same order, so the summation pattern, and with a rank-order allreduce the bits, never change.
+ *
+ * Each rank's gradient is the mean over its shard of n_k samples; the global batch's mean gradient is
+ * sum_k (n_k / n) g_k. Packing multiplies by n_k / n (1/N when the batch divides evenly), so the sum is the mean.
+ * Not overlapped with backward: the tape hands back all gradients at once (see docs/distributed.md).
+ */
+export class GradientReducer {
+  private readonly buckets: { vars: number[]; buffer: Float32Array }[] = [];
+  private readonly sizes: number[];
+  private readonly stats = new Float64Array(2);
+
+  constructor(private readonly dp: DataParallel, vars: readonly Variable[]) {
+    this.sizes = vars.map((v) => v.data.length);
+    let current: number[] = [];
+    let length = 0;
+    const close = (): void => {
+      if (current.length > 0) this.buckets.push({ vars: current, buffer: new Float32Array(length) });
+      current = [];
+      length = 0;
+    };
+    for (let i = vars.length - 1; i >= 0; i--) {
+      if (length > 0 && (length + this.sizes[i]) * 4 > BUCKET_BYTES) close();
+      current.push(i);
+      length += this.sizes[i];
+    }
+    close();
+  }
+
+  get bucketCount(): number {
+    return this.buckets.length;
+  }
+
+  /**
+   * grads: this rank's gradients (zeros for an empty shard), replaced in place by the global mean;
+   * weight = n_k / n. Also sums the loss and correct counts of the shards: returns the global batch's.
+   */
+  reduce(grads: readonly FloatArray[], weight: number, lossSum: number, correct: number): { lossSum: number; correct: number } {
+    for (const { vars, buffer } of this.buckets) {
+      let off = 0;
+      for (const i of vars) {
+        const g = grads[i];
+        for (let j = 0; j < g.length; j++) buffer[off + j] = g[j] * weight;
+        off += this.sizes[i];
+      }
+      this.dp.allreduceSum(buffer);
+      off = 0;
+      for (const i of vars) {
+        grads[i].set(buffer.subarray(off, off + this.sizes[i]));
+        off += this.sizes[i];
+      }
+    }
+    this.stats[0] = lossSum;
+    this.stats[1] = correct;
+    this.dp.allreduceSum(this.stats);
+    return { lossSum: this.stats[0], correct: this.stats[1] };
+  }
+}
+
+/** Gives every rank rank 0's values of these arrays (weights at the start of training, statistics at epoch end). */
+export function broadcastArrays(dp: DataParallel, arrays: readonly FloatArray[]): void {
+  for (const a of arrays) dp.broadcast(a, 0);
+}
+
+/** Rank 0's model everywhere: all weights, trainable or not. */
+export function broadcastModel(dp: DataParallel, model: Model): void {
+  broadcastArrays(dp, model.weights.map((w) => w.data));
+}
+
+/** This rank's contiguous part [lo, hi) of n items: rank k takes floor(n k / N) .. floor(n (k + 1) / N). */
+export function shardRange(dp: DataParallel, n: number): [number, number] {
+  return [Math.floor((n * dp.rank) / dp.size), Math.floor((n * (dp.rank + 1)) / dp.size)];
+}
+
+/**
+ * One data-parallel step on the global batch `idx`: this rank trains on its contiguous shard, the reducer
+ * averages the gradients (weighted by shard size, so a partial last batch that does not divide evenly is still
+ * the global mean), and every rank applies the same update. Returns the global batch's mean loss and correct count.
+ */
+export function shardStep(dp: DataParallel, reducer: GradientReducer, idx: Int32Array, source: DataSource, model: Model, loss: LossFn, optimizer: Optimizer, vars: readonly Variable[], where: string): { loss: number; correct: number } {
+  const [lo, hi] = shardRange(dp, idx.length);
+  const mine = idx.subarray(lo, hi);
+  const weight = mine.length / idx.length;
+  const reduce: StepReduce = (grads, value, correct) => {
+    const g = reducer.reduce(grads, weight, value * mine.length, correct);
+    return { loss: g.lossSum / idx.length, correct: g.correct };
+  };
+  if (mine.length > 0) {
+    const batch = source.take(mine, true);
+    return trainStep(model, loss, optimizer, vars, batch.x, batch.y, `${where} (rank ${dp.rank})`, reduce);
+  }
+  // Fewer samples than ranks in the last batch: contribute zeros, take part in the reduction, apply the update.
+  const zeros = vars.map((v) => Tensor.zeros(v.shape));
+  const r = reduce(zeros.map((z) => z.data), 0, 0);
+  optimizer.applyGradients(vars.map((v, i) => [v, zeros[i]]));
+  return r;
+}
+
+/** Logs of each rank's part (means over `part` samples) into the means over all `total` samples. */
+export function reduceLogs(dp: DataParallel, logs: Logs, part: number, total: number): Logs {
+  const keys = Object.keys(logs);
+  const sums = Float64Array.from(keys, (k) => (part > 0 ? logs[k] * part : 0));
+  dp.allreduceSum(sums);
+  return Object.fromEntries(keys.map((k, i) => [k, sums[i] / total]));
+}

@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { launchFromEnv, loadMpiAddon } from '../../src/dist/index.js';
+import '../../src/train/index.js';
+import { fit } from '../../src/train/fit.js';
+import { Tensor } from '../../src/tensor/tensor.js';
+import { createModel } from '../../src/zoo/index.js';
+
+const worker = fileURLToPath(new URL('./worker.js', import.meta.url));
+const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+const hasMpirun = spawnSync('mpirun', ['--version'], { encoding: 'utf8' }).status === 0;
+const addon = loadMpiAddon();
+const skip = !hasMpirun ? 'mpirun not found (apt-get install openmpi-bin libopenmpi-dev)' : !addon.addon ? `${addon.reason} (run npx convkit build-native after installing Open MPI)` : false;
+
+// One kernel thread per rank; root is allowed (CI containers), ranks may outnumber cores, shared memory only.
+const env = { ...process.env, CONVKIT_THREADS: '1', OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1', OMPI_MCA_btl: 'self,vader', OMPI_MCA_rmaps_base_oversubscribe: '1' };
+for (const k of Object.keys(env)) if (/^(OMPI_COMM_WORLD|PMIX_|PMI_)/.test(k)) delete env[k as keyof typeof env];
+
+function mpirun(n: number, args: string[], timeout = 120_000): { out: unknown[]; stderr: string; status: number | null } {
+  const r = spawnSync('mpirun', ['-np', String(n), process.execPath, ...args], { env, encoding: 'utf8', timeout });
+  const out = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as unknown);
+  return { out, stderr: r.stderr, status: r.status };
+}
+
+function alone(args: string[]): unknown {
+  const r = spawnSync(process.execPath, args, { env, encoding: 'utf8', timeout: 120_000 });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!);
+}
+
+test('dist: allreduceSum is exact on known inputs, identical on every rank (3 ranks); broadcast gives rank 0 values', { skip }, () => {
+  const r = mpirun(3, [worker, 'allreduce']);
+  assert.equal(r.status, 0, r.stderr);
+  const reports = r.out as { rank: number; size: number; bad: number; b: number[]; order: number[]; digest: string }[];
+  assert.equal(reports.length, 3);
+  for (const p of reports) {
+    assert.equal(p.bad, -1, `rank ${p.rank}: wrong sum at index ${p.bad}`);
+    assert.deepEqual(p.b, [0.5 + 1.5 + 2.5, 1 + 0.5 + 0.25]);
+    assert.deepEqual(p.order, [10, 11, 12, 13, 14]);
+    assert.equal(p.digest, reports[0].digest);
+  }
+});
+
+test('dist: mpirun -np 2 trains LeNet5 to the single-process loss curve (rel 1e-4), bit-identically twice', { skip }, () => {
+  type Report = { size: number; history: Record<string, number[]>; weights: string };
+  const single = alone([worker, 'train']) as Report;
+  const first = mpirun(2, [worker, 'train']);
+  assert.equal(first.status, 0, first.stderr);
+  const second = mpirun(2, [worker, 'train']);
+  assert.equal(second.status, 0, second.stderr);
+  const lead = (out: unknown[]): Report => (out as Report[]).find((o) => o.size !== undefined)!;
+  const a = lead(first.out);
+  const b = lead(second.out);
+  const a1 = (first.out as Report[]).find((o) => o !== a)!;
+  assert.equal(a.size, 2);
+  assert.equal(a.weights, a1.weights, 'the two ranks hold different weights');
+  assert.equal(a.weights, b.weights, 'two runs with 2 ranks differ');
+  assert.deepEqual(a.history, b.history);
+  for (const key of ['loss', 'val_loss', 'accuracy', 'val_accuracy']) {
+    single.history[key].forEach((s, epoch) => {
+      const d = a.history[key][epoch];
+      assert.ok(Math.abs(d - s) <= 1e-4 * Math.abs(s) + 1e-7, `${key}, epoch ${epoch + 1}: 2 ranks ${d}, 1 process ${s}`);
+    });
+  }
+});
+
+test('dist: under a launcher without the MPI addon, train fails with one line saying how to install it', () => {
+  const out = mkdtempSync(join(tmpdir(), 'convkit-dist-'));
+  const r = spawnSync(process.execPath, [cli, 'train', '--dataset', 'embedded', '--train-size', '8', '--test-size', '4', '-e', '1', '-o', out], {
+    env: { ...env, OMPI_COMM_WORLD_SIZE: '2', OMPI_COMM_WORLD_RANK: '0', OMPI_COMM_WORLD_LOCAL_SIZE: '2', CONVKIT_MPI_ADDON: join(out, 'missing.node') },
+    encoding: 'utf8',
+  });
+  assert.equal(r.status, 1);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0], /rank 0 of 2 under mpirun, but the MPI addon is not built .*apt-get install openmpi-bin libopenmpi-dev.*npx convkit build-native/);
+});
+
+test('dist: launchFromEnv reads Open MPI and PMI variables', () => {
+  assert.equal(launchFromEnv({}), null);
+  assert.deepEqual(launchFromEnv({ OMPI_COMM_WORLD_SIZE: '4', OMPI_COMM_WORLD_RANK: '3', OMPI_COMM_WORLD_LOCAL_SIZE: '2' }), { size: 4, rank: 3, localSize: 2 });
+  assert.deepEqual(launchFromEnv({ PMI_SIZE: '2', PMI_RANK: '1' }), { size: 2, rank: 1, localSize: 2 });
+});
+
+test('dist: the global batch must divide by the number of processes', async () => {
+  const model = createModel('lenet5', { inputShape: [32, 32, 3], numClasses: 10 });
+  model.compile({ loss: 'sparse_categorical_crossentropy' });
+  const group = { rank: 0, size: 2, allreduceSum: () => undefined, broadcast: () => undefined };
+  await assert.rejects(fit(model, Tensor.zeros([4, 32, 32, 3]), new Int32Array(4), { batchSize: 3, dataParallel: group, verbose: 0 }), /argument 'batchSize' \(the global batch\) expected a multiple of the 2 processes, received 3/);
+});

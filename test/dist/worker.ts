@@ -1,0 +1,43 @@
+// Run by test/dist/mpi.test.ts, alone or under mpirun: `node worker.js train|allreduce`. Rank 0 prints one JSON line.
+import { createHash } from 'node:crypto';
+import { embeddedDataset } from '../../src/data/embedded.js';
+import { toTensor } from '../../src/data/dataset.js';
+import { initDistributed } from '../../src/dist/index.js';
+import '../../src/index.js'; // the native backend, as users get it
+import { setSeed } from '../../src/tensor/random.js';
+import { createModel } from '../../src/zoo/index.js';
+
+const mode = process.argv[2];
+const group = initDistributed();
+const rank = group?.rank ?? 0;
+
+if (mode === 'allreduce') {
+  // Known inputs whose sums are exact in float32 (multiples of 1/4, small): any correct reduction gives them.
+  const n = 3_000_017; // above the 1 MiB chunk, not a multiple of it
+  const a = Float32Array.from({ length: n }, (_, i) => ((i % 13) - 6) * 0.25 + rank);
+  const b = Float64Array.from([rank + 0.5, 2 ** -rank]);
+  group!.allreduceSum(a);
+  group!.allreduceSum(b);
+  const order = Int32Array.from({ length: 5 }, (_, i) => (rank === 0 ? 10 + i : -1));
+  group!.broadcast(order, 0);
+  const size = group!.size;
+  const offset = (size * (size - 1)) / 2;
+  let bad = -1;
+  for (let i = 0; i < n && bad < 0; i++) if (a[i] !== ((i % 13) - 6) * 0.25 * size + offset) bad = i;
+  const digest = createHash('sha256').update(new Uint8Array(a.buffer)).digest('hex');
+  // Every rank reports, so the test sees the same bits everywhere.
+  process.stdout.write(JSON.stringify({ rank, size, bad, b: Array.from(b), order: Array.from(order), digest }) + '\n');
+} else {
+  // 197 = 6 x 32 + 5: the last global batch splits 2 + 3 over two ranks (the shard-size-weighted mean).
+  const { train, test } = embeddedDataset({ seed: 5, trainSize: 197, testSize: 61 });
+  const t = toTensor(train);
+  const v = toTensor(test);
+  setSeed(11);
+  const model = createModel('lenet5', { inputShape: [train.height, train.width, train.channels], numClasses: 10 });
+  model.compile({ optimizer: 'adam', loss: 'sparse_categorical_crossentropy', metrics: ['accuracy'] });
+  const history = await model.fit(t.x, t.y, { batchSize: 32, epochs: 2, verbose: 0, validationData: [v.x, v.y] });
+  const hash = createHash('sha256');
+  for (const w of model.weights) hash.update(new Uint8Array(w.data.buffer, w.data.byteOffset, w.data.byteLength));
+  if (rank === 0) process.stdout.write(JSON.stringify({ size: group?.size ?? 1, history: history.history, weights: hash.digest('hex') }) + '\n');
+  else process.stdout.write(JSON.stringify({ rank, weights: hash.digest('hex') }) + '\n');
+}
