@@ -8,7 +8,7 @@
       "target_name": "convkit_mpi",
       "sources": ["mpi.cc"],
       "defines": ["NAPI_VERSION=8", "OMPI_SKIP_MPICXX=1", "MPICH_SKIP_MPICXX=1"],
-      "cflags": ["-O2", "<!@(mpicxx --showme:compile)"],
+      "cflags": ["-O3", "<!@(mpicxx --showme:compile)"],
       "cflags_cc": ["-std=gnu++17"],
       "libraries": ["<!@(mpicxx --showme:link)", "-ldl"],
       "xcode_settings": {

@@ -38,6 +38,7 @@ export function initDistributed(launch: Launch | null = launchFromEnv()): MpiGro
     size,
     addon,
     allreduceSum: (a) => addon.allreduceSum(a),
+    reduceGradients: (arrays, weight, extra) => addon.reduceGradients(arrays, weight, extra),
     broadcast: (a, root) => addon.broadcast(a, root),
     barrier: () => addon.barrier(),
     abort: (code) => addon.abort(code),

@@ -11,6 +11,8 @@ export interface MpiAddon {
   barrier(): void;
   /** In place, summed in rank order on rank 0 and broadcast: the same bits everywhere, run to run. */
   allreduceSum(a: Float32Array | Float64Array): void;
+  /** In place: arrays scaled by weight then summed over ranks, extra summed; see DataParallel.reduceGradients. */
+  reduceGradients(arrays: Float32Array[], weight: number, extra?: Float64Array): void;
   broadcast(a: Float32Array | Float64Array | Int32Array | Uint8Array, root: number): void;
   abort(code: number): void;
   version(): string;

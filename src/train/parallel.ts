@@ -19,6 +19,12 @@ export interface DataParallel {
   readonly size: number;
   /** In place: a[i] = sum over ranks, with the same bits on every rank and run to run. */
   allreduceSum(a: Float32Array | Float64Array): void;
+  /**
+   * Optional fused form of the gradient reduction: in place, arrays[k][i] = sum over ranks of fround(weight_r *
+   * arrays_r[k][i]) and extra[i] = sum over ranks, in one collective call, with the same bits on every rank and
+   * run to run (the MPI addon streams the arrays through its own buffers: no JavaScript packing).
+   */
+  reduceGradients?(arrays: Float32Array[], weight: number, extra?: Float64Array): void;
   /** In place: every rank's a becomes `root`'s. */
   broadcast(a: Float32Array | Float64Array | Int32Array, root: number): void;
 }
@@ -48,7 +54,8 @@ const BUCKET_BYTES = 25 * 1024 * 1024;
  * Not overlapped with backward: the tape hands back all gradients at once (see docs/distributed.md).
  */
 export class GradientReducer {
-  private readonly buckets: { vars: number[]; buffer: Float32Array }[] = [];
+  /** buffer: the packing buffer of the JavaScript path, allocated on first use (the fused path needs none). */
+  private readonly buckets: { vars: number[]; length: number; buffer: Float32Array | null }[] = [];
   private readonly sizes: number[];
   private readonly stats = new Float64Array(2);
 
@@ -57,7 +64,7 @@ export class GradientReducer {
     let current: number[] = [];
     let length = 0;
     const close = (): void => {
-      if (current.length > 0) this.buckets.push({ vars: current, buffer: new Float32Array(length) });
+      if (current.length > 0) this.buckets.push({ vars: current, length, buffer: null });
       current = [];
       length = 0;
     };
@@ -78,7 +85,17 @@ export class GradientReducer {
    * weight = n_k / n. Also sums the loss and correct counts of the shards: returns the global batch's.
    */
   reduce(grads: readonly FloatArray[], weight: number, lossSum: number, correct: number): { lossSum: number; correct: number } {
-    for (const { vars, buffer } of this.buckets) {
+    this.stats[0] = lossSum;
+    this.stats[1] = correct;
+    const fused = this.dp.reduceGradients;
+    if (fused && grads.every((g) => g instanceof Float32Array)) {
+      // One call per bucket, straight on the gradient arrays; the loss and correct count ride with the last.
+      this.buckets.forEach(({ vars }, b) => fused.call(this.dp, vars.map((i) => grads[i] as Float32Array), weight, b === this.buckets.length - 1 ? this.stats : undefined));
+      return { lossSum: this.stats[0], correct: this.stats[1] };
+    }
+    for (const bucket of this.buckets) {
+      const vars = bucket.vars;
+      const buffer = (bucket.buffer ??= new Float32Array(bucket.length));
       let off = 0;
       for (const i of vars) {
         const g = grads[i];
@@ -92,8 +109,6 @@ export class GradientReducer {
         off += this.sizes[i];
       }
     }
-    this.stats[0] = lossSum;
-    this.stats[1] = correct;
     this.dp.allreduceSum(this.stats);
     return { lossSum: this.stats[0], correct: this.stats[1] };
   }

@@ -34,18 +34,23 @@ function alone(args: string[]): unknown {
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
 
-test('dist: allreduceSum is exact on known inputs, identical on every rank (3 ranks); broadcast gives rank 0 values', { skip }, () => {
-  const r = mpirun(3, [worker, 'allreduce']);
-  assert.equal(r.status, 0, r.stderr);
-  const reports = r.out as { rank: number; size: number; bad: number; b: number[]; order: number[]; digest: string }[];
-  assert.equal(reports.length, 3);
-  for (const p of reports) {
-    assert.equal(p.bad, -1, `rank ${p.rank}: wrong sum at index ${p.bad}`);
-    assert.deepEqual(p.b, [0.5 + 1.5 + 2.5, 1 + 0.5 + 0.25]);
-    assert.deepEqual(p.order, [10, 11, 12, 13, 14]);
-    assert.equal(p.digest, reports[0].digest);
-  }
-});
+for (const n of [2, 3]) {
+  test(`dist: allreduceSum and reduceGradients are exact on known inputs, identical on every rank (${n} ranks); broadcast gives rank 0 values`, { skip }, () => {
+    const r = mpirun(n, [worker, 'allreduce']);
+    assert.equal(r.status, 0, r.stderr);
+    const reports = r.out as { rank: number; size: number; bad: number; fusedBad: number; extra: number[]; b: number[]; order: number[]; digest: string }[];
+    assert.equal(reports.length, n);
+    const ranks = [...Array(n).keys()];
+    for (const p of reports) {
+      assert.equal(p.bad, -1, `rank ${p.rank}: wrong sum at index ${p.bad}`);
+      assert.equal(p.fusedBad, -1, `rank ${p.rank}: wrong fused sum at array/index ${p.fusedBad}`);
+      assert.deepEqual(p.extra, [ranks.reduce((a, k) => a + k + 0.125, 0), n]);
+      assert.deepEqual(p.b, [ranks.reduce((a, k) => a + k + 0.5, 0), ranks.reduce((a, k) => a + 2 ** -k, 0)]);
+      assert.deepEqual(p.order, [10, 11, 12, 13, 14]);
+      assert.equal(p.digest, reports[0].digest);
+    }
+  });
+}
 
 test('dist: mpirun -np 2 trains LeNet5 to the single-process loss curve (rel 1e-4), bit-identically twice', { skip }, () => {
   type Report = { size: number; history: Record<string, number[]>; weights: string };

@@ -18,6 +18,20 @@ if (mode === 'allreduce') {
   const b = Float64Array.from([rank + 0.5, 2 ** -rank]);
   group!.allreduceSum(a);
   group!.allreduceSum(b);
+  // The fused gradient reduction: arrays streamed across chunk boundaries (one empty), each rank scaled by its
+  // weight (rank r: 1 / 2^(r+1)), the extra Float64Array summed as is.
+  const lengths = [5, 0, 300_001, 7, 262_144];
+  const arrays = lengths.map((len, k) => Float32Array.from({ length: len }, (_, i) => (i % 7) + k + rank));
+  const extra = Float64Array.from([rank + 0.125, 1]);
+  group!.reduceGradients!(arrays, 2 ** -(rank + 1), extra);
+  let fusedBad = -1;
+  arrays.forEach((arr, k) => {
+    for (let i = 0; i < arr.length && fusedBad < 0; i++) {
+      let want = 0;
+      for (let r = 0; r < group!.size; r++) want += ((i % 7) + k + r) * 2 ** -(r + 1);
+      if (arr[i] !== want) fusedBad = k * 1e7 + i;
+    }
+  });
   const order = Int32Array.from({ length: 5 }, (_, i) => (rank === 0 ? 10 + i : -1));
   group!.broadcast(order, 0);
   const size = group!.size;
@@ -26,7 +40,7 @@ if (mode === 'allreduce') {
   for (let i = 0; i < n && bad < 0; i++) if (a[i] !== ((i % 13) - 6) * 0.25 * size + offset) bad = i;
   const digest = createHash('sha256').update(new Uint8Array(a.buffer)).digest('hex');
   // Every rank reports, so the test sees the same bits everywhere.
-  process.stdout.write(JSON.stringify({ rank, size, bad, b: Array.from(b), order: Array.from(order), digest }) + '\n');
+  process.stdout.write(JSON.stringify({ rank, size, bad, fusedBad, extra: Array.from(extra), b: Array.from(b), order: Array.from(order), digest }) + '\n');
 } else {
   // 197 = 6 x 32 + 5: the last global batch splits 2 + 3 over two ranks (the shard-size-weighted mean).
   const { train, test } = embeddedDataset({ seed: 5, trainSize: 197, testSize: 61 });
