@@ -75,6 +75,33 @@ test('dist: mpirun -np 2 trains LeNet5 to the single-process loss curve (rel 1e-
   }
 });
 
+test('dist: a full checkpoint written by 2 ranks resumes on 1 process, and one written by 1 process on 2 ranks, on the same curve', { skip }, () => {
+  type Report = { size: number; history: Record<string, number[]>; weights: string };
+  const dir = mkdtempSync(join(tmpdir(), 'convkit-dist-resume-'));
+  const lead = (out: unknown[]): Report => (out as Report[]).find((o) => o.size !== undefined)!;
+  const straight = alone([worker, 'resume', '4', join(dir, 'straight.safetensors')]) as Report;
+  // 2 ranks for epochs 1-2, then 1 process for 3-4.
+  const two = mpirun(2, [worker, 'resume', '2', join(dir, 'two.safetensors')]);
+  assert.equal(two.status, 0, two.stderr);
+  const twoThenOne = alone([worker, 'resume', '4', join(dir, 'two-one.safetensors'), join(dir, 'two.safetensors')]) as Report;
+  // 1 process for epochs 1-2, then 2 ranks for 3-4.
+  alone([worker, 'resume', '2', join(dir, 'one.safetensors')]);
+  const oneThenTwo = mpirun(2, [worker, 'resume', '4', join(dir, 'one-two.safetensors'), join(dir, 'one.safetensors')]);
+  assert.equal(oneThenTwo.status, 0, oneThenTwo.stderr);
+  const ranks = oneThenTwo.out as Report[];
+  assert.equal(ranks.length, 2);
+  assert.equal(ranks[0].weights, ranks[1].weights, 'the two ranks hold different weights after resuming');
+  for (const [name, run] of [['2 ranks then 1', twoThenOne], ['1 then 2 ranks', lead(oneThenTwo.out)]] as const) {
+    for (const key of ['loss', 'val_loss', 'accuracy', 'val_accuracy']) {
+      assert.equal(run.history[key].length, 4, `${name}: ${key}`);
+      straight.history[key].forEach((s, epoch) => {
+        const d = run.history[key][epoch];
+        assert.ok(Math.abs(d - s) <= 1e-4 * Math.abs(s) + 1e-7, `${name}, ${key}, epoch ${epoch + 1}: ${d}, straight ${s}`);
+      });
+    }
+  }
+});
+
 test('dist: under a launcher without the MPI addon, train fails with one line saying how to install it', () => {
   const out = mkdtempSync(join(tmpdir(), 'convkit-dist-'));
   const r = spawnSync(process.execPath, [cli, 'train', '--dataset', 'embedded', '--train-size', '8', '--test-size', '4', '-e', '1', '-o', out], {

@@ -1,10 +1,11 @@
-// Run by test/dist/mpi.test.ts, alone or under mpirun: `node worker.js train|allreduce`. Rank 0 prints one JSON line.
+// Run by test/dist/mpi.test.ts, alone or under mpirun: `node worker.js train|allreduce|resume ...`. Rank 0 prints one JSON line.
 import { createHash } from 'node:crypto';
 import { embeddedDataset } from '../../src/data/embedded.js';
 import { toTensor } from '../../src/data/dataset.js';
 import { initDistributed } from '../../src/dist/index.js';
 import '../../src/index.js'; // the native backend, as users get it
 import { setSeed } from '../../src/tensor/random.js';
+import { ModelCheckpoint } from '../../src/train/callbacks.js';
 import { createModel } from '../../src/zoo/index.js';
 
 const mode = process.argv[2];
@@ -49,7 +50,11 @@ if (mode === 'allreduce') {
   setSeed(11);
   const model = createModel('lenet5', { inputShape: [train.height, train.width, train.channels], numClasses: 10 });
   model.compile({ optimizer: 'adam', loss: 'sparse_categorical_crossentropy', metrics: ['accuracy'] });
-  const history = await model.fit(t.x, t.y, { batchSize: 32, epochs: 2, verbose: 0, validationData: [v.x, v.y] });
+  // `resume EPOCHS CKPT FROM`: train to EPOCHS writing a full checkpoint to CKPT every epoch, resuming from FROM
+  // when given (a checkpoint written by another number of processes).
+  const [epochs, ckpt, from] = mode === 'resume' ? [Number(process.argv[3]), process.argv[4], process.argv[5]] : [2, undefined, undefined];
+  const callbacks = ckpt ? [new ModelCheckpoint({ filepath: ckpt })] : [];
+  const history = await model.fit(t.x, t.y, { batchSize: 32, epochs, verbose: 0, validationData: [v.x, v.y], callbacks, resumeFrom: from || undefined });
   const hash = createHash('sha256');
   for (const w of model.weights) hash.update(new Uint8Array(w.data.buffer, w.data.byteOffset, w.data.byteLength));
   if (rank === 0) process.stdout.write(JSON.stringify({ size: group?.size ?? 1, history: history.history, weights: hash.digest('hex') }) + '\n');
