@@ -54,6 +54,7 @@ folderOptions(dataOptions(
     .option('--resume', 'continue from <out>/checkpoint.safetensors when it exists')
     .option('--validation-freq <n>', 'validate every n epochs', parseIntArg('--validation-freq'), 1)
     .option('--augment', 'random crop (pad 4) and horizontal flip')
+    .option('--sync-bn', 'under mpirun: batch norm with the statistics of the global batch (SyncBatchNormalization), not per process')
     .option('-w, --weights <file>', 'transfer learning, --model mobilenet: Keras MobileNet .h5 weights (with or without top) or a checkpoint of the base')
     .option('--freeze-base', 'transfer learning: MobileNet without its top, frozen; train a new classifier (features computed once without --augment)')
     .option('--fine-tune-from <layer>', 'transfer learning, second phase: unfreeze the layers from LAYER (e.g. conv_dw_13) and train at --fine-tune-lr')

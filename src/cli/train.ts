@@ -32,6 +32,7 @@ export interface TrainArgs extends DataSettings, TransferArgs {
   resume: boolean;
   validationFreq: number;
   augment: boolean;
+  syncBn?: boolean;
   verbose: 0 | 1 | 2;
 }
 
@@ -138,6 +139,7 @@ export async function train(a: TrainArgs): Promise<void> {
     batchSize: a.batchSize,
     validationFreq: a.validationFreq,
     verbose: a.verbose,
+    syncBatchNorm: a.syncBn ?? false,
     checkpointExtra: { data: data.record, classNames: data.train.classNames, preprocess },
   };
   const trainSource = sourceOf(data.train, augment, preprocess);

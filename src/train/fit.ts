@@ -55,6 +55,12 @@ export interface FitOptions {
    * null: this process alone). `batchSize` stays the global batch; rank 0 alone prints, saves and logs.
    */
   dataParallel?: DataParallel | null;
+  /**
+   * Data-parallel only: batch norm with the statistics of the global batch, reduced across ranks in every
+   * forward and backward pass (Keras SyncBatchNormalization; `--sync-bn`), so BN models train as one process
+   * does. Default false: each rank normalizes with its shard's statistics (DDP's default).
+   */
+  syncBatchNorm?: boolean;
 }
 
 const compiledModels = new WeakMap<Model, Compiled>();
@@ -117,6 +123,9 @@ export async function fit(model: Model, x: Tensor | DataSource, y: Targets | und
   const history = new History();
   const vars = model.trainableWeights;
   const steps = Math.ceil(source.size / batchSize);
+  const syncBatchNorm = !!(dp && opts.syncBatchNorm);
+  const last = source.size % batchSize;
+  if (syncBatchNorm && last > 0 && last < dp!.size) throw new Error(`${who}: syncBatchNorm needs a sample for every process in each batch; the last batch has ${last} for ${dp!.size} processes (drop or add ${last} samples)`);
   let epochsDone = opts.initialEpoch ?? 0;
   const progress = new ProgressBar(verbose);
   const pendingSaves: { path: string; kind: 'full' | 'weights' }[] = [];
@@ -175,7 +184,7 @@ export async function fit(model: Model, x: Tensor | DataSource, y: Targets | und
     for (let step = 0; step < steps; step++) {
       const idx = order.subarray(step * batchSize, Math.min(source.size, (step + 1) * batchSize));
       const where = `epoch ${epoch + 1}, step ${step + 1}`;
-      const r = dp && reducer ? shardStep(dp, reducer, idx, source, model, c.loss, c.optimizer, vars, where) : trainStep(model, c.loss, c.optimizer, vars, ...batchOf(source, idx), where);
+      const r = dp && reducer ? shardStep(dp, reducer, idx, source, model, c.loss, c.optimizer, vars, where, syncBatchNorm) : trainStep(model, c.loss, c.optimizer, vars, ...batchOf(source, idx), where);
       lossSum += r.loss * idx.length;
       correct += r.correct;
       seen += idx.length;

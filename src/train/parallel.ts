@@ -1,4 +1,5 @@
 import type { Model } from '../models/model.js';
+import { setBatchNormSync } from '../ops/normalization.js';
 import { FloatArray, Tensor } from '../tensor/tensor.js';
 import type { Variable } from '../tensor/variable.js';
 import type { Logs } from './callbacks.js';
@@ -134,7 +135,7 @@ export function shardRange(dp: DataParallel, n: number): [number, number] {
  * averages the gradients (weighted by shard size, so a partial last batch that does not divide evenly is still
  * the global mean), and every rank applies the same update. Returns the global batch's mean loss and correct count.
  */
-export function shardStep(dp: DataParallel, reducer: GradientReducer, idx: Int32Array, source: DataSource, model: Model, loss: LossFn, optimizer: Optimizer, vars: readonly Variable[], where: string): { loss: number; correct: number } {
+export function shardStep(dp: DataParallel, reducer: GradientReducer, idx: Int32Array, source: DataSource, model: Model, loss: LossFn, optimizer: Optimizer, vars: readonly Variable[], where: string, syncBatchNorm = false): { loss: number; correct: number } {
   const [lo, hi] = shardRange(dp, idx.length);
   const mine = idx.subarray(lo, hi);
   const weight = mine.length / idx.length;
@@ -144,7 +145,13 @@ export function shardStep(dp: DataParallel, reducer: GradientReducer, idx: Int32
   };
   if (mine.length > 0) {
     const batch = source.take(mine, true);
-    return trainStep(model, loss, optimizer, vars, batch.x, batch.y, `${where} (rank ${dp.rank})`, reduce);
+    // Sync BN: every batch-norm layer of this step reduces its statistics across ranks (ops/normalization.ts).
+    const prev = syncBatchNorm ? setBatchNormSync({ sum: (a) => dp.allreduceSum(a), weight }) : null;
+    try {
+      return trainStep(model, loss, optimizer, vars, batch.x, batch.y, `${where} (rank ${dp.rank})`, reduce);
+    } finally {
+      if (syncBatchNorm) setBatchNormSync(prev);
+    }
   }
   // Fewer samples than ranks in the last batch: contribute zeros, take part in the reduction, apply the update.
   const zeros = vars.map((v) => Tensor.zeros(v.shape));

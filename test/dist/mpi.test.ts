@@ -75,6 +75,25 @@ test('dist: mpirun -np 2 trains LeNet5 to the single-process loss curve (rel 1e-
   }
 });
 
+test('dist: with syncBatchNorm (--sync-bn), mpirun -np 2 trains a ResNet18 to the single-process curve (rel 1e-4), bit-identically twice; per-rank BN does not', { skip }, () => {
+  type Report = { size: number; history: Record<string, number[]>; weights: string };
+  const lead = (out: unknown[]): Report => (out as Report[]).find((o) => o.size !== undefined)!;
+  const single = alone([worker, 'syncbn']) as Report;
+  const runs = [mpirun(2, [worker, 'syncbn']), mpirun(2, [worker, 'syncbn'])];
+  for (const r of runs) assert.equal(r.status, 0, r.stderr);
+  const [a, b] = runs.map((r) => lead(r.out));
+  assert.equal(a.weights, (runs[0].out as Report[]).find((o) => o !== a)!.weights, 'the two ranks hold different weights');
+  assert.equal(a.weights, b.weights, 'two runs with 2 ranks differ');
+  const close = (run: Report, key: string, epoch: number): boolean => Math.abs(run.history[key][epoch] - single.history[key][epoch]) <= 1e-4 * Math.abs(single.history[key][epoch]) + 1e-7;
+  for (const key of ['loss', 'val_loss', 'accuracy', 'val_accuracy']) {
+    single.history[key].forEach((s, epoch) => assert.ok(close(a, key, epoch), `${key}, epoch ${epoch + 1}: 2 ranks ${a.history[key][epoch]}, 1 process ${s}`));
+  }
+  // The control: per-rank statistics (the default) leave the curve by more than the tolerance.
+  const off = mpirun(2, [worker, 'syncbn', 'off']);
+  assert.equal(off.status, 0, off.stderr);
+  assert.ok(!close(lead(off.out), 'loss', 1), 'per-rank batch norm unexpectedly matched the single-process curve');
+});
+
 test('dist: a full checkpoint written by 2 ranks resumes on 1 process, and one written by 1 process on 2 ranks, on the same curve', { skip }, () => {
   type Report = { size: number; history: Record<string, number[]>; weights: string };
   const dir = mkdtempSync(join(tmpdir(), 'convkit-dist-resume-'));

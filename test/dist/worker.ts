@@ -6,7 +6,7 @@ import { initDistributed } from '../../src/dist/index.js';
 import '../../src/index.js'; // the native backend, as users get it
 import { setSeed } from '../../src/tensor/random.js';
 import { ModelCheckpoint } from '../../src/train/callbacks.js';
-import { createModel } from '../../src/zoo/index.js';
+import { createModel, resnet18 } from '../../src/zoo/index.js';
 
 const mode = process.argv[2];
 const group = initDistributed();
@@ -44,17 +44,21 @@ if (mode === 'allreduce') {
   process.stdout.write(JSON.stringify({ rank, size, bad, fusedBad, extra: Array.from(extra), b: Array.from(b), order: Array.from(order), digest }) + '\n');
 } else {
   // 197 = 6 x 32 + 5: the last global batch splits 2 + 3 over two ranks (the shard-size-weighted mean).
-  const { train, test } = embeddedDataset({ seed: 5, trainSize: 197, testSize: 61 });
+  const { train, test } = embeddedDataset({ seed: 5, trainSize: mode === 'syncbn' ? 70 : 197, testSize: mode === 'syncbn' ? 20 : 61 });
   const t = toTensor(train);
   const v = toTensor(test);
   setSeed(11);
-  const model = createModel('lenet5', { inputShape: [train.height, train.width, train.channels], numClasses: 10 });
+  // `syncbn [off]`: a small ResNet18 (batch norm everywhere), with --sync-bn semantics unless `off`.
+  const resnet = mode === 'syncbn';
+  const model = resnet
+    ? resnet18({ inputShape: [train.height, train.width, train.channels], numClasses: 10, blockList: [1, 1], initialFilters: 8 })
+    : createModel('lenet5', { inputShape: [train.height, train.width, train.channels], numClasses: 10 });
   model.compile({ optimizer: 'adam', loss: 'sparse_categorical_crossentropy', metrics: ['accuracy'] });
   // `resume EPOCHS CKPT FROM`: train to EPOCHS writing a full checkpoint to CKPT every epoch, resuming from FROM
   // when given (a checkpoint written by another number of processes).
   const [epochs, ckpt, from] = mode === 'resume' ? [Number(process.argv[3]), process.argv[4], process.argv[5]] : [2, undefined, undefined];
   const callbacks = ckpt ? [new ModelCheckpoint({ filepath: ckpt })] : [];
-  const history = await model.fit(t.x, t.y, { batchSize: 32, epochs, verbose: 0, validationData: [v.x, v.y], callbacks, resumeFrom: from || undefined });
+  const history = await model.fit(t.x, t.y, { batchSize: 32, epochs, verbose: 0, validationData: [v.x, v.y], callbacks, resumeFrom: from || undefined, syncBatchNorm: resnet && process.argv[3] !== 'off' });
   const hash = createHash('sha256');
   for (const w of model.weights) hash.update(new Uint8Array(w.data.buffer, w.data.byteOffset, w.data.byteLength));
   if (rank === 0) process.stdout.write(JSON.stringify({ size: group?.size ?? 1, history: history.history, weights: hash.digest('hex') }) + '\n');
