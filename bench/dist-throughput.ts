@@ -2,7 +2,7 @@
 //   CONVKIT_THREADS=1 node dist/bench/dist-throughput.js lenet5 4096 64 3
 //   mpirun -np 2 -x CONVKIT_THREADS=1 node dist/bench/dist-throughput.js lenet5 4096 64 3
 // Arguments: model, training images, global batch, epochs. Rank 0 prints each epoch's images/s after the first
-// (the first warms the arena and the kernels' packing) and their median. No callbacks, no validation, no files.
+// (the first warms the arena and the kernels' packing) and their median. BENCH_UNFUSED=1 times the former reduction. No callbacks, no validation, no files.
 import '../src/index.js';
 import { embeddedDataset } from '../src/data/embedded.js';
 import { toTensor } from '../src/data/dataset.js';
@@ -13,6 +13,8 @@ import { createModel } from '../src/zoo/index.js';
 
 const [name = 'lenet5', n = '4096', batch = '64', epochs = '3'] = process.argv.slice(2);
 const group = initDistributed();
+// BENCH_UNFUSED=1: the JavaScript packing path with gather-to-rank-0 + broadcast (the reduction before the fused one).
+if (group && process.env.BENCH_UNFUSED) (group as { reduceGradients?: unknown }).reduceGradients = undefined;
 const { train } = embeddedDataset({ seed: 1, trainSize: Number(n), testSize: 0 });
 const t = toTensor(train);
 setSeed(1);

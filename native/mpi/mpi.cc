@@ -244,7 +244,16 @@ napi_value ReduceGradients(napi_env env, napi_callback_info cb) {
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   const size_t chunk = kChunkBytes / sizeof(float);
-  std::vector<float> buf(chunk), scratch(chunk);
+  size_t total = 0;
+  for (const View& a : arrays) total += a.len;
+  // Kept between calls (the main thread alone calls in): a fresh 1 MiB pair each step costs page faults and, on
+  // small models, more than the exchange itself.
+  static std::vector<float> buf, scratch;
+  const size_t want = std::min(chunk, total);
+  if (buf.size() < want) {
+    buf.resize(want);
+    scratch.resize(want);
+  }
   // Cursor over the concatenation of the arrays.
   size_t k = 0, at = 0;
   auto skipEmpty = [&]() { while (k < arrays.size() && at >= arrays[k].len) { k++; at = 0; } };
