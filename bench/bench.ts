@@ -26,6 +26,7 @@ import { Tensor } from '../src/tensor/tensor.js';
 import { getLoss } from '../src/train/losses.js';
 import { Adam } from '../src/train/optimizers.js';
 import { trainStep } from '../src/train/step.js';
+import { benchVsOrt, printVsOrt } from './vs-ort.js';
 import { createModel, zoo } from '../src/zoo/index.js';
 
 /** The models and batch sizes of issue 6's table (mlp added), in the order they run. */
@@ -71,6 +72,9 @@ interface Options {
   batch: number | null;
   child: boolean;
   peak: number | null;
+  vsOrt: boolean;
+  fit: boolean;
+  rounds: number;
 }
 
 function usage(message: string): never {
@@ -79,7 +83,7 @@ function usage(message: string): never {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { models: [], json: false, seconds: 5, batch: null, child: false, peak: null };
+  const o: Options = { models: [], json: false, seconds: 5, batch: null, child: false, peak: null, vsOrt: false, fit: false, rounds: 5 };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const eq = arg.indexOf('=');
@@ -111,6 +115,15 @@ function parseArgs(argv: string[]): Options {
         break;
       case '--child':
         o.child = true;
+        break;
+      case '--vs-ort':
+        o.vsOrt = true;
+        break;
+      case '--fit':
+        o.fit = true;
+        break;
+      case '--rounds':
+        o.rounds = positive(value(), true);
         break;
       case '--peak':
         o.peak = positive(value(), false);
@@ -223,8 +236,16 @@ function printTable(rows: (BenchResult | { model: string; batch: number; error: 
   for (const c of cells) process.stdout.write(`${c[2].startsWith('failed') ? `${c[0].padEnd(widths[0])}  ${c[1].padStart(widths[1])}  ${c[2]}` : line(c)}\n`);
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
+  if (o.vsOrt) {
+    // Inference only, batch 1 and the bench batch (32 unless --batch), seconds per burst default 0.4.
+    const seconds = process.argv.some((a) => a.startsWith('--seconds')) ? o.seconds : 0.4;
+    const rows = await benchVsOrt(o.models.filter((m) => m !== 'mlp' || o.models.length === 1), () => [1, o.batch ?? 32], o.rounds, seconds);
+    if (o.json) for (const r of rows) process.stdout.write(`${JSON.stringify(r)}\n`);
+    else printVsOrt(rows);
+    return;
+  }
   const batchOf = (m: string) => o.batch ?? BENCH_BATCH[m] ?? 32;
   if (o.child) {
     for (const m of o.models) process.stdout.write(`${JSON.stringify(benchModel(m, batchOf(m), o.seconds, o.peak))}\n`);
@@ -271,4 +292,4 @@ function main(): void {
 }
 
 // Runs only as a script, so that bench/profile.ts can import BENCH_BATCH.
-if (process.argv[1] === fileURLToPath(import.meta.url)) main();
+if (process.argv[1] === fileURLToPath(import.meta.url)) void main();
