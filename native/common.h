@@ -22,6 +22,9 @@ struct Geom {
 };
 constexpr int kGeomFields = 18;
 
+// Activations, numbered as src/backend/native/index.ts passes them.
+enum class Act { Linear = 0, Relu = 1, Relu6 = 2, Sigmoid = 3, Tanh = 4 };
+
 // A 64-byte aligned buffer that only grows. Kernels size it once at entry (never inside their loops), so
 // repeated calls of the same shape never touch the allocator.
 class Scratch {

@@ -127,20 +127,39 @@ float* packFewKernel(long K, long n, int nr, At at) {
 }  // namespace
 
 // y: [n, oh, ow, outC]; x: [n, h, w, c]; w: [kh, kw, c, outC]
-bool conv2d(const float* x, const float* w, float* y, const Geom& g) {
+bool conv2d(const float* x, const float* w, float* y, const Geom& g) { return conv2dEx(x, w, y, g, g.outC, nullptr); }
+
+// The paths that write y densely ([M, outC]) get a dense scratch when y is a slice of a wider buffer; those that
+// apply no epilogue of their own get it as one more pass, row-split over threads, while y is still in cache.
+bool conv2dEx(const float* x, const float* w, float* y, const Geom& g, long ldy, const Epilogue* ep) {
   const long M = g.n * g.oh * g.ow, K = g.kh * g.kw * g.c;
   StridedPanels wp(w, 1, g.outC);  // B: outC rows of depth K
-  if (isPointwise(g)) return gemm(StridedPanels(x, g.c, 1), wp, M, g.outC, K, y, g.outC, false);
+  if (isPointwise(g)) return gemm(StridedPanels(x, g.c, 1), wp, M, g.outC, K, y, ldy, false, ep);
+  const float* zero = zeros(static_cast<size_t>(g.c));
+  if (!zero) return false;
   // The direct kernel for up to two vectors of output channels: 1.5-3x the GEMM there (no im2col panels to
   // pack, no tile columns wasted). Run over 16-channel panels of wider layers it was level with the GEMM at
   // 64 channels and behind it from 256 (A/B on ResNet/VGG shapes), so those stay on the GEMM.
-  if (const int nr = fewOutputsPanel(g.outC)) {
+  const int nr = fewOutputsPanel(g.outC);
+  if (!nr && g.outC >= gemmKernel().nr) return gemm(Im2colRows(x, g, zero), wp, M, g.outC, K, y, ldy, false, ep);
+  thread_local Scratch denseBuf;
+  float* dense = ldy == g.outC ? y : denseBuf.floats(static_cast<size_t>(M * g.outC));
+  if (!dense) return false;
+  if (nr) {
     const float* packed = packFewKernel(K, g.outC, nr, [&](long k, long j) { return w[k * g.outC + j]; });
-    return packed && convFewOutputs(x, packed, y, g);
+    if (!packed || !convFewOutputs(x, packed, dense, g)) return false;
+  } else if (!gemmIm2col(Im2colRows(x, g, zero), wp, M, g.outC, K, dense)) {
+    return false;
   }
-  const float* zero = zeros(static_cast<size_t>(g.c));
-  if (!zero) return false;
-  return gemmIm2col(Im2colRows(x, g, zero), wp, M, g.outC, K, y);
+  if (dense == y && !ep) return true;
+  parallel(threadsFor(M * g.outC, 1 << 14), [&](int tid, int nt) {
+    long r0, r1;
+    splitRange(M, nt, tid, &r0, &r1);
+    if (dense != y)
+      for (long r = r0; r < r1; ++r) std::memcpy(y + r * ldy, dense + r * g.outC, g.outC * sizeof(float));
+    if (ep && r1 > r0) applyEpilogue(*ep, y + r0 * ldy, ldy, r1 - r0, 0, g.outC);
+  });
+  return true;
 }
 
 // dw: [kh, kw, c, outC]; x: [n, h, w, c]; dy: [n, oh, ow, outC]

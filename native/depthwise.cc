@@ -4,6 +4,7 @@
 //   backprop input   threads own dx rows and gather (no scatter, no atomics)
 //   backprop filter  fixed blocks of output rows each sum into their own partial kernel; the partials are
 //                    added in block order. Block count depends on the shape only.
+#include "gemm.h"
 #include "isa.h"
 #include "kernels.h"
 #include "threadpool.h"
@@ -43,13 +44,18 @@ long tapWork(const Geom& g) { return g.kh * g.kw * g.outC; }
 
 }  // namespace
 
-bool depthwiseConv2d(const float* x, const float* w, float* y, const Geom& g) {
+bool depthwiseConv2d(const float* x, const float* w, float* y, const Geom& g) { return depthwiseConv2dEx(x, w, y, g, nullptr); }
+
+bool depthwiseConv2dEx(const float* x, const float* w, float* y, const Geom& g, const Epilogue* ep) {
   const DwKernels& k = dwKernels();
-  const long rows = g.n * g.oh;
+  const long rows = g.n * g.oh, rowSize = g.ow * g.outC;
   parallel(threadsFor(rows * g.ow * tapWork(g), kGrain), [&](int tid, int nt) {
     long r0, r1;
     splitRange(rows, nt, tid, &r0, &r1);
-    for (long r = r0; r < r1; ++r) k.forwardRow(x, w, y, g, r / g.oh, r % g.oh);
+    for (long r = r0; r < r1; ++r) {
+      k.forwardRow(x, w, y, g, r / g.oh, r % g.oh);
+      if (ep) applyEpilogue(*ep, y + r * rowSize, g.outC, g.ow, 0, g.outC);
+    }
   });
   return true;
 }

@@ -5,6 +5,7 @@
 #include <atomic>
 
 #include "interleave.h"
+#include "kernels.h"
 #include "threadpool.h"
 
 namespace ck {
@@ -90,6 +91,24 @@ bool StridedPanels::locateColumns(const float** ptrs, long r0, long rows, long d
   return true;
 }
 
+void applyEpilogue(const Epilogue& ep, float* c, long ldc, long rows, long j0, long j1) {
+  const long n = j1 - j0;
+  for (long i = 0; i < rows; ++i) {
+    float* __restrict row = c + i * ldc + j0;
+    if (ep.bias) {
+      const float* __restrict b = ep.bias + j0;
+      for (long j = 0; j < n; ++j) row[j] += b[j];
+    }
+    switch (ep.act) {
+      case Act::Linear: break;
+      case Act::Relu: for (long j = 0; j < n; ++j) row[j] = row[j] < 0.0f ? 0.0f : row[j]; break;
+      case Act::Relu6: for (long j = 0; j < n; ++j) row[j] = row[j] < 0.0f ? 0.0f : (row[j] > 6.0f ? 6.0f : row[j]); break;
+      // Nested inside a gemm worker, activation() runs on this thread (threadpool.h).
+      default: activation(ep.act, row, row, n); break;
+    }
+  }
+}
+
 namespace {
 
 constexpr long kMaxSegments = 24;  // segments of an A block read in place (Panelizer::segments)
@@ -111,7 +130,7 @@ struct Piece {
 // An A block read in place needs, instead of packA, row pointers: [MC / MR][kMaxSegments][MR], and zeros.
 // A B block read in place needs column pointers: [NC / NR][KC].
 void runPiece(const GemmKernel& gk, const Panelizer& a, const Panelizer& b, const Piece& pc, float* packA,
-              float* packB, const float** rowPtrs, const float** colPtrs, const float* zero) {
+              float* packB, const float** rowPtrs, const float** colPtrs, const float* zero, const Epilogue* ep) {
   long lens[kMaxSegments];
   for (long jc = pc.n0; jc < pc.n1; jc += gk.nc) {
     const long nc = minl(gk.nc, pc.n1 - jc);
@@ -137,6 +156,7 @@ void runPiece(const GemmKernel& gk, const Panelizer& a, const Panelizer& b, cons
           a.pack(packA, ic, mc, kk, kc, gk.mr);
           gk.macro(mc, nc, kc, packA, packB, c, pc.ldc, accumulate);
         }
+        if (ep && kk + kc >= pc.k1) applyEpilogue(*ep, pc.c + ic * pc.ldc, pc.ldc, mc, jc, jc + nc);
       }
     }
   }
@@ -157,11 +177,13 @@ struct Plan {
 
 }  // namespace
 
-bool gemm(const Panelizer& a, const Panelizer& b, long m, long n, long k, float* c, long ldc, bool accumulate) {
+bool gemm(const Panelizer& a, const Panelizer& b, long m, long n, long k, float* c, long ldc, bool accumulate,
+          const Epilogue* ep) {
   if (m <= 0 || n <= 0) return true;
   if (k <= 0) {
     if (!accumulate)
       for (long i = 0; i < m; ++i) std::memset(c + i * ldc, 0, n * sizeof(float));
+    if (ep) applyEpilogue(*ep, c, ldc, m, 0, n);
     return true;
   }
   const GemmKernel& gk = gemmKernel();
@@ -218,7 +240,8 @@ bool gemm(const Panelizer& a, const Panelizer& b, long m, long n, long k, float*
         pc.ldc = n;
         pc.accumulate = false;
       }
-      runPiece(gk, a, b, pc, packA, packB, rowPtrs, colPtrs, zero);
+      // With depth segments the epilogue waits for their sum.
+      runPiece(gk, a, b, pc, packA, packB, rowPtrs, colPtrs, zero, plan.segments > 1 ? nullptr : ep);
     }
   });
   if (!ok) return false;
@@ -232,6 +255,7 @@ bool gemm(const Panelizer& a, const Panelizer& b, long m, long n, long k, float*
         for (long i = r0; i < r1; ++i)
           for (long j = 0; j < n; ++j) c[i * ldc + j] += p[i * n + j];
       }
+      if (ep && r1 > r0) applyEpilogue(*ep, c + r0 * ldc, ldc, r1 - r0, 0, n);
     });
   }
   return true;

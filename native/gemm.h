@@ -80,11 +80,22 @@ struct GemmKernel {
 const GemmKernel& gemmKernel();
 const GemmKernel& gemmKernelFor(Isa isa);
 
-// C [m, n] (row stride ldc) = (accumulate ? C : 0) + A [m, k] * B [k, n]. `a` has m rows, `b` has n rows,
+// What happens to a block of C once its last depth block is added (inference: a convolution's or dense
+// layer's bias, batch norm folded into it, and its activation): c[i, j] = act(c[i, j] + bias[j]), bias
+// optional. Applied while the block is still in cache, instead of as passes over the whole output.
+struct Epilogue {
+  const float* bias;  // [n] or nullptr
+  Act act;
+};
+// The epilogue on rows [0, rows) and columns [j0, j1) of c (row stride ldc); single-threaded.
+void applyEpilogue(const Epilogue& ep, float* c, long ldc, long rows, long j0, long j1);
+
+// C [m, n] (row stride ldc) = (accumulate ? C : 0) + A [m, k] * B [k, n], then the epilogue if one is given. `a` has m rows, `b` has n rows,
 // both of depth k. Multi-threaded over M or N blocks; for small C with a long k it also splits k into
 // segments fixed by the shape, and adds their partial products in segment order. The result is bitwise
 // independent of the thread count. Returns false when workspace memory could not be allocated.
-bool gemm(const Panelizer& a, const Panelizer& b, long m, long n, long k, float* c, long ldc, bool accumulate);
+bool gemm(const Panelizer& a, const Panelizer& b, long m, long n, long k, float* c, long ldc, bool accumulate,
+          const Epilogue* ep = nullptr);
 
 // out [m, n] = op(a) op(b) for row-major a, b as in Backend.matmul.
 bool matmul(const float* a, const float* b, float* out, long m, long k, long n, bool transA, bool transB);

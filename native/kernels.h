@@ -10,11 +10,17 @@ namespace ck {
 
 // conv.cc. x, dx: [n, h, w, c]; y, dy: [n, oh, ow, outC]; w, dw: [kh, kw, c, outC]
 bool conv2d(const float* x, const float* w, float* y, const Geom& g);
+// The forward pass for inference plans: y rows `ldy` floats apart (a channel slice of a concatenation when
+// ldy > outC), and the epilogue (bias, activation) applied to y. ep may be null.
+struct Epilogue;
+bool conv2dEx(const float* x, const float* w, float* y, const Geom& g, long ldy, const Epilogue* ep);
 bool conv2dBackpropInput(const float* dy, const float* w, float* dx, const Geom& g);
 bool conv2dBackpropFilter(const float* x, const float* dy, float* dw, const Geom& g);
 
 // depthwise.cc. x, dx: [n, h, w, c]; y, dy: [n, oh, ow, c * m]; w, dw: [kh, kw, c, m], m = depthMultiplier
 bool depthwiseConv2d(const float* x, const float* w, float* y, const Geom& g);
+// With the epilogue (bias, activation) applied to each output row as soon as it is written; ep may be null.
+bool depthwiseConv2dEx(const float* x, const float* w, float* y, const Geom& g, const Epilogue* ep);
 bool depthwiseConv2dBackpropInput(const float* dy, const float* w, float* dx, const Geom& g);
 bool depthwiseConv2dBackpropFilter(const float* x, const float* dy, float* dw, const Geom& g);
 
@@ -29,7 +35,6 @@ void globalAvgPoolBackward(const float* dy, float* dx, long n, long hw, long c);
 void globalMaxPool(const float* x, float* y, long n, long hw, long c);
 void globalMaxPoolBackward(const float* x, const float* dy, float* dx, long n, long hw, long c);
 
-enum class Act { Linear = 0, Relu = 1, Relu6 = 2, Sigmoid = 3, Tanh = 4 };
 
 // norm.cc. x, dx, y, dy: [rows, c]; gamma, beta, mean, variance, scale, shift, bias, dgamma, dbeta: [c]
 // act: the activation fused after batch norm (Linear, Relu or Relu6). y is then act(bn(x)), and the backward
