@@ -18,7 +18,8 @@
         "native/norm.cc",
         "native/elementwise.cc",
         "native/optim.cc",
-        "native/peak.cc"
+        "native/peak.cc",
+        "native/plan.cc"
       ],
       "defines": ["NAPI_VERSION=8"],
       # No -march=native: the binary must run on any CPU of its architecture. Wider ISAs are reached through

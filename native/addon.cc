@@ -211,6 +211,8 @@ napi_value SumRows(napi_env env, napi_callback_info info) {
 
 // Defined in addon_elementwise.cc: elementwise, activation, softmax, reductions, optimizers, controls.
 void defineElementwise(napi_env env, napi_value exports);
+// Defined in plan.cc: planCreate, planRun (inference plans).
+void definePlan(napi_env env, napi_value exports);
 // Defined in peak.cc: fmaPeak(milliseconds, threads) -> GFLOP/s, the benchmark's yardstick.
 napi_value FmaPeak(napi_env env, napi_callback_info info);
 
@@ -246,6 +248,7 @@ napi_value Init(napi_env env, napi_value exports) {
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   defineElementwise(env, exports);
+  definePlan(env, exports);
   return exports;
 }
 

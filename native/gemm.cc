@@ -93,18 +93,25 @@ bool StridedPanels::locateColumns(const float** ptrs, long r0, long rows, long d
 
 void applyEpilogue(const Epilogue& ep, float* c, long ldc, long rows, long j0, long j1) {
   const long n = j1 - j0;
-  for (long i = 0; i < rows; ++i) {
-    float* __restrict row = c + i * ldc + j0;
-    if (ep.bias) {
+  if (ep.bias) {
+    for (long i = 0; i < rows; ++i) {
+      float* __restrict row = c + i * ldc + j0;
       const float* __restrict b = ep.bias + j0;
       for (long j = 0; j < n; ++j) row[j] += b[j];
     }
+  }
+  if (ep.act == Act::Linear) return;
+  // Rows back to back (a whole dense output): one activation call over all of them, not one per row (LeNet's
+  // 6-channel sigmoid convolution paid a dispatch per 6 values).
+  const bool contiguous = ldc == n;
+  for (long i = 0; i < (contiguous ? 1 : rows); ++i) {
+    float* __restrict row = c + i * ldc + j0;
+    const long len = contiguous ? rows * n : n;
     switch (ep.act) {
-      case Act::Linear: break;
-      case Act::Relu: for (long j = 0; j < n; ++j) row[j] = row[j] < 0.0f ? 0.0f : row[j]; break;
-      case Act::Relu6: for (long j = 0; j < n; ++j) row[j] = row[j] < 0.0f ? 0.0f : (row[j] > 6.0f ? 6.0f : row[j]); break;
-      // Nested inside a gemm worker, activation() runs on this thread (threadpool.h).
-      default: activation(ep.act, row, row, n); break;
+      case Act::Relu: for (long j = 0; j < len; ++j) row[j] = row[j] < 0.0f ? 0.0f : row[j]; break;
+      case Act::Relu6: for (long j = 0; j < len; ++j) row[j] = row[j] < 0.0f ? 0.0f : (row[j] > 6.0f ? 6.0f : row[j]); break;
+      // Nested inside a parallel region, activation() runs on this thread (threadpool.h).
+      default: activation(ep.act, row, row, len); break;
     }
   }
 }

@@ -35,3 +35,14 @@ export function backendName(): string {
 export function availableBackends(): string[] {
   return [...backends.keys()];
 }
+
+/** Runs fn with `b` as the active backend (float32 work), restoring the previous one afterwards. */
+export function withBackend<T>(b: Backend, fn: () => T): T {
+  const saved = active;
+  active = b;
+  try {
+    return fn();
+  } finally {
+    active = saved;
+  }
+}

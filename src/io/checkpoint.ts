@@ -133,7 +133,7 @@ export function restoreWeights(model: Layer, ckpt: Checkpoint, what = 'checkpoin
     }
     pairs = stored.map(([name], i) => [name, vars[i]]);
   }
-  for (const [name, v] of pairs) v.data.set(ckpt.weights.get(name)!.data);
+  for (const [name, v] of pairs) v.assign(ckpt.weights.get(name)!.data);
   return new Map(pairs.map(([name, v]) => [name, v.name]));
 }
 

@@ -68,7 +68,7 @@ export async function loadKerasWeights(model: Layer, path: string, opts: LoadKer
     let matchedBy: KerasLoadReport['matchedBy'];
     if (file.layout === 'legacy') [pairs, matchedBy] = pairLegacy(model, file, match, path);
     else [pairs, matchedBy] = pairKeras3(model, file.root, path);
-    for (const { variable, array } of pairs) variable.data.set(array.read());
+    for (const { variable, array } of pairs) variable.assign(array.read());
     const meta = file.layout === 'legacy' ? file : { kerasVersion: null, backend: null };
     return { path, layout: file.layout, matchedBy, kerasVersion: meta.kerasVersion, backend: meta.backend, arrays: pairs.length };
   });

@@ -120,6 +120,8 @@ export class BatchNormalization extends Layer {
         this.movingMean.data[j] = this.movingMean.data[j] * m + mean.data[j] * (1 - m);
         this.movingVariance.data[j] = this.movingVariance.data[j] * m + variance.data[j] * (1 - m);
       }
+      this.movingMean.markChanged();
+      this.movingVariance.markChanged();
     }
     return y;
   }

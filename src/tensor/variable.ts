@@ -9,12 +9,23 @@ export class Variable extends Tensor {
   /** Keras-style path, for example `conv_dw_1/depthwise_kernel`. */
   name: string;
   trainable: boolean;
+  /**
+   * Bumped by every change of the values through the library (assign, optimizer steps, batch norm's moving
+   * statistics, loading weights): what an inference plan checks to know that its folded copy is stale. Code
+   * that writes `data` directly must call markChanged().
+   */
+  version = 0;
 
   constructor(name: string, data: FloatArray, shape: Shape, trainable = true) {
     super(data, shape);
     this.name = name;
     this.trainable = trainable;
     this.requiresGrad = trainable;
+  }
+
+  /** Records that the values changed (see version). */
+  markChanged(): void {
+    this.version++;
   }
 
   /** Copies values in; the shape must match exactly. */
@@ -24,11 +35,13 @@ export class Variable extends Tensor {
         throw new Error(`Variable ${this.name}: expected shape ${formatShape(this.shape)}, received ${formatShape(values.shape)}`);
       }
       this.data.set(values.data);
+      this.markChanged();
       return;
     }
     if (values.length !== this.data.length) {
       throw new Error(`Variable ${this.name}: expected ${this.data.length} values, received ${values.length}`);
     }
     this.data.set(values);
+    this.markChanged();
   }
 }

@@ -182,7 +182,7 @@ export class EarlyStopping extends Callback {
       this.ctx.stopTraining = true;
       if (this.restoreBestWeights && this.bestWeights) {
         this.ctx.log(`Restoring model weights from the end of the best epoch: ${this.bestEpoch + 1}.`);
-        this.ctx.model.weights.forEach((w, i) => w.data.set(this.bestWeights![i]));
+        this.ctx.model.weights.forEach((w, i) => w.assign(this.bestWeights![i]));
       }
     }
   }

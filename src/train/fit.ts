@@ -263,7 +263,7 @@ export function evaluateSource(model: Model, c: Compiled, source: DataSource, ba
       const { x, y } = source.take(idx, false);
       // Only numbers leave the batch, so its activations are recycled for the next one.
       model.inferenceBatch(() => {
-        const out = model.apply(x, { training: false });
+        const out = model.inferForward(x);
         lossSum += totalLoss(model, c.loss, y, out).item() * idx.length;
         correct += countCorrect(y, out);
       });

@@ -36,7 +36,10 @@ export abstract class Optimizer {
   /** One optimizer step over (variable, gradient) pairs. */
   applyGradients(pairs: readonly [Variable, Tensor][]): void {
     this.iterations++;
-    for (const [v, g] of pairs) this.update(v, g, (name) => this.slot(name, v), this.iterations);
+    for (const [v, g] of pairs) {
+      this.update(v, g, (name) => this.slot(name, v), this.iterations);
+      v.markChanged();
+    }
   }
 
   private slot(name: string, v: Variable): Tensor {

@@ -123,6 +123,7 @@ export function broadcastArrays(dp: DataParallel, arrays: readonly FloatArray[])
 /** Rank 0's model everywhere: all weights, trainable or not. */
 export function broadcastModel(dp: DataParallel, model: Model): void {
   broadcastArrays(dp, model.weights.map((w) => w.data));
+  for (const w of model.weights) w.markChanged();
 }
 
 /** This rank's contiguous part [lo, hi) of n items: rank k takes floor(n k / N) .. floor(n (k + 1) / N). */

@@ -84,7 +84,7 @@ function firstNonFiniteLayer(model: Model, x: Tensor): string {
     noGrad(() => model.apply(x, { training: true }));
   } finally {
     setLayerOutputHook(null);
-    model.nonTrainableWeights.forEach((w, i) => w.data.set(saved[i]));
+    model.nonTrainableWeights.forEach((w, i) => w.assign(saved[i]));
     globalRandom.setState(rng);
   }
   const bad = model.weights.find((w) => !allFinite(w.data));

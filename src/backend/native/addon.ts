@@ -41,10 +41,17 @@ export interface NativeAddon {
   sgdUpdate(param: Float32Array, grad: Float32Array, velocity: Float32Array | null, lr: number, momentum: number, nesterov: boolean): void;
   /** FP32 FMA peak in GFLOP/s over `threads` pool threads for `milliseconds` (native/peak.cc). */
   fmaPeak(milliseconds: number, threads: number): number;
+  /** An inference plan (native/plan.cc): op records, constants (copied), buffer sizes in floats. */
+  planCreate(code: Int32Array, consts: Float32Array[], bufferSizes: number[], inputSize: number, outputSize: number): NativePlanHandle;
+  /** With times (one per op), adds each op's seconds to it. */
+  planRun(plan: NativePlanHandle, x: Float32Array, y: Float32Array, times?: Float64Array): void;
   info(): NativeInfo;
   setThreads(n: number): void;
   setIsa(isa: string): boolean;
 }
+
+/** An opaque native plan (freed by the garbage collector). */
+export type NativePlanHandle = { readonly __nativePlan: unique symbol };
 
 export interface NativeInfo {
   /** Kernels in use: 'avx512' | 'avx2' | 'portable'. */

@@ -351,6 +351,11 @@ export function loadNativeBackend(): boolean {
   return true;
 }
 
+/** The loaded addon itself, for the inference plan (src/backend/plan); null when it did not load. */
+export function nativeAddon(): NativeAddon | null {
+  return addon;
+}
+
 export function nativeAvailable(): boolean {
   return addon !== null;
 }

@@ -83,7 +83,7 @@ export function loadTfCheckpoint(model: Layer, path: string, opts: LoadTfCheckpo
   const used = new Set<TfTensorEntry>([...pairs.map((p) => p.entry), ...(opt?.slots.map((s) => s.entry) ?? []), ...(opt ? [opt.iterations] : []), ...(opt?.hyper.map(([, e]) => e) ?? [])]);
   for (const e of ckpt.entries) if (!used.has(e) && e.key !== OBJECT_GRAPH_KEY) e.verify();
 
-  pairs.forEach(({ variable }, i) => variable.data.set(values[i]));
+  pairs.forEach(({ variable }, i) => variable.assign(values[i]));
   let report: TfLoadReport['optimizer'];
   if (opts.optimizer && opt) {
     const target = opts.optimizer;

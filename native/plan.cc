@@ -1,0 +1,309 @@
+// Inference plans: a model's whole forward pass for one batch size, run in one native call.
+//
+// src/backend/plan/ traces the model once, folds batch norm into the weights, fuses bias and activation into
+// the producing op's epilogue, lets the branches of a concatenation write their channel slices in place, and
+// assigns every intermediate value a slice of a few buffers by liveness. What reaches this file is that
+// result: a list of ops over (buffer, offset) slots and a list of constant arrays, which are copied into the
+// plan's own memory (the plan never reads JavaScript's weights again, so a weight update cannot tear it; the
+// JavaScript side rebuilds the plan when a weight's version changes). Running it is a loop over ops calling
+// the same kernels as the layer-by-layer path: no JavaScript, no allocation, no per-op N-API call.
+//
+// Encoding (Int32Array, one record per op):
+//   op, act, outBuf, outOff, outLd, nIn, (inBuf, inOff) x nIn, nInts, ints..., nConst, const index...
+// Buffers: >= 0 plan buffer, -1 the run's input, -2 the run's output. Offsets in floats.
+#include <node_api.h>
+
+#include <chrono>
+#include <memory>
+#include <vector>
+
+#include "gemm.h"
+#include "kernels.h"
+#include "napi_util.h"
+#include "threadpool.h"
+
+namespace ck {
+namespace {
+
+enum class Op {
+  Conv = 0, Depthwise = 1, Dense = 2, MaxPool = 3, AvgPool = 4, GlobalAvg = 5, GlobalMax = 6, Add = 7,
+  Affine = 8, Bias = 9, Activation = 10, Softmax = 11, Concat = 12, Pad = 13, Binary = 14, Scale = 15,
+};
+constexpr int kOps = 16;
+
+struct Slot {
+  int buf;
+  long off;
+};
+
+struct PlanOp {
+  Op op;
+  Act act;
+  Slot out;
+  long outLd;
+  std::vector<Slot> in;
+  std::vector<long> ints;
+  std::vector<int> consts;
+};
+
+struct Plan {
+  std::vector<PlanOp> ops;
+  std::vector<std::vector<float>> consts;
+  std::vector<long> bufferSizes;
+  std::vector<float*> buffers;  // allocated on the first run
+  long inputSize = 0, outputSize = 0;
+  ~Plan() {
+    for (float* b : buffers) std::free(b);
+  }
+};
+
+const float* constPtr(const Plan& p, const PlanOp& o, size_t i) {
+  return i < o.consts.size() && o.consts[i] >= 0 ? p.consts[o.consts[i]].data() : nullptr;
+}
+
+Geom geomOf(const PlanOp& o) {
+  Geom g;
+  long* f = &g.n;
+  for (int k = 0; k < kGeomFields; ++k) f[k] = o.ints[k];
+  return g;
+}
+
+// The activation on n values in place (after ops whose kernels have no epilogue of their own).
+void activateInPlace(Act act, float* y, long n) {
+  if (act != Act::Linear) activation(act, y, y, n);
+}
+
+bool runOp(const Plan& p, const PlanOp& o, const float* x, float* y, float* const* bufs) {
+  auto at = [&](Slot s) -> float* { return (s.buf == -1 ? const_cast<float*>(x) : s.buf == -2 ? y : bufs[s.buf]) + s.off; };
+  float* out = at(o.out);
+  const float* in0 = o.in.empty() ? nullptr : at(o.in[0]);
+  const Epilogue ep{constPtr(p, o, 1), o.act};
+  switch (o.op) {
+    case Op::Conv: return conv2dEx(in0, constPtr(p, o, 0), out, geomOf(o), o.outLd, &ep);
+    case Op::Depthwise: return depthwiseConv2dEx(in0, constPtr(p, o, 0), out, geomOf(o), &ep);
+    case Op::Dense: {
+      const long m = o.ints[0], k = o.ints[1], n = o.ints[2];
+      return gemm(StridedPanels(in0, k, 1), StridedPanels(constPtr(p, o, 0), 1, n), m, n, k, out, o.outLd, false, &ep);
+    }
+    case Op::MaxPool: maxPool(in0, out, geomOf(o)); break;
+    case Op::AvgPool: avgPool(in0, out, geomOf(o)); break;
+    case Op::GlobalAvg: globalAvgPool(in0, out, o.ints[0], o.ints[1], o.ints[2]); break;
+    case Op::GlobalMax: globalMaxPool(in0, out, o.ints[0], o.ints[1], o.ints[2]); break;
+    case Op::Add: {
+      const float* parts[8];
+      const int k = static_cast<int>(o.in.size());
+      for (int i = 0; i < k; ++i) parts[i] = at(o.in[i]);
+      addN(parts, k, out, o.ints[0]);
+      break;
+    }
+    case Op::Affine:
+      channelAffine(in0, constPtr(p, o, 0), constPtr(p, o, 1), out, o.ints[0], o.ints[1], o.act);
+      return true;
+    case Op::Bias: biasAdd(in0, constPtr(p, o, 0), out, o.ints[0], o.ints[1]); break;
+    case Op::Activation: activation(o.act, in0, out, o.ints[0]); return true;
+    case Op::Softmax: softmax(in0, out, o.ints[0], o.ints[1]); return true;
+    case Op::Concat: {
+      // Parts that were not written in place: ints = rows, total width, then (column offset, width) per input.
+      const long rows = o.ints[0], total = o.ints[1];
+      for (size_t i = 0; i < o.in.size(); ++i) {
+        const long off = o.ints[2 + 2 * i], width = o.ints[3 + 2 * i];
+        copyRows(at(o.in[i]), width, 0, out + off, total, 0, 1, rows, width);
+      }
+      return true;
+    }
+    case Op::Pad: {
+      // ints = n, h, w, c, top, bottom, left, right
+      const long n = o.ints[0], h = o.ints[1], w = o.ints[2], c = o.ints[3], t = o.ints[4], b = o.ints[5];
+      const long l = o.ints[6], r = o.ints[7], oh = h + t + b, ow = w + l + r;
+      std::memset(out, 0, static_cast<size_t>(n * oh * ow * c) * sizeof(float));
+      copyRows(in0, w * c, h * w * c, out + (t * ow + l) * c, ow * c, oh * ow * c, n, h, w * c);
+      return true;
+    }
+    case Op::Binary: binary(static_cast<Binary>(o.ints[0]), in0, at(o.in[1]), out, o.ints[1]); break;
+    case Op::Scale: scale(in0, constPtr(p, o, 0)[0], out, o.ints[0]); break;
+  }
+  // Ops whose kernels do not apply the activation themselves.
+  if (o.op == Op::Add || o.op == Op::Bias || o.op == Op::MaxPool || o.op == Op::AvgPool || o.op == Op::GlobalAvg ||
+      o.op == Op::GlobalMax || o.op == Op::Binary || o.op == Op::Scale) {
+    long n = 0;
+    switch (o.op) {
+      case Op::Add: n = o.ints[0]; break;
+      case Op::Bias: n = o.ints[0] * o.ints[1]; break;
+      case Op::GlobalAvg:
+      case Op::GlobalMax: n = o.ints[0] * o.ints[2]; break;
+      case Op::Binary: n = o.ints[1]; break;
+      case Op::Scale: n = o.ints[0]; break;
+      default: {
+        const Geom g = geomOf(o);
+        n = g.n * g.oh * g.ow * g.c;
+      }
+    }
+    activateInPlace(o.act, out, n);
+  }
+  return true;
+}
+
+void finalize(napi_env, void* data, void*) { delete static_cast<Plan*>(data); }
+
+bool readInt32(napi_env env, napi_value v, const int32_t** p, size_t* len) {
+  bool typed = false;
+  napi_is_typedarray(env, v, &typed);
+  napi_typedarray_type type;
+  void* data = nullptr;
+  if (!typed || napi_get_typedarray_info(env, v, &type, len, &data, nullptr, nullptr) != napi_ok || type != napi_int32_array)
+    return false;
+  *p = static_cast<const int32_t*>(data);
+  return true;
+}
+
+// planCreate(code: Int32Array, consts: Float32Array[], bufferSizes: Int32Array|Float64Array-as-numbers[],
+//            inputSize, outputSize) -> external
+napi_value PlanCreate(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  if (!a.count(5)) return nullptr;
+  const int32_t* code;
+  size_t codeLen;
+  if (!readInt32(env, a.arg(0), &code, &codeLen)) return a.fail("code", "an Int32Array"), nullptr;
+  auto plan = std::make_unique<Plan>();
+  long inSize, outSize;
+  if (!a.size(3, "inputSize", &inSize) || !a.size(4, "outputSize", &outSize)) return nullptr;
+  plan->inputSize = inSize;
+  plan->outputSize = outSize;
+
+  uint32_t nConsts = 0, nBufs = 0;
+  napi_get_array_length(env, a.arg(1), &nConsts);
+  napi_get_array_length(env, a.arg(2), &nBufs);
+  for (uint32_t i = 0; i < nConsts; ++i) {
+    napi_value v;
+    napi_get_element(env, a.arg(1), i, &v);
+    bool typed = false;
+    napi_is_typedarray(env, v, &typed);
+    napi_typedarray_type type;
+    size_t len = 0;
+    void* data = nullptr;
+    if (!typed || napi_get_typedarray_info(env, v, &type, &len, &data, nullptr, nullptr) != napi_ok || type != napi_float32_array)
+      return a.fail("consts", "Float32Arrays"), nullptr;
+    const float* f = static_cast<const float*>(data);
+    plan->consts.emplace_back(f, f + len);
+  }
+  for (uint32_t i = 0; i < nBufs; ++i) {
+    napi_value v;
+    double size = 0;
+    napi_get_element(env, a.arg(2), i, &v);
+    if (napi_get_value_double(env, v, &size) != napi_ok || !(size >= 0)) return a.fail("bufferSizes", "sizes"), nullptr;
+    plan->bufferSizes.push_back(static_cast<long>(size));
+  }
+
+  // Decode, checking every index against the arrays it names: a malformed code must not reach a kernel.
+  size_t i = 0;
+  auto next = [&](long* v) {
+    if (i >= codeLen) return false;
+    *v = code[i++];
+    return true;
+  };
+  while (i < codeLen) {
+    PlanOp o;
+    long op, act, n;
+    if (!next(&op) || !next(&act) || op < 0 || op >= kOps || act < 0 || act > 4) return a.fail("code", "a valid op"), nullptr;
+    o.op = static_cast<Op>(op);
+    o.act = static_cast<Act>(act);
+    long buf;
+    if (!next(&buf) || !next(&o.out.off) || !next(&o.outLd) || !next(&n) || n < 0 || n > 8) return a.fail("code", "a valid op"), nullptr;
+    o.out.buf = static_cast<int>(buf);
+    for (long k = 0; k < n; ++k) {
+      Slot s;
+      long b;
+      if (!next(&b) || !next(&s.off)) return a.fail("code", "a valid op"), nullptr;
+      s.buf = static_cast<int>(b);
+      o.in.push_back(s);
+    }
+    if (!next(&n) || n < 0) return a.fail("code", "a valid op"), nullptr;
+    for (long k = 0; k < n; ++k) {
+      long v;
+      if (!next(&v)) return a.fail("code", "a valid op"), nullptr;
+      o.ints.push_back(v);
+    }
+    if (!next(&n) || n < 0) return a.fail("code", "a valid op"), nullptr;
+    for (long k = 0; k < n; ++k) {
+      long v;
+      if (!next(&v) || v < -1 || v >= static_cast<long>(nConsts)) return a.fail("code", "valid constant indices"), nullptr;
+      o.consts.push_back(static_cast<int>(v));
+    }
+    for (const Slot& s : o.in)
+      if (s.buf < -2 || s.buf >= static_cast<int>(nBufs) || s.off < 0) return a.fail("code", "valid buffers"), nullptr;
+    if (o.out.buf < -2 || o.out.buf >= static_cast<int>(nBufs) || o.out.buf == -1 || o.out.off < 0)
+      return a.fail("code", "valid buffers"), nullptr;
+    plan->ops.push_back(std::move(o));
+  }
+  napi_value ext;
+  Plan* raw = plan.release();
+  if (napi_create_external(env, raw, finalize, nullptr, &ext) != napi_ok) {
+    delete raw;
+    return nullptr;
+  }
+  return ext;
+}
+
+// planRun(plan, x: Float32Array, y: Float32Array[, times: Float64Array]): with `times` (one per op), each
+// op's wall time in seconds is added to it (the bench's per-op profile).
+napi_value PlanRun(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  if (!a.count(3)) return nullptr;
+  double* times = nullptr;
+  {  // missing arguments read as undefined (napi_get_cb_info)
+    napi_valuetype t;
+    napi_typeof(env, a.arg(3), &t);
+    if (t != napi_undefined) {
+      bool typed = false;
+      napi_is_typedarray(env, a.arg(3), &typed);
+      napi_typedarray_type type;
+      size_t len = 0;
+      void* d = nullptr;
+      if (!typed || napi_get_typedarray_info(env, a.arg(3), &type, &len, &d, nullptr, nullptr) != napi_ok ||
+          type != napi_float64_array)
+        return a.fail("times", "a Float64Array"), nullptr;
+      times = static_cast<double*>(d);
+      if (len < 1) times = nullptr;
+    }
+  }
+  void* data = nullptr;
+  if (napi_get_value_external(env, a.arg(0), &data) != napi_ok || !data) return a.fail("plan", "a plan"), nullptr;
+  Plan& p = *static_cast<Plan*>(data);
+  F32 x, y;
+  if (!a.f32(1, "x", p.inputSize, &x) || !a.f32(2, "y", p.outputSize, &y)) return nullptr;
+  if (p.buffers.empty() && !p.bufferSizes.empty()) {
+    for (long size : p.bufferSizes) {
+      void* b = nullptr;
+      if (posix_memalign(&b, 64, static_cast<size_t>(maxl(size, 16)) * sizeof(float)) != 0) {
+        for (float* f : p.buffers) std::free(f);
+        p.buffers.clear();
+        return outOfMemory(env);
+      }
+      p.buffers.push_back(static_cast<float*>(b));
+    }
+  }
+  if (!times) {
+    for (const PlanOp& o : p.ops)
+      if (!runOp(p, o, x.p, y.p, p.buffers.data())) return outOfMemory(env);
+    return nullptr;
+  }
+  using Clock = std::chrono::steady_clock;
+  for (size_t i = 0; i < p.ops.size(); ++i) {
+    const auto t0 = Clock::now();
+    if (!runOp(p, p.ops[i], x.p, y.p, p.buffers.data())) return outOfMemory(env);
+    times[i] += std::chrono::duration<double>(Clock::now() - t0).count();
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+void definePlan(napi_env env, napi_value exports) {
+  const napi_property_descriptor props[] = {
+      {"planCreate", nullptr, PlanCreate, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"planRun", nullptr, PlanRun, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+  };
+  napi_define_properties(env, exports, 2, props);
+}
+
+}  // namespace ck

@@ -1,0 +1,279 @@
+import type { Conv2DInfo, Pool2DInfo } from '../geometry.js';
+import type { Ref, Trace, TraceStep } from './trace.js';
+import { Untraceable } from './trace.js';
+
+/**
+ * From a trace to the op list native/plan.cc runs (its header documents the encoding):
+ *   - a convolution, depthwise convolution or dense product absorbs what follows it while each value has a
+ *     single reader: a bias add, an inference batch norm (channelAffine: the weights' columns scaled, the
+ *     bias shifted: W' = W * s, b' = b * s + t) and one activation, which becomes the GEMM's epilogue;
+ *   - adds, pools and unfolded affines absorb a following activation;
+ *   - a concatenation's parts that are convolutions read by nothing else write their channel slice of the
+ *     concatenated buffer directly (row stride = its width) and are never copied;
+ *   - every value gets a slice of a few buffers, reused once the value's last reader has run.
+ */
+
+export const OP = {
+  conv: 0, depthwise: 1, dense: 2, maxPool: 3, avgPool: 4, globalAvg: 5, globalMax: 6, add: 7,
+  affine: 8, bias: 9, activation: 10, softmax: 11, concat: 12, pad: 13, binary: 14, scale: 15,
+} as const;
+const ACT: Record<string, number> = { linear: 0, relu: 1, relu6: 2, sigmoid: 3, tanh: 4 };
+const BINARY: Record<string, number> = { add: 0, sub: 1, mul: 2 };
+
+interface PlanOp {
+  op: number;
+  act: number;
+  out: number;
+  ins: number[];
+  ints: number[];
+  consts: (Float32Array | null)[];
+  /** Set when this op writes a channel slice of a concatenation: its value id, column offset and width. */
+  into?: { value: number; offset: number; width: number };
+  /** Whether consts[0] is already this op's own copy (so folding may write into it). */
+  ownsWeights?: boolean;
+}
+
+export interface CompiledPlan {
+  code: Int32Array;
+  consts: Float32Array[];
+  bufferSizes: number[];
+  inputSize: number;
+  outputSize: number;
+  /** Ops after fusion, by kind (for tests and the bench's report). */
+  opCounts: Record<string, number>;
+  /** Each op's kind and shape, in order (the profile's labels). */
+  opNames: string[];
+}
+
+const geomInts = (g: Conv2DInfo | Pool2DInfo): number[] => {
+  const c = g as Partial<Conv2DInfo>;
+  return [g.n, g.h, g.w, g.c, g.kh, g.kw, g.sh, g.sw, c.dh ?? 1, c.dw ?? 1, g.padTop, g.padBottom, g.padLeft, g.padRight, g.oh, g.ow, c.outC ?? g.c, c.depthMultiplier ?? 1];
+};
+
+function value(r: Ref | undefined, what: string): number {
+  if (!r || r.kind !== 'value') throw new Untraceable(`${what} is not computed from the input`);
+  return r.id;
+}
+
+function constant(r: Ref | undefined, what: string): Float32Array {
+  if (!r || r.kind !== 'const') throw new Untraceable(`${what} depends on the input`);
+  return r.data;
+}
+
+/** Builds the op list from a trace: one op per step, before fusion. */
+function lower(s: TraceStep, sizes: number[]): PlanOp {
+  const a = s.arrays;
+  const len = sizes[s.out];
+  const op = (code: number, ins: number[], ints: number[], consts: (Float32Array | null)[] = [], act = 0): PlanOp => ({ op: code, act, out: s.out, ins, ints, consts });
+  switch (s.op) {
+    case 'conv2d':
+    case 'depthwiseConv2d': {
+      const g = s.args[0] as Conv2DInfo;
+      return op(s.op === 'conv2d' ? OP.conv : OP.depthwise, [value(a[0], 'a convolution input')], geomInts(g), [constant(a[1], 'a convolution kernel'), null]);
+    }
+    case 'matmul': {
+      const [m, k, n, transA, transB] = s.args as [number, number, number, boolean, boolean];
+      if (transA) throw new Untraceable('a transposed matmul input');
+      let w = constant(a[1], 'a dense kernel');
+      if (transB) {
+        const t = new Float32Array(k * n);
+        for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) t[j * n + i] = w[i * k + j];
+        w = t;
+      }
+      const o = op(OP.dense, [value(a[0], 'a dense input')], [m, k, n], [w, null]);
+      o.ownsWeights = transB;
+      return o;
+    }
+    case 'biasAdd': {
+      const c = s.args[0] as number;
+      return op(OP.bias, [value(a[0], 'a bias input')], [len / c, c], [constant(a[1], 'a bias')]);
+    }
+    case 'channelAffine': {
+      const [c, act] = s.args as [number, string | undefined];
+      return op(OP.affine, [value(a[0], 'a batch norm input')], [len / c, c], [constant(a[1], 'a scale'), constant(a[2], 'a shift')], ACT[act ?? 'linear']);
+    }
+    case 'activation': {
+      const kind = s.args[0] as string;
+      if (!(kind in ACT)) throw new Untraceable(`activation '${kind}'`);
+      return op(OP.activation, [value(a[0], 'an activation input')], [len], [], ACT[kind]);
+    }
+    case 'maxPool':
+    case 'avgPool':
+      return op(s.op === 'maxPool' ? OP.maxPool : OP.avgPool, [value(a[0], 'a pooling input')], geomInts(s.args[0] as Pool2DInfo));
+    case 'globalAvgPool':
+    case 'globalMaxPool': {
+      const [n, hw, c] = s.args as number[];
+      return op(s.op === 'globalAvgPool' ? OP.globalAvg : OP.globalMax, [value(a[0], 'a pooling input')], [n, hw, c]);
+    }
+    case 'add':
+    case 'addN':
+      if (a.length > 8) throw new Untraceable('a sum of more than 8 tensors');
+      return op(OP.add, a.map((r) => value(r, 'a summand')), [len]);
+    case 'concatLastAxis': {
+      const [widths, rows] = s.args as [number[], number];
+      const total = widths.reduce((x, y) => x + y, 0);
+      const ints = [rows, total];
+      let off = 0;
+      for (const w of widths) ints.push(off, w), (off += w);
+      if (a.length > 8) throw new Untraceable('a concatenation of more than 8 tensors');
+      return op(OP.concat, a.map((r) => value(r, 'a concatenated tensor')), ints);
+    }
+    case 'softmax': {
+      const c = s.args[0] as number;
+      return op(OP.softmax, [value(a[0], 'a softmax input')], [len / c, c]);
+    }
+    case 'pad2d':
+      return op(OP.pad, [value(a[0], 'a padded input')], s.args as number[]);
+    case 'sub':
+    case 'mul':
+      return op(OP.binary, [value(a[0], 'an operand'), value(a[1], 'an operand')], [BINARY[s.op], len]);
+    case 'scale':
+      return op(OP.scale, [value(a[0], 'an operand')], [len], [Float32Array.of(s.args[0] as number)]);
+    default:
+      throw new Untraceable(`backend method '${s.op}'`);
+  }
+}
+
+/** W' = W * s per output column (the last axis of HWIO, [kh, kw, c, m] and [k, n] kernels alike). */
+function scaleColumns(w: Float32Array, s: Float32Array): void {
+  const c = s.length;
+  for (let i = 0; i < w.length; i++) w[i] *= s[i % c];
+}
+
+/** Absorbs bias, batch norm and an activation into producers; returns the surviving ops in order. */
+function fuse(ops: PlanOp[], readers: Map<number, number>): PlanOp[] {
+  const producer = new Map<number, number>();
+  ops.forEach((o, i) => producer.set(o.out, i));
+  const readerOf = new Map<number, number>();
+  ops.forEach((o, i) => o.ins.forEach((v) => readerOf.set(v, i)));
+  const gone = new Set<number>();
+  const gemmLike = (o: PlanOp) => o.op === OP.conv || o.op === OP.depthwise || o.op === OP.dense;
+  const actAfter: number[] = [OP.add, OP.maxPool, OP.avgPool, OP.globalAvg, OP.globalMax, OP.affine, OP.bias, OP.binary, OP.scale];
+  const takesAct = (o: PlanOp) => gemmLike(o) || actAfter.includes(o.op);
+  ops.forEach((o, i) => {
+    if (gone.has(i)) return;
+    for (;;) {
+      if (o.act !== 0 || readers.get(o.out) !== 1) break;
+      const j = readerOf.get(o.out);
+      if (j === undefined || j <= i || gone.has(j)) break;
+      const next = ops[j];
+      if (next.ins.length !== 1) break;
+      if (gemmLike(o) && next.op === OP.bias) {
+        const b = next.consts[0] as Float32Array;
+        o.consts[1] = o.consts[1] ? o.consts[1].map((v, k) => v + b[k]) : Float32Array.from(b);
+      } else if (gemmLike(o) && next.op === OP.affine) {
+        const [scale, shift] = next.consts as Float32Array[];
+        if (!o.ownsWeights) (o.consts[0] = Float32Array.from(o.consts[0] as Float32Array)), (o.ownsWeights = true);
+        scaleColumns(o.consts[0] as Float32Array, scale);
+        const b = o.consts[1];
+        o.consts[1] = shift.map((t, k) => (b ? b[k] : 0) * scale[k] + t);
+        o.act = next.act;
+      } else if (takesAct(o) && next.op === OP.activation) {
+        o.act = next.act;
+      } else {
+        break;
+      }
+      gone.add(j);
+      o.out = next.out;
+    }
+  });
+  return ops.filter((_, i) => !gone.has(i));
+}
+
+export function compileTrace(trace: Trace): CompiledPlan {
+  const { sizes, output } = trace;
+  if (output === 0) throw new Untraceable('the model returns its input');
+  const readers = new Map<number, number>([[output, 1]]);
+  for (const s of trace.steps) for (const r of s.arrays) if (r.kind === 'value') readers.set(r.id, (readers.get(r.id) ?? 0) + 1);
+  let ops = fuse(trace.steps.map((s) => lower(s, sizes)), readers);
+
+  // Concatenation in place: a part made by a convolution and read by nothing else is written straight into
+  // its channel slice. The concatenation then copies only the other parts, or disappears.
+  const producerOp = new Map<number, PlanOp>();
+  for (const o of ops) producerOp.set(o.out, o);
+  ops = ops.filter((o) => {
+    if (o.op !== OP.concat) return true;
+    const keep: number[] = [];
+    const keepInts = [o.ints[0], o.ints[1]];
+    o.ins.forEach((v, i) => {
+      const p = producerOp.get(v);
+      const [offset, width] = [o.ints[2 + 2 * i], o.ints[3 + 2 * i]];
+      if (p && p.op === OP.conv && !p.into && readers.get(v) === 1 && v !== output) p.into = { value: o.out, offset, width: o.ints[1] };
+      else keep.push(v), keepInts.push(offset, width);
+    });
+    o.ins = keep;
+    o.ints = keepInts;
+    return keep.length > 0 || !ops.some((p) => p.into?.value === o.out);
+  });
+
+  // Liveness: a value lives from the first op that writes it (a concatenation: its first part) to its last
+  // reader. Buffers are reused smallest-fit; the model's output goes straight to the caller's array.
+  const home = (o: PlanOp) => o.into?.value ?? o.out;
+  const first = new Map<number, number>();
+  const last = new Map<number, number>();
+  ops.forEach((o, k) => {
+    if (!first.has(home(o))) first.set(home(o), k);
+    for (const v of o.ins) last.set(v, k);
+  });
+  last.set(output, ops.length);
+  const bufferSizes: number[] = [];
+  const free: number[] = [];
+  const slot = new Map<number, number>([[0, -1], [output, -2]]);
+  const dying = new Map<number, number[]>();
+  for (const [v, k] of last) if (v !== 0 && v !== output) dying.set(k, [...(dying.get(k) ?? []), v]);
+  ops.forEach((o, k) => {
+    const v = home(o);
+    if (!slot.has(v) && first.get(v) === k) {
+      const need = sizes[v];
+      free.sort((x, y) => bufferSizes[x] - bufferSizes[y]);
+      let at = free.findIndex((b) => bufferSizes[b] >= need);
+      if (at < 0 && free.length > 0) at = free.length - 1;
+      let b: number;
+      if (at >= 0) {
+        b = free.splice(at, 1)[0];
+        bufferSizes[b] = Math.max(bufferSizes[b], need);
+      } else {
+        b = bufferSizes.length;
+        bufferSizes.push(need);
+      }
+      slot.set(v, b);
+      if (!last.has(v)) dying.set(k, [...(dying.get(k) ?? []), v]);
+    }
+    for (const d of dying.get(k) ?? []) {
+      const b = slot.get(d);
+      if (b !== undefined && b >= 0) free.push(b);
+    }
+  });
+
+  const consts: Float32Array[] = [];
+  const constIndex = new Map<Float32Array, number>();
+  const code: number[] = [];
+  const opCounts: Record<string, number> = {};
+  const opNames: string[] = [];
+  const names = Object.fromEntries(Object.entries(OP).map(([k, v]) => [v, k]));
+  for (const o of ops) {
+    opCounts[names[o.op]] = (opCounts[names[o.op]] ?? 0) + 1;
+    const geo = o.op <= OP.depthwise || o.op === OP.maxPool || o.op === OP.avgPool ? ` ${o.ints[0]}x${o.ints[1]}x${o.ints[2]}x${o.ints[3]}>${o.ints[16]} k${o.ints[4]}s${o.ints[6]}` : ` ${o.ints.slice(0, 3).join('x')}`;
+    opNames.push(`${names[o.op]}${geo}${o.act ? ` +${Object.keys(ACT)[o.act]}` : ''}${o.into ? ' (in place)' : ''}`);
+    const outSlot = slot.get(home(o));
+    if (outSlot === undefined) throw new Error('inference plan: a value without a buffer');
+    const ld = o.into ? o.into.width : o.op === OP.dense ? o.ints[2] : o.op === OP.conv ? o.ints[16] : 0;
+    code.push(o.op, o.act, outSlot, o.into?.offset ?? 0, ld, o.ins.length);
+    for (const v of o.ins) {
+      const b = slot.get(v);
+      if (b === undefined) throw new Error('inference plan: an input without a buffer');
+      code.push(b, 0);
+    }
+    code.push(o.ints.length, ...o.ints, o.consts.length);
+    for (const c of o.consts) {
+      if (!c) {
+        code.push(-1);
+        continue;
+      }
+      let i = constIndex.get(c);
+      if (i === undefined) constIndex.set(c, (i = consts.push(c) - 1));
+      code.push(i);
+    }
+  }
+  return { code: Int32Array.from(code), consts, bufferSizes, inputSize: sizes[0], outputSize: sizes[output], opCounts, opNames };
+}

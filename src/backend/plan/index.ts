@@ -1,0 +1,92 @@
+import type { Tensor } from '../../tensor/tensor.js';
+import type { Variable } from '../../tensor/variable.js';
+import { backendName } from '../index.js';
+import { outputF32 } from '../arena.js';
+import { nativeAddon } from '../native/index.js';
+import type { NativePlanHandle } from '../native/addon.js';
+import { compileTrace } from './compile.js';
+import { Untraceable, traceForward } from './trace.js';
+
+export { Untraceable } from './trace.js';
+
+/**
+ * A model's inference forward pass for one input shape, compiled (compile.ts) and run in one native call.
+ * The weights are folded and copied into the plan when it is built; the plan remembers each weight's version
+ * and is stale as soon as one changes (an optimizer step, assign, loading weights), and the caller builds a
+ * new one.
+ */
+export class InferencePlan {
+  private constructor(
+    private readonly handle: NativePlanHandle,
+    readonly inputSize: number,
+    readonly outputShape: number[],
+    private readonly weights: { v: Variable; version: number }[],
+    /** Ops after fusion, by kind. */
+    readonly opCounts: Record<string, number>,
+    /** Floats of activation buffers the plan holds. */
+    readonly bufferFloats: number,
+    /** Each op's kind and shape, in order. */
+    readonly opNames: string[],
+  ) {}
+
+  /** Whether no weight changed since the plan was built. */
+  get fresh(): boolean {
+    for (const w of this.weights) if (w.v.version !== w.version) return false;
+    return true;
+  }
+
+  /** Seconds per op over `runs` runs of x (the bench's profile), with each op's kind. */
+  profile(x: Float32Array, runs: number): { op: string; seconds: number }[] {
+    const times = new Float64Array(this.opNames.length);
+    const y = new Float32Array(this.outputShape.reduce((a, b) => a * b, 1));
+    for (let i = 0; i < runs; i++) (nativeAddon() as NonNullable<ReturnType<typeof nativeAddon>>).planRun(this.handle, x, y, times);
+    return this.opNames.map((op, i) => ({ op, seconds: times[i] / runs }));
+  }
+
+  /** Runs the plan on x (float32, inputSize values); the output array comes from the active arena if any. */
+  run(x: Float32Array): Float32Array {
+    const y = outputF32(this.outputShape.reduce((a, b) => a * b, 1));
+    (nativeAddon() as NonNullable<ReturnType<typeof nativeAddon>>).planRun(this.handle, x, y);
+    return y;
+  }
+
+  /**
+   * Traces forward() on x (which it runs: its result is returned as it is), compiles the trace and checks the
+   * plan against that result on the same input. plan is null when the model cannot be planned (a backend
+   * method the plan does not run, values computed in JavaScript, no native backend) or the check fails;
+   * `reason` says why.
+   */
+  static build(x: Tensor, forward: () => Tensor, weights: readonly Variable[]): { result: Tensor; plan: InferencePlan | null; reason?: string } {
+    const addon = nativeAddon();
+    if (!addon || typeof addon.planCreate !== 'function' || backendName() !== 'native' || !(x.data instanceof Float32Array)) {
+      return { result: forward(), plan: null, reason: 'the native backend is not active' };
+    }
+    const versions = weights.map((v) => ({ v, version: v.version }));
+    let result: Tensor | null = null;
+    try {
+      const traced = traceForward(x.data, () => (result = forward()).data);
+      const c = compileTrace(traced.trace);
+      const handle = addon.planCreate(c.code, c.consts, c.bufferSizes, c.inputSize, c.outputSize);
+      const plan = new InferencePlan(handle, c.inputSize, [...(result as unknown as Tensor).shape], versions, c.opCounts, c.bufferSizes.reduce((a, b) => a + b, 0), c.opNames);
+      const check = checkSame(plan.run(x.data), (result as unknown as Tensor).data as Float32Array);
+      return check ? { result: result as unknown as Tensor, plan: null, reason: check } : { result: result as unknown as Tensor, plan };
+    } catch (e) {
+      if (!(e instanceof Untraceable)) throw e;
+      return { result: result ?? forward(), plan: null, reason: e.message };
+    }
+  }
+}
+
+/**
+ * Null when the plan's output matches the layer-by-layer result (folding batch norm rounds differently, so
+ * not bit for bit: within 1e-4 of the output's largest magnitude); else what differed.
+ */
+function checkSame(a: Float32Array, b: Float32Array): string | null {
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]));
+  const tol = 1e-4 * Math.max(scale, 1e-30);
+  for (let i = 0; i < b.length; i++) {
+    if (!(Math.abs(a[i] - b[i]) <= tol)) return `the plan's output differs at element ${i}: ${a[i]} against ${b[i]}`;
+  }
+  return null;
+}

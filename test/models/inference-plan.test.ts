@@ -1,0 +1,173 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { nativeInfo, setNativeThreads } from '../../src/backend/native/index.js';
+import '../../src/index.js';
+import { Conv2D, Dense, Flatten, MaxPooling2D } from '../../src/layers/index.js';
+import { Input } from '../../src/layers/input.js';
+import { Layer, resetLayerNames } from '../../src/layers/layer.js';
+import { Activation, BatchNormalization, Concatenate, ReLU, ZeroPadding2D, Add, GlobalAveragePooling2D } from '../../src/layers/index.js';
+import { Model } from '../../src/models/model.js';
+import { Sequential } from '../../src/models/sequential.js';
+import { Random, setSeed } from '../../src/tensor/random.js';
+import { Tensor } from '../../src/tensor/tensor.js';
+import { createModel, zoo } from '../../src/zoo/index.js';
+import { randomizeWeights } from '../io/keras-h5-fixtures.js';
+
+/**
+ * The inference plan (src/backend/plan, native/plan.cc): predict through the compiled plan (batch norm folded,
+ * bias and activation in the GEMM epilogue, concatenations written in place, one native call) gives the
+ * layer-by-layer numbers within 1e-5 relative, on every zoo model with non-trivial weights and batch norm
+ * statistics; it is rebuilt when a weight changes, falls back where a model cannot be planned, and is
+ * bit-for-bit deterministic across runs and thread counts.
+ */
+
+const native = nativeInfo() !== null;
+
+function input(shape: number[], seed: number): Tensor {
+  const rng = new Random(seed);
+  const n = shape.reduce((a, b) => a * b, 1);
+  return new Tensor(Float32Array.from({ length: n }, () => 2 * rng.uniform() - 1), shape);
+}
+
+/** Largest |a - b| / max(|b|, floor) over all elements. */
+function maxRel(a: Tensor, b: Tensor, floor = 1e-6): number {
+  assert.deepEqual(a.shape, b.shape);
+  let worst = 0;
+  for (let i = 0; i < a.size; i++) worst = Math.max(worst, Math.abs(a.data[i] - b.data[i]) / Math.max(Math.abs(b.data[i]), floor));
+  return worst;
+}
+
+function layerByLayer(m: Model, x: Tensor, batchSize: number): Tensor {
+  m.useInferencePlan = false;
+  const y = m.predict(x, { batchSize });
+  m.useInferencePlan = true;
+  return y;
+}
+
+/** The zoo at small inputs (the same layers and fusions; mobilenet at 64x64 keeps the test fast). */
+const ZOO: [string, Record<string, unknown>][] = [
+  ['mlp', {}],
+  ['baseline', {}],
+  ['lenet5', {}],
+  ['alexnet8', {}],
+  ['vgg16', {}],
+  ['inception10', {}],
+  ['resnet18', {}],
+  ['mobilenet', { inputShape: [64, 64, 3], numClasses: 20 }],
+];
+
+for (const [name, options] of ZOO) {
+  test(`inference plan: ${name} equals the layer-by-layer path within 1e-5 at batch 1 and 3`, { skip: !native && 'native backend not built' }, () => {
+    resetLayerNames();
+    setSeed(3);
+    const m = createModel(name, options);
+    randomizeWeights(m, 11);
+    for (const n of [1, 3]) {
+      const x = input([n, ...((options.inputShape as number[] | undefined) ?? zoo[name].inputShape)], 20 + n);
+      const ref = layerByLayer(m, x, n);
+      const first = m.predict(x, { batchSize: n });
+      const plan = m.inferencePlanFor(x.shape);
+      assert.ok(plan, `${name}: a plan was built for batch ${n}`);
+      const y = m.predict(x, { batchSize: n });
+      assert.deepEqual(first.data, ref.data, 'the call that builds the plan returns the layer-by-layer result');
+      const rel = maxRel(y, ref);
+      assert.ok(rel <= 1e-5, `${name} batch ${n}: max relative difference ${rel}`);
+      // Batch norm is folded away and concatenations are written in place.
+      assert.equal(plan.opCounts.affine, undefined, `${name}: no batch norm left: ${JSON.stringify(plan.opCounts)}`);
+      assert.equal(plan.opCounts.activation, undefined, `${name}: every activation fused: ${JSON.stringify(plan.opCounts)}`);
+      assert.equal(plan.opCounts.concat, undefined, `${name}: concatenations in place`);
+    }
+  });
+}
+
+test('inference plan: deterministic across runs and thread counts; a partial last batch gets its own plan', { skip: !native && 'native backend not built' }, () => {
+  resetLayerNames();
+  setSeed(4);
+  const m = createModel('inception10');
+  randomizeWeights(m, 5);
+  const x = input([5, 32, 32, 3], 6);
+  const ref = layerByLayer(m, x, 2);
+  m.predict(x, { batchSize: 2 });
+  const a = m.predict(x, { batchSize: 2 });
+  const b = m.predict(x, { batchSize: 2 });
+  assert.deepEqual(a.data, b.data);
+  assert.ok(m.inferencePlanFor([2, 32, 32, 3]) && m.inferencePlanFor([1, 32, 32, 3]));
+  assert.ok(maxRel(a, ref) <= 1e-5);
+  const threads = nativeInfo()?.threads ?? 1;
+  try {
+    setNativeThreads(1);
+    const c = m.predict(x, { batchSize: 2 });
+    assert.deepEqual(c.data, a.data, 'one thread gives the same bits');
+  } finally {
+    setNativeThreads(threads);
+  }
+});
+
+test('inference plan: rebuilt after a weight changes (assign, an optimizer step, batch norm statistics)', { skip: !native && 'native backend not built' }, () => {
+  resetLayerNames();
+  setSeed(7);
+  const m = createModel('baseline');
+  randomizeWeights(m, 8);
+  const x = input([4, 32, 32, 3], 9);
+  m.predict(x);
+  const plan = m.inferencePlanFor(x.shape);
+  assert.ok(plan?.fresh);
+  const bias = m.weights.find((w) => w.name.endsWith('bias'))!;
+  bias.assign(bias.data.map((v) => v + 0.5));
+  assert.equal(plan.fresh, false, 'assign marks the plan stale');
+  const after = m.predict(x);
+  assert.ok(maxRel(after, layerByLayer(m, x, 32)) <= 1e-5, 'predict after assign sees the new weight');
+  assert.notEqual(m.inferencePlanFor(x.shape), plan, 'a new plan');
+
+  // A training step changes weights through the optimizer and batch norm's moving statistics.
+  m.compile({ optimizer: 'adam', loss: 'sparse_categorical_crossentropy', metrics: ['accuracy'] });
+  const labels = new Tensor(Float32Array.from([1, 2, 3, 4]), [4]);
+  const plan2 = m.inferencePlanFor(x.shape)!;
+  m.fit(x, labels, { epochs: 1, batchSize: 4, verbose: 0 });
+  assert.equal(plan2.fresh, false, 'fit marks the plan stale');
+  assert.ok(maxRel(m.predict(x), layerByLayer(m, x, 32)) <= 1e-5);
+});
+
+test('inference plan: Add + ReLU, ZeroPadding2D, a concatenation with a pooled part, a BN after a pool', { skip: !native && 'native backend not built' }, () => {
+  resetLayerNames();
+  setSeed(12);
+  const inp = Input({ shape: [11, 9, 5] });
+  const a = new Conv2D({ filters: 7, kernelSize: 3, strides: 2, padding: 'same' }).apply(inp);
+  const b = new Conv2D({ filters: 7, kernelSize: 1, strides: 2 }).apply(new ZeroPadding2D({ padding: [[0, 1], [1, 0]] }).apply(inp));
+  const s = new ReLU().apply(new Add().apply([a, new BatchNormalization().apply(b)]));
+  const p = new BatchNormalization().apply(new MaxPooling2D({ poolSize: 2, strides: 1, padding: 'same' }).apply(s));
+  const c = new Conv2D({ filters: 40, kernelSize: 3, padding: 'same', activation: 'tanh' }).apply(s);
+  const cat = new Concatenate().apply([p, c, s]);
+  const out = new Dense({ units: 6, activation: 'sigmoid' }).apply(new GlobalAveragePooling2D().apply(new Activation({ activation: 'relu6' }).apply(cat)));
+  const m = new Model({ inputs: inp, outputs: out });
+  randomizeWeights(m, 13);
+  const x = input([3, 11, 9, 5], 14);
+  const ref = layerByLayer(m, x, 3);
+  m.predict(x, { batchSize: 3 });
+  const plan = m.inferencePlanFor(x.shape)!;
+  assert.ok(plan, 'planned');
+  assert.ok(maxRel(m.predict(x, { batchSize: 3 }), ref) <= 1e-5);
+  assert.equal(plan.opCounts.concat, 1, 'the parts that are not convolutions are copied');
+});
+
+/** A layer that computes in JavaScript on its input: cannot be traced into a plan. */
+class JsSquare extends Layer {
+  call(inputs: Tensor | Tensor[]): Tensor {
+    const x = inputs as Tensor;
+    if (x.isPlaceholder) return Tensor.placeholder(x.shape, x.dtype);
+    return new Tensor(x.data.map((v) => v * v), x.shape);
+  }
+}
+
+test('inference plan: a model that computes in JavaScript runs layer by layer, with the right numbers', { skip: !native && 'native backend not built' }, () => {
+  resetLayerNames();
+  setSeed(15);
+  const m = new Sequential([Input({ shape: [8, 8, 2] }), new Conv2D({ filters: 4, kernelSize: 3 }), new JsSquare({}), new Flatten(), new Dense({ units: 3 })]);
+  const x1 = input([2, 8, 8, 2], 16);
+  const x2 = input([2, 8, 8, 2], 17);
+  const y1 = m.predict(x1);
+  assert.equal(m.inferencePlanFor(x1.shape), null, 'no plan');
+  const y2 = m.predict(x2);
+  assert.deepEqual(y1.data, layerByLayer(m, x1, 32).data);
+  assert.deepEqual(y2.data, layerByLayer(m, x2, 32).data);
+});
