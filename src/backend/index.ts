@@ -36,6 +36,25 @@ export function availableBackends(): string[] {
   return [...backends.keys()];
 }
 
+/**
+ * What runs inference plans (src/backend/plan): the native addon registers its planCreate / planRun here when
+ * it loads, so that importing the plan never loads the addon by itself.
+ */
+export interface PlanRunner {
+  planCreate(code: Int32Array, consts: Float32Array[], bufferSizes: number[], inputSize: number, outputSize: number): unknown;
+  planRun(plan: unknown, x: Float32Array, y: Float32Array, times?: Float64Array): void;
+}
+const planRunners = new Map<string, PlanRunner>();
+
+export function registerPlanRunner(backendName: string, runner: PlanRunner): void {
+  planRunners.set(backendName, runner);
+}
+
+/** The plan runner of the active backend, if it has one. */
+export function activePlanRunner(): PlanRunner | null {
+  return planRunners.get(active.name) ?? null;
+}
+
 /** Runs fn with `b` as the active backend (float32 work), restoring the previous one afterwards. */
 export function withBackend<T>(b: Backend, fn: () => T): T {
   const saved = active;

@@ -4,9 +4,10 @@ import { fileURLToPath } from 'node:url';
 import type { Activation, Backend, FloatArray } from '../backend.js';
 import type { Conv2DInfo, Pool2DInfo } from '../geometry.js';
 import { outputF32, zerosF32 } from '../arena.js';
-import { registerBackend } from '../index.js';
+import { registerBackend, registerPlanRunner } from '../index.js';
 import { referenceBackend as ref } from '../reference/index.js';
 import type { NativeAddon, NativeInfo } from './addon.js';
+import type { PlanRunner } from '../index.js';
 
 export type { NativeInfo } from './addon.js';
 
@@ -348,12 +349,8 @@ export function loadNativeBackend(): boolean {
   }
   backend = makeBackend(addon);
   registerBackend(backend);
+  if (typeof addon.planCreate === 'function') registerPlanRunner(backend.name, addon as unknown as PlanRunner);
   return true;
-}
-
-/** The loaded addon itself, for the inference plan (src/backend/plan); null when it did not load. */
-export function nativeAddon(): NativeAddon | null {
-  return addon;
 }
 
 export function nativeAvailable(): boolean {

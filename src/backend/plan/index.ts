@@ -1,9 +1,7 @@
-import type { Tensor } from '../../tensor/tensor.js';
+import { Tensor } from '../../tensor/tensor.js';
 import type { Variable } from '../../tensor/variable.js';
-import { backendName } from '../index.js';
+import { type PlanRunner, activePlanRunner } from '../index.js';
 import { outputF32 } from '../arena.js';
-import { nativeAddon } from '../native/index.js';
-import type { NativePlanHandle } from '../native/addon.js';
 import { compileTrace } from './compile.js';
 import { Untraceable, traceForward } from './trace.js';
 
@@ -17,7 +15,8 @@ export { Untraceable } from './trace.js';
  */
 export class InferencePlan {
   private constructor(
-    private readonly handle: NativePlanHandle,
+    private readonly runner: PlanRunner,
+    private readonly handle: unknown,
     readonly inputSize: number,
     readonly outputShape: number[],
     private readonly weights: { v: Variable; version: number }[],
@@ -39,37 +38,38 @@ export class InferencePlan {
   profile(x: Float32Array, runs: number): { op: string; seconds: number }[] {
     const times = new Float64Array(this.opNames.length);
     const y = new Float32Array(this.outputShape.reduce((a, b) => a * b, 1));
-    for (let i = 0; i < runs; i++) (nativeAddon() as NonNullable<ReturnType<typeof nativeAddon>>).planRun(this.handle, x, y, times);
+    for (let i = 0; i < runs; i++) this.runner.planRun(this.handle, x, y, times);
     return this.opNames.map((op, i) => ({ op, seconds: times[i] / runs }));
   }
 
   /** Runs the plan on x (float32, inputSize values); the output array comes from the active arena if any. */
   run(x: Float32Array): Float32Array {
     const y = outputF32(this.outputShape.reduce((a, b) => a * b, 1));
-    (nativeAddon() as NonNullable<ReturnType<typeof nativeAddon>>).planRun(this.handle, x, y);
+    this.runner.planRun(this.handle, x, y);
     return y;
   }
 
   /**
-   * Traces forward() on x (which it runs: its result is returned as it is), compiles the trace and checks the
-   * plan against that result on the same input. plan is null when the model cannot be planned (a backend
+   * Traces forward() on x, compiles the trace, runs the plan on x and checks it against the traced result;
+   * returns the plan's output (or, without a plan, the traced one). plan is null when the model cannot be planned (a backend
    * method the plan does not run, values computed in JavaScript, no native backend) or the check fails;
    * `reason` says why.
    */
   static build(x: Tensor, forward: () => Tensor, weights: readonly Variable[]): { result: Tensor; plan: InferencePlan | null; reason?: string } {
-    const addon = nativeAddon();
-    if (!addon || typeof addon.planCreate !== 'function' || backendName() !== 'native' || !(x.data instanceof Float32Array)) {
-      return { result: forward(), plan: null, reason: 'the native backend is not active' };
-    }
+    const runner = activePlanRunner();
+    if (!runner || !(x.data instanceof Float32Array)) return { result: forward(), plan: null, reason: 'the active backend runs no plans' };
     const versions = weights.map((v) => ({ v, version: v.version }));
     let result: Tensor | null = null;
     try {
-      const traced = traceForward(x.data, () => (result = forward()).data);
-      const c = compileTrace(traced.trace);
-      const handle = addon.planCreate(c.code, c.consts, c.bufferSizes, c.inputSize, c.outputSize);
-      const plan = new InferencePlan(handle, c.inputSize, [...(result as unknown as Tensor).shape], versions, c.opCounts, c.bufferSizes.reduce((a, b) => a + b, 0), c.opNames);
-      const check = checkSame(plan.run(x.data), (result as unknown as Tensor).data as Float32Array);
-      return check ? { result: result as unknown as Tensor, plan: null, reason: check } : { result: result as unknown as Tensor, plan };
+      const { trace } = traceForward(x.data, () => (result = forward()).data);
+      const c = compileTrace(trace);
+      const handle = runner.planCreate(c.code, c.consts, c.bufferSizes, c.inputSize, c.outputSize);
+      const plan = new InferencePlan(runner, handle, c.inputSize, [...(result as unknown as Tensor).shape], versions, c.opCounts, c.bufferSizes.reduce((a, b) => a + b, 0), c.opNames);
+      const traced = result as unknown as Tensor;
+      const planned = plan.run(x.data);
+      const check = checkSame(planned, traced.data as Float32Array);
+      // With a plan every call answers with its numbers, the first one included.
+      return check ? { result: traced, plan: null, reason: check } : { result: new Tensor(planned, plan.outputShape), plan };
     } catch (e) {
       if (!(e instanceof Untraceable)) throw e;
       return { result: result ?? forward(), plan: null, reason: e.message };
