@@ -4,6 +4,10 @@
 // machine and on whatever else runs on it (the table prints the load average before and after).
 //
 //   npm run build && npm run bench -- [--model NAME[,NAME]]... [--json] [--seconds S] [--batch N]
+//   npm run bench -- --vs-ort [--model ...] [--rounds R] [--seconds S] [--batch N]
+//
+// --vs-ort: inference only, side by side with onnxruntime-node on each model's own ONNX export, in this one
+// process, rounds alternating, batch 1 and --batch (default 32); see bench/vs-ort.ts.
 //
 // Training = forward in training mode + sparse categorical cross-entropy + backward + Adam step (trainStep,
 // the step model.fit runs). Inference = model.predict(x) of one batch (training off, no tape, buffers
@@ -78,7 +82,7 @@ interface Options {
 }
 
 function usage(message: string): never {
-  process.stderr.write(`bench: ${message}\nusage: npm run bench -- [--model NAME[,NAME]]... [--json] [--seconds S] [--batch N]\n`);
+  process.stderr.write(`bench: ${message}\nusage: npm run bench -- [--model NAME[,NAME]]... [--json] [--seconds S] [--batch N] [--vs-ort [--rounds R]] [--fit]\n`);
   process.exit(2);
 }
 
@@ -130,7 +134,7 @@ function parseArgs(argv: string[]): Options {
         break;
       case '-h':
       case '--help':
-        process.stdout.write('usage: npm run bench -- [--model NAME[,NAME]]... [--json] [--seconds S] [--batch N]\n');
+        process.stdout.write('usage: npm run bench -- [--model NAME[,NAME]]... [--json] [--seconds S] [--batch N] [--vs-ort [--rounds R]] [--fit]\n');
         process.exit(0);
       default:
         usage(`unknown argument '${arg}'`);

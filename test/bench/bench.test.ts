@@ -30,3 +30,11 @@ test('bench rejects an unknown model with a usage line', () => {
   // Line-anchored: without the addon, the one-line native-backend warning comes first.
   assert.match(r.stderr, /^bench: --model: expected one of .*received 'nope'/m);
 });
+
+test('bench --vs-ort runs convkit and onnxruntime-node side by side on the same export', { timeout: 60_000 }, () => {
+  const r = spawnSync(process.execPath, [bench, '--vs-ort', '--model', 'mlp', '--rounds', '1', '--seconds', '0.05', '--json'], { encoding: 'utf8', env: { ...process.env, CONVKIT_QUIET_NATIVE: '1' } });
+  assert.equal(r.status, 0, r.stderr);
+  const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, number | string>);
+  assert.deepEqual(rows.map((j) => [j.model, j.batch]), [['mlp', 1], ['mlp', 32]]);
+  for (const j of rows) for (const k of ['convkitMs', 'ortMs', 'ratio']) assert.ok(typeof j[k] === 'number' && (j[k] as number) > 0, `${k} = ${j[k]}`);
+});
