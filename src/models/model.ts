@@ -121,8 +121,15 @@ export class Model extends Layer {
     const parts: Tensor[] = [];
     noGrad(() => {
       for (let start = 0; start < n; start += batchSize) {
+        const batch = sliceBatch(x, start, Math.min(n, start + batchSize));
+        // A ready plan writes a fresh output array and touches no activation of ours: no arena, no copy.
+        const plan = this.readyPlan(batch);
+        if (plan) {
+          parts.push(new Tensor(plan.run(batch.data as Float32Array), plan.outputShape));
+          continue;
+        }
         parts.push(this.inferenceBatch(() => {
-          const out = this.inferForward(sliceBatch(x, start, Math.min(n, start + batchSize)));
+          const out = this.inferForward(batch);
           return new Tensor(out.data.slice(), out.shape);
         }));
       }
@@ -136,7 +143,7 @@ export class Model extends Layer {
    */
   inferForward(x: Tensor): Tensor {
     const layerByLayer = () => this.apply(x, { training: false });
-    if (!this.useInferencePlan || process.env.CONVKIT_PLAN === '0' || this.inputs.length > 1 || this.outputs.length > 1) return layerByLayer();
+    if (!this.plansAllowed()) return layerByLayer();
     const key = `${backendName()} ${x.shape.join('x')}`;
     const known = this.plans.get(key);
     if (known === null) return layerByLayer();
@@ -147,6 +154,17 @@ export class Model extends Layer {
     if (this.plans.size >= 4) this.plans.delete(this.plans.keys().next().value as string);
     this.plans.set(key, plan);
     return result;
+  }
+
+  private plansAllowed(): boolean {
+    return this.useInferencePlan && process.env.CONVKIT_PLAN !== '0' && this.inputs.length <= 1 && this.outputs.length <= 1;
+  }
+
+  /** This input's plan when it is built and no weight changed since (else null: inferForward builds it). */
+  private readyPlan(x: Tensor): InferencePlan | null {
+    if (!this.plansAllowed() || !(x.data instanceof Float32Array)) return null;
+    const plan = this.plans.get(`${backendName()} ${x.shape.join('x')}`);
+    return plan && plan.fresh ? plan : null;
   }
 
   /** The inference plan built for this input shape, if any (for tests and the bench). */

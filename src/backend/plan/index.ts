@@ -42,7 +42,7 @@ export class InferencePlan {
     return this.opNames.map((op, i) => ({ op, seconds: times[i] / runs }));
   }
 
-  /** Runs the plan on x (float32, inputSize values); the output array comes from the active arena if any. */
+  /** Runs the plan on x (float32, inputSize values) into a new array (from the active arena, if any). */
   run(x: Float32Array): Float32Array {
     const y = outputF32(this.outputShape.reduce((a, b) => a * b, 1));
     this.runner.planRun(this.handle, x, y);
