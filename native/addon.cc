@@ -48,7 +48,15 @@ napi_value Conv(napi_env env, napi_callback_info info) {
     case ConvPass::Forward:
     case ConvPass::DwForward:
       if (!a.f32(0, "x", xs, &p0) || !a.f32(1, "w", ws, &p1) || !a.f32(2, "y", ys, &out)) return nullptr;
-      ok = depthwise ? depthwiseConv2d(p0.p, p1.p, out.p, g) : conv2d(p0.p, p1.p, out.p, g);
+      if (!depthwise) {
+        // Optional 5th argument: the bias, added in the GEMM's epilogue (missing arguments read as undefined).
+        F32 bias;
+        if (!a.f32(4, "bias", g.outC, &bias, true)) return nullptr;
+        const Epilogue ep{bias.p, Act::Linear};
+        ok = conv2dEx(p0.p, p1.p, out.p, g, g.outC, bias.p ? &ep : nullptr);
+        break;
+      }
+      ok = depthwiseConv2d(p0.p, p1.p, out.p, g);
       break;
     case ConvPass::BackpropInput:
     case ConvPass::DwBackpropInput:

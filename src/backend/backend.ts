@@ -59,8 +59,11 @@ export interface Backend {
   /** out[m, n] = op(a) op(b), op(a) [m, k], op(b) [k, n]; transA means a is stored [k, m]. */
   matmul(a: FloatArray, b: FloatArray, m: number, k: number, n: number, transA: boolean, transB: boolean): FloatArray;
 
-  /** y [n, oh, ow, outC] from x [n, h, w, c] and w [kh, kw, c, outC]. */
-  conv2d(x: FloatArray, w: FloatArray, g: Conv2DInfo): FloatArray;
+  /**
+   * y [n, oh, ow, outC] from x [n, h, w, c] and w [kh, kw, c, outC], plus bias[outC] when given: added to each
+   * output block as the GEMM finishes it, the same sums as biasAdd after the convolution, one pass fewer.
+   */
+  conv2d(x: FloatArray, w: FloatArray, g: Conv2DInfo, bias?: FloatArray | null): FloatArray;
   /** dx [n, h, w, c] from dy [n, oh, ow, outC] and w. */
   conv2dBackpropInput(dy: FloatArray, w: FloatArray, g: Conv2DInfo): FloatArray;
   /** dw [kh, kw, c, outC] from x and dy. */

@@ -78,7 +78,7 @@ export abstract class ConvBase extends Layer {
     return [s[0], g.oh, g.ow, this.outChannels(c)];
   }
 
-  /** The convolution itself (no bias, no activation) with this padding. */
+  /** The convolution itself with this padding: no activation, and no bias unless convolveAddsBias(). */
   protected abstract convolve(x: Tensor, padding: Padding | ExplicitPadding): Tensor;
 
   call(inputs: LayerInput, _opts: CallOptions = {}): Tensor {
@@ -99,8 +99,13 @@ export abstract class ConvBase extends Layer {
     return y;
   }
 
+  /** Whether convolve() already added the bias. */
+  protected convolveAddsBias(): boolean {
+    return false;
+  }
+
   protected finish(y: Tensor): Tensor {
-    return activation(this.bias ? biasAdd(y, this.bias, this.who) : y, this.activation);
+    return activation(this.bias && !this.convolveAddsBias() ? biasAdd(y, this.bias, this.who) : y, this.activation);
   }
 
   override getConfig(): Record<string, unknown> {
@@ -146,8 +151,13 @@ export class Conv2D extends ConvBase {
     super.build(inputShape);
   }
 
+  /** With the bias: the native GEMM adds it as it finishes each output block (one pass over y fewer). */
   protected convolve(x: Tensor, padding: Padding | ExplicitPadding): Tensor {
-    return conv2d(x, this.kernel, { strides: this.strides, padding, dilationRate: this.dilationRate, who: this.who });
+    return conv2d(x, this.kernel, { strides: this.strides, padding, dilationRate: this.dilationRate, bias: this.bias, who: this.who });
+  }
+
+  protected override convolveAddsBias(): boolean {
+    return true;
   }
 
   override getConfig(): Record<string, unknown> {

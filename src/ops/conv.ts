@@ -8,6 +8,8 @@ export type Pair = number | readonly [number, number];
 export const pair = (v: Pair): [number, number] => (typeof v === 'number' ? [v, v] : [v[0], v[1]]);
 
 export interface ConvOptions {
+  /** conv2d only: a bias [filters] added to the output (in the GEMM's epilogue on the native backend). */
+  bias?: Tensor | null;
   strides?: Pair;
   padding?: Padding | ExplicitPadding;
   dilationRate?: Pair;
@@ -40,14 +42,23 @@ function convGeometry(x: Tensor, kernel: Tensor, opts: ConvOptions, who: string,
  * Backward: dx is the convolution of dy with the flipped kernel (backprop-input); dw correlates x with dy.
  */
 export function conv2d(x: Tensor, kernel: Tensor, opts: ConvOptions = {}): Tensor {
-  const g = convGeometry(x, kernel, opts, opts.who ?? 'conv2d', false);
+  const who = opts.who ?? 'conv2d';
+  const g = convGeometry(x, kernel, opts, who, false);
   const shape = [g.n, g.oh, g.ow, g.outC];
-  if (anyPlaceholder([x, kernel])) return Tensor.placeholder(shape, x.dtype);
+  const bias = opts.bias ?? null;
+  if (bias) {
+    assertRank(who, 'bias', bias, 1);
+    assertSameDtype(who, [x, bias]);
+    if (bias.shape[0] !== g.outC) throw new Error(`${who}: argument 'bias' expected shape (${g.outC}), received ${formatShape(bias.shape)}`);
+  }
+  if (anyPlaceholder(bias ? [x, kernel, bias] : [x, kernel])) return Tensor.placeholder(shape, x.dtype);
   const be = backendFor(x);
-  const y = tensorOf(be.conv2d(x.data, kernel.data, g), shape);
-  return record(y, 'conv2d', [x, kernel], (dy) => [
+  const y = tensorOf(be.conv2d(x.data, kernel.data, g, bias?.data), shape);
+  const inputs = bias ? [x, kernel, bias] : [x, kernel];
+  return record(y, 'conv2d', inputs, (dy) => [
     x.requiresGrad ? tensorOf(be.conv2dBackpropInput(dy.data, kernel.data, g), x.shape) : null,
     kernel.requiresGrad ? tensorOf(be.conv2dBackpropFilter(x.data, dy.data, g), kernel.shape) : null,
+    ...(bias ? [bias.requiresGrad ? tensorOf(be.sumRows(dy.data, g.outC), bias.shape) : null] : []),
   ]);
 }
 

@@ -1,7 +1,8 @@
 /** What the addon exports (native/addon.cc, native/addon_elementwise.cc), as TypeScript sees it: types only. */
 export interface NativeAddon {
   matmul(a: Float32Array, b: Float32Array, out: Float32Array, m: number, k: number, n: number, transA: boolean, transB: boolean): void;
-  conv2d(x: Float32Array, w: Float32Array, y: Float32Array, g: Int32Array): void;
+  /** bias [outC] or null: added in the GEMM's epilogue. */
+  conv2d(x: Float32Array, w: Float32Array, y: Float32Array, g: Int32Array, bias?: Float32Array | null): void;
   conv2dBackpropInput(dy: Float32Array, w: Float32Array, dx: Float32Array, g: Int32Array): void;
   conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, g: Int32Array): void;
   depthwiseConv2d(x: Float32Array, w: Float32Array, y: Float32Array, g: Int32Array): void;

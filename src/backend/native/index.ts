@@ -183,10 +183,10 @@ function makeBackend(addon: NativeAddon): Backend {
       return out;
     },
 
-    conv2d(x, w, g) {
-      if (!isF32(x) || !isF32(w)) return ref.conv2d(x, w, g);
+    conv2d(x, w, g, bias) {
+      if (!isF32(x) || !isF32(w) || (bias && !isF32(bias))) return ref.conv2d(x, w, g, bias);
       const y = f32(g.n * g.oh * g.ow * g.outC);
-      addon.conv2d(x, w, y, packGeom(g));
+      addon.conv2d(x, w, y, packGeom(g), bias ?? null);
       return y;
     },
     conv2dBackpropInput(dy, w, g) {

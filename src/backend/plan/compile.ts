@@ -69,7 +69,8 @@ function lower(s: TraceStep, sizes: number[]): PlanOp {
     case 'conv2d':
     case 'depthwiseConv2d': {
       const g = s.args[0] as Conv2DInfo;
-      return op(s.op === 'conv2d' ? OP.conv : OP.depthwise, [value(a[0], 'a convolution input')], geomInts(g), [constant(a[1], 'a convolution kernel'), null]);
+      const bias = a[2] ? constant(a[2], 'a convolution bias') : null;
+      return op(s.op === 'conv2d' ? OP.conv : OP.depthwise, [value(a[0], 'a convolution input')], geomInts(g), [constant(a[1], 'a convolution kernel'), bias]);
     }
     case 'matmul': {
       const [m, k, n, transA, transB] = s.args as [number, number, number, boolean, boolean];

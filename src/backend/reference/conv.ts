@@ -1,5 +1,6 @@
 import type { Conv2DInfo } from '../geometry.js';
 import { FloatArray, allocLike } from '../../tensor/tensor.js';
+import { biasAdd } from './elementwise.js';
 import { matmul } from './linalg.js';
 
 /**
@@ -65,9 +66,10 @@ export function col2im(cols: FloatArray, g: Conv2DInfo): FloatArray {
 }
 
 /** y = im2col(x) W, with W the kernel as [kh * kw * c, outC]. */
-export function conv2d(x: FloatArray, w: FloatArray, g: Conv2DInfo): FloatArray {
+export function conv2d(x: FloatArray, w: FloatArray, g: Conv2DInfo, bias?: FloatArray | null): FloatArray {
   const rows = g.n * g.oh * g.ow;
-  return matmul(im2col(x, g), w, rows, g.kh * g.kw * g.c, g.outC, false, false);
+  const y = matmul(im2col(x, g), w, rows, g.kh * g.kw * g.c, g.outC, false, false);
+  return bias ? biasAdd(y, bias, g.outC) : y;
 }
 
 /** dx = col2im(dy W^T): each output gradient flows back through the kernel onto the patch it came from. */
