@@ -1,6 +1,7 @@
 // convkit_mpi: the optional MPI addon of src/dist (data-parallel training). Built only where MPI is installed,
 // by scripts/build-native.mjs through native/mpi/binding.gyp, with the flags `mpicxx --showme` gives.
-// Plain C N-API (node_api.h); every call is synchronous on the main thread.
+// Plain C N-API (node_api.h). Every call is synchronous on the main thread except reduceGradientsAsync, whose
+// reductions run on a communication thread (Comm) while the backward pass goes on.
 //
 // Trap (open-mpi/ompi#3705): Node loads an addon, and so the libmpi it links, with RTLD_LOCAL. Open MPI then
 // dlopen()s its MCA plugins, which need libmpi's symbols and fail to resolve them. init() therefore re-opens
@@ -16,28 +17,47 @@
 #include <mpi.h>
 #include <node_api.h>
 
+#include <condition_variable>
 #include <cstdio>
 #include <algorithm>
 #include <cstring>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <thread>
 #include <vector>
 
 namespace {
 
 constexpr size_t kChunkBytes = 1 << 20;  // 1 MiB pieces: rank 0's scratch stays small, receives pipeline
 
+// Whether MPI was initialised with the thread support that posting reductions needs (see Comm).
+bool asyncSupported = false;
+// Waits for the communication thread to go idle; false (with a JavaScript error thrown) if a posted reduction failed.
+bool drained(napi_env env);
+
 bool throwError(napi_env env, const char* what) {
   napi_throw_error(env, nullptr, what);
   return false;
 }
 
-bool mpiCheck(napi_env env, int rc, const char* call) {
+// The reductions run on the main thread or on the communication thread (see Comm), where nothing can be thrown:
+// they record the failure here and the N-API side throws it.
+thread_local std::string lastError;
+
+bool mpiOk(int rc, const char* call) {
   if (rc == MPI_SUCCESS) return true;
   char text[MPI_MAX_ERROR_STRING];
   int len = 0;
   MPI_Error_string(rc, text, &len);
   char msg[MPI_MAX_ERROR_STRING + 64];
   std::snprintf(msg, sizeof msg, "convkit mpi: %s failed: %s", call, text);
-  return throwError(env, msg);
+  lastError = msg;
+  return false;
+}
+
+bool mpiCheck(napi_env env, int rc, const char* call) {
+  return mpiOk(rc, call) || throwError(env, lastError.c_str());
 }
 
 bool initialized(napi_env env) {
@@ -103,7 +123,9 @@ napi_value Init(napi_env env, napi_callback_info) {
         return nullptr;
       }
     }
-    if (!mpiCheck(env, MPI_Init(nullptr, nullptr), "MPI_Init")) return nullptr;
+    int provided = MPI_THREAD_SINGLE;
+    if (!mpiCheck(env, MPI_Init_thread(nullptr, nullptr, MPI_THREAD_SERIALIZED, &provided), "MPI_Init_thread")) return nullptr;
+    asyncSupported = provided >= MPI_THREAD_SERIALIZED;
     // Errors come back as codes (thrown as JavaScript errors) rather than aborting inside MPI.
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
   }
@@ -121,7 +143,7 @@ napi_value Finalize(napi_env env, napi_callback_info) {
   int ok = 0, done = 0;
   MPI_Initialized(&ok);
   MPI_Finalized(&done);
-  if (ok && !done) mpiCheck(env, MPI_Finalize(), "MPI_Finalize");
+  if (ok && !done && drained(env)) mpiCheck(env, MPI_Finalize(), "MPI_Finalize");
   return nullptr;
 }
 
@@ -140,7 +162,7 @@ napi_value Size(napi_env env, napi_callback_info) {
 }
 
 napi_value Barrier(napi_env env, napi_callback_info) {
-  if (!initialized(env)) return nullptr;
+  if (!initialized(env) || !drained(env)) return nullptr;
   mpiCheck(env, MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier");
   return nullptr;
 }
@@ -151,7 +173,7 @@ napi_value AllreduceSum(napi_env env, napi_callback_info cb) {
   napi_value argv[1];
   napi_get_cb_info(env, cb, &argc, argv, nullptr, nullptr);
   if (argc < 1) return throwError(env, "convkit mpi: allreduceSum expected 1 argument"), nullptr;
-  if (!initialized(env)) return nullptr;
+  if (!initialized(env) || !drained(env)) return nullptr;
   View v;
   if (!view(env, argv[0], "a", &v)) return nullptr;
   int rank = 0, size = 1;
@@ -178,9 +200,9 @@ napi_value AllreduceSum(napi_env env, napi_callback_info cb) {
 // each way, instead of rank 0 gathering then broadcasting: half the traffic, no idle rank). IEEE addition is
 // commutative, so both ranks hold the same bits, and the same as the rank-order sum of N > 2.
 template <typename T>
-bool pairwiseSum(napi_env env, T* data, T* scratch, int n, MPI_Datatype type, int rank) {
+bool pairwiseSum(T* data, T* scratch, int n, MPI_Datatype type, int rank) {
   const int peer = 1 - rank;
-  if (!mpiCheck(env, MPI_Sendrecv(data, n, type, peer, 9, scratch, n, type, peer, 9, MPI_COMM_WORLD, MPI_STATUS_IGNORE), "MPI_Sendrecv")) return false;
+  if (!mpiOk(MPI_Sendrecv(data, n, type, peer, 9, scratch, n, type, peer, 9, MPI_COMM_WORLD, MPI_STATUS_IGNORE), "MPI_Sendrecv")) return false;
   if (rank == 0) {
     for (int i = 0; i < n; i++) data[i] = data[i] + scratch[i];
   } else {
@@ -191,63 +213,42 @@ bool pairwiseSum(napi_env env, T* data, T* scratch, int n, MPI_Datatype type, in
 
 // One chunk, summed over ranks into every rank's `data`: pairwise for 2 ranks, else rank order then broadcast.
 template <typename T>
-bool sumChunk(napi_env env, T* data, T* scratch, int n, MPI_Datatype type, int rank, int size) {
-  if (size == 2) return pairwiseSum(env, data, scratch, n, type, rank);
+bool sumChunk(T* data, T* scratch, int n, MPI_Datatype type, int rank, int size) {
+  if (size == 2) return pairwiseSum(data, scratch, n, type, rank);
   if (rank == 0) {
     for (int src = 1; src < size; src++) {
-      if (!mpiCheck(env, MPI_Recv(scratch, n, type, src, 7, MPI_COMM_WORLD, MPI_STATUS_IGNORE), "MPI_Recv")) return false;
+      if (!mpiOk(MPI_Recv(scratch, n, type, src, 7, MPI_COMM_WORLD, MPI_STATUS_IGNORE), "MPI_Recv")) return false;
       for (int i = 0; i < n; i++) data[i] += scratch[i];
     }
-  } else if (!mpiCheck(env, MPI_Send(data, n, type, 0, 7, MPI_COMM_WORLD), "MPI_Send")) {
+  } else if (!mpiOk(MPI_Send(data, n, type, 0, 7, MPI_COMM_WORLD), "MPI_Send")) {
     return false;
   }
-  return mpiCheck(env, MPI_Bcast(data, n, type, 0, MPI_COMM_WORLD), "MPI_Bcast");
+  return mpiOk(MPI_Bcast(data, n, type, 0, MPI_COMM_WORLD), "MPI_Bcast");
 }
 
-// reduceGradients(arrays: Float32Array[], weight: number, extra?: Float64Array): every arrays[k][i] becomes
-// sum over ranks of (weight_r * arrays_r[k][i]) (each product rounded to float32, as JavaScript's
-// Math.fround(g * w) would), and extra[i] the plain sum over ranks, in place, in one call. The arrays are streamed,
-// in the order given, through 1 MiB chunks packed here (no JavaScript copy of the gradients); each chunk is
-// summed as sumChunk does, so the bits do not depend on how the arrays are grouped.
-napi_value ReduceGradients(napi_env env, napi_callback_info cb) {
-  size_t argc = 3;
-  napi_value argv[3];
-  napi_get_cb_info(env, cb, &argc, argv, nullptr, nullptr);
-  if (argc < 2) return throwError(env, "convkit mpi: reduceGradients expected 2 or 3 arguments"), nullptr;
-  if (!initialized(env)) return nullptr;
-  bool isArray = false;
-  napi_is_array(env, argv[0], &isArray);
-  if (!isArray) return throwError(env, "convkit mpi: argument 'arrays' of reduceGradients expected an array of Float32Array"), nullptr;
-  uint32_t count = 0;
-  napi_get_array_length(env, argv[0], &count);
-  std::vector<View> arrays(count);
-  for (uint32_t k = 0; k < count; k++) {
-    napi_value item;
-    napi_get_element(env, argv[0], k, &item);
-    if (!view(env, item, "arrays[k]", &arrays[k])) return nullptr;
-    if (arrays[k].type != napi_float32_array) return throwError(env, "convkit mpi: argument 'arrays' of reduceGradients expected Float32Array items"), nullptr;
-  }
+// The gradient reduction itself: every arrays[k][i] becomes sum over ranks of (weight_r * arrays_r[k][i]) (each
+// product rounded to float32, as JavaScript's Math.fround(g * w) would), and extra[i] the plain sum over ranks,
+// in place. The arrays are streamed, in the order given, through 1 MiB chunks packed here (no JavaScript copy of
+// the gradients); each chunk is summed as sumChunk does, so the bits do not depend on how the arrays are grouped
+// or on which thread runs it. Only one thread at a time runs it (Comm keeps the main thread out while it works).
+struct Reduction {
+  std::vector<View> arrays;
   double weight = 1;
-  if (napi_get_value_double(env, argv[1], &weight) != napi_ok) return throwError(env, "convkit mpi: argument 'weight' of reduceGradients expected a number"), nullptr;
-  View extra;
-  bool hasExtra = false;
-  if (argc > 2) {
-    napi_valuetype t;
-    napi_typeof(env, argv[2], &t);
-    if (t != napi_undefined && t != napi_null) {
-      if (!view(env, argv[2], "extra", &extra)) return nullptr;
-      if (extra.type != napi_float64_array) return throwError(env, "convkit mpi: argument 'extra' of reduceGradients expected a Float64Array"), nullptr;
-      hasExtra = true;
-    }
-  }
+  double* extra = nullptr;
+  size_t extraLen = 0;
+};
+
+bool reduceArrays(const Reduction& r) {
+  const std::vector<View>& arrays = r.arrays;
+  const double weight = r.weight;
   int rank = 0, size = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   const size_t chunk = kChunkBytes / sizeof(float);
   size_t total = 0;
   for (const View& a : arrays) total += a.len;
-  // Kept between calls (the main thread alone calls in): a fresh 1 MiB pair each step costs page faults and, on
-  // small models, more than the exchange itself.
+  // Kept between calls: a fresh 1 MiB pair each step costs page faults and, on small models, more than the
+  // exchange itself.
   static std::vector<float> buf, scratch;
   const size_t want = std::min(chunk, total);
   if (buf.size() < want) {
@@ -274,7 +275,7 @@ napi_value ReduceGradients(napi_env env, napi_callback_info cb) {
       at += take;
       skipEmpty();
     }
-    if (size > 1 && !sumChunk(env, buf.data(), scratch.data(), static_cast<int>(n), MPI_FLOAT, rank, size)) return nullptr;
+    if (size > 1 && !sumChunk(buf.data(), scratch.data(), static_cast<int>(n), MPI_FLOAT, rank, size)) return false;
     // Unpack the sums over the same ranges.
     size_t kk = k0, aa = at0, m = 0;
     while (m < n) {
@@ -285,10 +286,141 @@ napi_value ReduceGradients(napi_env env, napi_callback_info cb) {
       aa += take;
     }
   }
-  if (hasExtra && size > 1 && extra.len > 0) {
-    std::vector<double> s(extra.len);
-    if (!sumChunk(env, static_cast<double*>(extra.p), s.data(), static_cast<int>(extra.len), MPI_DOUBLE, rank, size)) return nullptr;
+  if (r.extra && size > 1 && r.extraLen > 0) {
+    std::vector<double> s(r.extraLen);
+    if (!sumChunk(r.extra, s.data(), static_cast<int>(r.extraLen), MPI_DOUBLE, rank, size)) return false;
   }
+  return true;
+}
+
+// The communication thread: reductions posted during the backward pass (one bucket of gradients as soon as all
+// of it is final) run here while the main thread goes on differentiating earlier layers. MPI is initialised
+// MPI_THREAD_SERIALIZED, and every MPI call of the main thread first waits until this thread is idle, so
+// two threads never call MPI at once; reductions run in the order they were posted, and every rank posts the
+// same reductions in the same order (the same graph, differentiated the same way), so the sequence of
+// collectives matches across ranks. Never destroyed (a detached thread waiting on its condition variable).
+class Comm {
+ public:
+  void post(Reduction r) {
+    std::unique_lock<std::mutex> lk(mutex_);
+    if (!started_) {
+      std::thread([this] { loop(); }).detach();
+      started_ = true;
+    }
+    queue_.push_back(std::move(r));
+    work_.notify_one();
+  }
+
+  // Blocks until every posted reduction has run; returns the first failure since the last wait ("" if none).
+  std::string waitIdle() {
+    std::unique_lock<std::mutex> lk(mutex_);
+    idle_.wait(lk, [&] { return queue_.empty() && !busy_; });
+    std::string e;
+    e.swap(error_);
+    return e;
+  }
+
+ private:
+  void loop() {
+    for (;;) {
+      Reduction r;
+      {
+        std::unique_lock<std::mutex> lk(mutex_);
+        work_.wait(lk, [&] { return !queue_.empty(); });
+        r = std::move(queue_.front());
+        queue_.pop_front();
+        busy_ = true;
+      }
+      // After a failure the rest is skipped: the job is broken, the main thread reports it at the next wait.
+      const bool ok = error_.empty() && reduceArrays(r);
+      std::unique_lock<std::mutex> lk(mutex_);
+      if (!ok && error_.empty()) error_ = lastError.empty() ? "convkit mpi: a reduction failed" : lastError;
+      busy_ = false;
+      if (queue_.empty()) idle_.notify_all();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable work_, idle_;
+  std::deque<Reduction> queue_;
+  bool busy_ = false, started_ = false;
+  std::string error_;
+};
+
+Comm& comm() {
+  static Comm* c = new Comm();
+  return *c;
+}
+
+// Every main-thread entry point that calls MPI first lets the communication thread finish.
+bool drained(napi_env env) {
+  const std::string e = comm().waitIdle();
+  return e.empty() || throwError(env, e.c_str());
+}
+
+// Parses (arrays, weight, extra?) into a Reduction.
+bool parseReduction(napi_env env, napi_callback_info cb, const char* fn, Reduction* r) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, cb, &argc, argv, nullptr, nullptr);
+  char msg[160];
+  if (argc < 2) return std::snprintf(msg, sizeof msg, "convkit mpi: %s expected 2 or 3 arguments", fn), throwError(env, msg);
+  bool isArray = false;
+  napi_is_array(env, argv[0], &isArray);
+  if (!isArray) return std::snprintf(msg, sizeof msg, "convkit mpi: argument 'arrays' of %s expected an array of Float32Array", fn), throwError(env, msg);
+  uint32_t count = 0;
+  napi_get_array_length(env, argv[0], &count);
+  r->arrays.resize(count);
+  for (uint32_t k = 0; k < count; k++) {
+    napi_value item;
+    napi_get_element(env, argv[0], k, &item);
+    if (!view(env, item, "arrays[k]", &r->arrays[k])) return false;
+    if (r->arrays[k].type != napi_float32_array) return std::snprintf(msg, sizeof msg, "convkit mpi: argument 'arrays' of %s expected Float32Array items", fn), throwError(env, msg);
+  }
+  if (napi_get_value_double(env, argv[1], &r->weight) != napi_ok) return std::snprintf(msg, sizeof msg, "convkit mpi: argument 'weight' of %s expected a number", fn), throwError(env, msg);
+  if (argc > 2) {
+    napi_valuetype t;
+    napi_typeof(env, argv[2], &t);
+    if (t != napi_undefined && t != napi_null) {
+      View extra;
+      if (!view(env, argv[2], "extra", &extra)) return false;
+      if (extra.type != napi_float64_array) return std::snprintf(msg, sizeof msg, "convkit mpi: argument 'extra' of %s expected a Float64Array", fn), throwError(env, msg);
+      r->extra = static_cast<double*>(extra.p);
+      r->extraLen = extra.len;
+    }
+  }
+  return true;
+}
+
+// reduceGradients(arrays: Float32Array[], weight: number, extra?: Float64Array): reduceArrays, now.
+napi_value ReduceGradients(napi_env env, napi_callback_info cb) {
+  if (!initialized(env) || !drained(env)) return nullptr;
+  Reduction r;
+  if (!parseReduction(env, cb, "reduceGradients", &r)) return nullptr;
+  if (!reduceArrays(r)) throwError(env, lastError.c_str());
+  return nullptr;
+}
+
+// reduceGradientsAsync(arrays, weight, extra?) -> boolean: posts the reduction to the communication thread and
+// returns true at once (the arrays must not be touched until waitReductions()), or returns false, doing
+// nothing, where MPI lacks the thread support (the caller then reduces synchronously).
+napi_value ReduceGradientsAsync(napi_env env, napi_callback_info cb) {
+  if (!initialized(env)) return nullptr;
+  napi_value result;
+  if (!asyncSupported) {
+    napi_get_boolean(env, false, &result);
+    return result;
+  }
+  Reduction r;
+  if (!parseReduction(env, cb, "reduceGradientsAsync", &r)) return nullptr;
+  comm().post(std::move(r));
+  napi_get_boolean(env, true, &result);
+  return result;
+}
+
+// waitReductions(): returns when every posted reduction has run; throws the first failure.
+napi_value WaitReductions(napi_env env, napi_callback_info) {
+  drained(env);
   return nullptr;
 }
 
@@ -298,7 +430,7 @@ napi_value Broadcast(napi_env env, napi_callback_info cb) {
   napi_value argv[2];
   napi_get_cb_info(env, cb, &argc, argv, nullptr, nullptr);
   if (argc < 1) return throwError(env, "convkit mpi: broadcast expected 1 or 2 arguments"), nullptr;
-  if (!initialized(env)) return nullptr;
+  if (!initialized(env) || !drained(env)) return nullptr;
   View v;
   if (!view(env, argv[0], "a", &v)) return nullptr;
   int root = 0;
@@ -350,6 +482,8 @@ napi_value Register(napi_env env, napi_value exports) {
       {"barrier", nullptr, Barrier, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"allreduceSum", nullptr, AllreduceSum, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"reduceGradients", nullptr, ReduceGradients, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"reduceGradientsAsync", nullptr, ReduceGradientsAsync, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"waitReductions", nullptr, WaitReductions, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"broadcast", nullptr, Broadcast, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"abort", nullptr, Abort, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"version", nullptr, Version, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -66,7 +66,7 @@ function topologicalOrder(root: Tensor): Tensor[] {
  * Computes d(output)/d(t) for every tensor on the graph. `seed` defaults to ones (so a scalar loss gets 1).
  * Returns the map of gradients; leaves are not modified.
  */
-export function computeGradients(output: Tensor, seed?: Tensor): Map<Tensor, Tensor> {
+export function computeGradients(output: Tensor, seed?: Tensor, onLeaf?: (leaf: Tensor, grad: Tensor) => void): Map<Tensor, Tensor> {
   const grads = new Map<Tensor, Tensor>();
   if (!output.requiresGrad) return grads;
   // Every contribution a tensor receives is kept until its gradient is needed, then summed in one pass
@@ -78,9 +78,15 @@ export function computeGradients(output: Tensor, seed?: Tensor): Map<Tensor, Ten
       const t = order[k];
       const received = parts.get(t);
       if (!received) continue;
-      const dy = sumParts(received);
+      let dy = sumParts(received);
       if (!t.node) {
+        // Every contribution has arrived (its readers come later in `order`): final. A listener may hand it to
+        // work that writes it in place before this loop ends, so it gets a buffer no pending gradient shares
+        // (add passes one dy to both inputs).
+        if (onLeaf && [...parts.values()].some((list) => list.some((p) => p.data === dy.data))) dy = dy.clone();
         grads.set(t, dy);
+        parts.delete(t);
+        onLeaf?.(t, dy);
         continue;
       }
       // Intermediate gradients are no longer needed once passed down: free them early.
@@ -109,9 +115,16 @@ function sumParts(ts: Tensor[]): Tensor {
   return acc;
 }
 
-/** Gradients of `output` with respect to `wrt` (zeros where `output` does not depend on one). */
-export function gradients(output: Tensor, wrt: readonly Tensor[], seed?: Tensor): Tensor[] {
-  const grads = computeGradients(output, seed);
+/**
+ * Gradients of `output` with respect to `wrt` (zeros where `output` does not depend on one). onReady(i, g), if
+ * given, is called during the backward pass as soon as wrt[i]'s gradient is final (not for the zeros).
+ */
+export function gradients(output: Tensor, wrt: readonly Tensor[], seed?: Tensor, onReady?: (i: number, grad: Tensor) => void): Tensor[] {
+  const index = onReady ? new Map(wrt.map((t, i) => [t, i])) : null;
+  const grads = computeGradients(output, seed, index ? (leaf, g) => {
+    const i = index.get(leaf);
+    if (i !== undefined) onReady!(i, g);
+  } : undefined);
   return wrt.map((t) => grads.get(t) ?? Tensor.zeros(t.shape, t.dtype));
 }
 

@@ -39,6 +39,9 @@ export function initDistributed(launch: Launch | null = launchFromEnv()): MpiGro
     addon,
     allreduceSum: (a) => addon.allreduceSum(a),
     reduceGradients: (arrays, weight, extra) => addon.reduceGradients(arrays, weight, extra),
+    ...(typeof addon.reduceGradientsAsync === 'function' && process.env.CONVKIT_DIST_OVERLAP !== '0'
+      ? { reduceGradientsAsync: (arrays: Float32Array[], weight: number, extra?: Float64Array) => addon.reduceGradientsAsync(arrays, weight, extra), waitReductions: () => addon.waitReductions() }
+      : {}),
     broadcast: (a, root) => addon.broadcast(a, root),
     barrier: () => addon.barrier(),
     abort: (code) => addon.abort(code),

@@ -13,6 +13,13 @@ export interface MpiAddon {
   allreduceSum(a: Float32Array | Float64Array): void;
   /** In place: arrays scaled by weight then summed over ranks, extra summed; see DataParallel.reduceGradients. */
   reduceGradients(arrays: Float32Array[], weight: number, extra?: Float64Array): void;
+  /**
+   * The same reduction posted to the addon's communication thread: returns true at once (the arrays are the
+   * addon's until waitReductions), or false, doing nothing, when MPI lacks MPI_THREAD_SERIALIZED.
+   */
+  reduceGradientsAsync(arrays: Float32Array[], weight: number, extra?: Float64Array): boolean;
+  /** Returns when every posted reduction has run; throws the first failure. */
+  waitReductions(): void;
   broadcast(a: Float32Array | Float64Array | Int32Array | Uint8Array, root: number): void;
   abort(code: number): void;
   version(): string;

@@ -26,6 +26,13 @@ export interface DataParallel {
    * run to run (the MPI addon streams the arrays through its own buffers: no JavaScript packing).
    */
   reduceGradients?(arrays: Float32Array[], weight: number, extra?: Float64Array): void;
+  /**
+   * Optional: reduceGradients started in the background (returns true; the arrays must not be read or written
+   * until waitReductions returns), or false where the transport cannot (then nothing was started). Reductions
+   * run in the order posted; any other collective waits for them first.
+   */
+  reduceGradientsAsync?(arrays: Float32Array[], weight: number, extra?: Float64Array): boolean;
+  waitReductions?(): void;
   /** In place: every rank's a becomes `root`'s. */
   broadcast(a: Float32Array | Float64Array | Int32Array, root: number): void;
 }
@@ -42,8 +49,11 @@ export function getDataParallel(): DataParallel | null {
   return registered && registered.size > 1 ? registered : null;
 }
 
-/** DDP's default bucket size (torch/nn/parallel/distributed.py, bucket_cap_mb = 25). */
-const BUCKET_BYTES = 25 * 1024 * 1024;
+/**
+ * DDP's default bucket size (torch/nn/parallel/distributed.py, bucket_cap_mb = 25); CONVKIT_BUCKET_MB sets
+ * another (smaller buckets start reducing earlier in the backward pass, at more calls per step).
+ */
+const bucketBytes = (): number => (Number(process.env.CONVKIT_BUCKET_MB) > 0 ? Number(process.env.CONVKIT_BUCKET_MB) : 25) * 1024 * 1024;
 
 /**
  * Averages gradients across ranks in a few fused buffers, DDP style: the variables are grouped once, in reverse
@@ -52,15 +62,27 @@ const BUCKET_BYTES = 25 * 1024 * 1024;
  *
  * Each rank's gradient is the mean over its shard of n_k samples; the global batch's mean gradient is
  * sum_k (n_k / n) g_k. Packing multiplies by n_k / n (1/N when the batch divides evenly), so the sum is the mean.
- * Not overlapped with backward: the tape hands back all gradients at once (see docs/distributed.md).
+ *
+ * Overlapped with backward where the transport can (DataParallel.reduceGradientsAsync): the tape reports each
+ * weight's gradient as soon as it is final (`ready`), and a bucket is posted once all of it is, in bucket order,
+ * so the reduction of the last layers' gradients runs while the first layers are still being differentiated.
+ * The last bucket waits for the step's end, where it carries the loss and correct count. The same sums in the
+ * same order as the synchronous path: the same bits.
  */
 export class GradientReducer {
   /** buffer: the packing buffer of the JavaScript path, allocated on first use (the fused path needs none). */
   private readonly buckets: { vars: number[]; length: number; buffer: Float32Array | null }[] = [];
   private readonly sizes: number[];
   private readonly stats = new Float64Array(2);
+  /** Per variable: its bucket; per bucket: how many of its gradients are final; this step's posted prefix. */
+  private readonly bucketOf: number[] = [];
+  private readonly readyCount: number[] = [];
+  private readonly arrays: (Float32Array | null)[] = [];
+  private posted = 0;
+  private weight = 1;
+  private overlap = false;
 
-  constructor(private readonly dp: DataParallel, vars: readonly Variable[]) {
+  constructor(private readonly dp: DataParallel, vars: readonly { data: FloatArray }[], capBytes = bucketBytes()) {
     this.sizes = vars.map((v) => v.data.length);
     let current: number[] = [];
     let length = 0;
@@ -70,11 +92,38 @@ export class GradientReducer {
       length = 0;
     };
     for (let i = vars.length - 1; i >= 0; i--) {
-      if (length > 0 && (length + this.sizes[i]) * 4 > BUCKET_BYTES) close();
+      if (length > 0 && (length + this.sizes[i]) * 4 > capBytes) close();
       current.push(i);
       length += this.sizes[i];
     }
     close();
+    this.buckets.forEach((b, k) => b.vars.forEach((i) => (this.bucketOf[i] = k)));
+    this.overlap = typeof dp.reduceGradientsAsync === 'function';
+  }
+
+  /** Starts a step in which this rank's shard is `weight` (n_k / n) of the global batch. */
+  beginStep(weight: number): void {
+    this.weight = weight;
+    this.posted = 0;
+    this.readyCount.length = 0;
+    for (let b = 0; b < this.buckets.length; b++) this.readyCount.push(0);
+    this.arrays.fill(null);
+  }
+
+  /** Variable i's gradient is final (the tape calls this during backward): posts every bucket now complete. */
+  ready(i: number, g: FloatArray): void {
+    if (!this.overlap || !(g instanceof Float32Array)) return;
+    this.arrays[i] = g;
+    this.readyCount[this.bucketOf[i]]++;
+    // In bucket order only, and never the last bucket (it carries the loss at the step's end).
+    while (this.posted < this.buckets.length - 1 && this.readyCount[this.posted] === this.buckets[this.posted].vars.length) {
+      const vars = this.buckets[this.posted].vars;
+      if (!this.dp.reduceGradientsAsync!(vars.map((v) => this.arrays[v] as Float32Array), this.weight)) {
+        this.overlap = false;  // the transport cannot: everything goes the synchronous way
+        return;
+      }
+      this.posted++;
+    }
   }
 
   get bucketCount(): number {
@@ -88,6 +137,16 @@ export class GradientReducer {
   reduce(grads: readonly FloatArray[], weight: number, lossSum: number, correct: number): { lossSum: number; correct: number } {
     this.stats[0] = lossSum;
     this.stats[1] = correct;
+    if (this.overlap && this.posted > 0) {
+      // The buckets not yet posted (some gradients may never have been reported: zeros), the last with the
+      // loss and correct count; then wait for all.
+      for (let b = this.posted; b < this.buckets.length; b++) {
+        const last = b === this.buckets.length - 1;
+        this.dp.reduceGradientsAsync!(this.buckets[b].vars.map((i) => grads[i] as Float32Array), weight, last ? this.stats : undefined);
+      }
+      this.dp.waitReductions!();
+      return { lossSum: this.stats[0], correct: this.stats[1] };
+    }
     const fused = this.dp.reduceGradients;
     if (fused && grads.every((g) => g instanceof Float32Array)) {
       // One call per bucket, straight on the gradient arrays; the loss and correct count ride with the last.
@@ -140,10 +199,14 @@ export function shardStep(dp: DataParallel, reducer: GradientReducer, idx: Int32
   const [lo, hi] = shardRange(dp, idx.length);
   const mine = idx.subarray(lo, hi);
   const weight = mine.length / idx.length;
-  const reduce: StepReduce = (grads, value, correct) => {
-    const g = reducer.reduce(grads, weight, value * mine.length, correct);
-    return { loss: g.lossSum / idx.length, correct: g.correct };
-  };
+  reducer.beginStep(weight);
+  const reduce: StepReduce = Object.assign(
+    (grads: FloatArray[], value: number, correct: number) => {
+      const g = reducer.reduce(grads, weight, value * mine.length, correct);
+      return { loss: g.lossSum / idx.length, correct: g.correct };
+    },
+    { onReady: (i: number, g: FloatArray) => reducer.ready(i, g) },
+  );
   if (mine.length > 0) {
     const batch = source.take(mine, true);
     // Sync BN: every batch-norm layer of this step reduces its statistics across ranks (ops/normalization.ts).

@@ -42,7 +42,10 @@ const arenas = new WeakMap<Model, BufferArena>();
  * Data-parallel hook (src/train/parallel.ts): turns this process's gradients, loss and correct count into the
  * global batch's, in place for the gradients, before the optimizer sees them.
  */
-export type StepReduce = (grads: FloatArray[], loss: number, correct: number) => { loss: number; correct: number };
+export type StepReduce = ((grads: FloatArray[], loss: number, correct: number) => { loss: number; correct: number }) & {
+  /** Called during backward as soon as vars[i]'s gradient is final (checked finite), to start reducing it. */
+  onReady?: (i: number, grad: FloatArray) => void;
+};
 
 export function trainStep(model: Model, loss: LossFn, optimizer: Optimizer, vars: readonly Variable[], x: Tensor, y: Targets, where: string, reduce?: StepReduce): { loss: number; correct: number } {
   let arena = arenas.get(model);
@@ -53,9 +56,17 @@ export function trainStep(model: Model, loss: LossFn, optimizer: Optimizer, vars
       const total = totalLoss(model, loss, y, out);
       const value = total.item();
       if (!Number.isFinite(value)) throw new NonFiniteError(`${where}: loss is ${value}; ${firstNonFiniteLayer(model, x)}`);
-      const grads = gradients(total, vars);
+      const notFinite = (i: number) => new NonFiniteError(`${where}: the gradient of '${vars[i].name}' is not finite (loss ${value}); ${firstNonFiniteLayer(model, x)}`);
+      // A gradient handed to onReady may be being reduced in the background: checked before, never after.
+      const checked = new Uint8Array(vars.length);
+      const onReady = reduce?.onReady;
+      const grads = gradients(total, vars, undefined, onReady ? (i, g) => {
+        if (!allFinite(g.data)) throw notFinite(i);
+        checked[i] = 1;
+        onReady(i, g.data);
+      } : undefined);
       grads.forEach((g, i) => {
-        if (!allFinite(g.data)) throw new NonFiniteError(`${where}: the gradient of '${vars[i].name}' is not finite (loss ${value}); ${firstNonFiniteLayer(model, x)}`);
+        if (!checked[i] && !allFinite(g.data)) throw notFinite(i);
       });
       return { out, value, grads };
     });
