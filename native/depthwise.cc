@@ -20,15 +20,17 @@ using RowFn = void (*)(const float*, const float*, float*, const Geom&, long, lo
 
 struct DwKernels {
   RowFn forwardRow, backpropInputRow, backpropFilterRows;
+  RowFn forwardRow3x3;  // 3x3, no dilation, depth multiplier 1
 };
 
 const DwKernels& dwKernels() {
   static const DwKernels portable{dw_portable::dwForwardRow, dw_portable::dwBackpropInputRow,
-                                  dw_portable::dwBackpropFilterRows};
+                                  dw_portable::dwBackpropFilterRows, dw_portable::dwForwardRow3x3};
 #if CK_HAVE_X86_VARIANTS
-  static const DwKernels avx2{dw_avx2::dwForwardRow, dw_avx2::dwBackpropInputRow, dw_avx2::dwBackpropFilterRows};
+  static const DwKernels avx2{dw_avx2::dwForwardRow, dw_avx2::dwBackpropInputRow, dw_avx2::dwBackpropFilterRows,
+                              dw_avx2::dwForwardRow3x3};
   static const DwKernels avx512{dw_avx512::dwForwardRow, dw_avx512::dwBackpropInputRow,
-                                dw_avx512::dwBackpropFilterRows};
+                                dw_avx512::dwBackpropFilterRows, dw_avx512::dwForwardRow3x3};
   switch (activeIsa()) {
     case Isa::Avx512: return avx512;
     case Isa::Avx2: return avx2;
@@ -48,12 +50,13 @@ bool depthwiseConv2d(const float* x, const float* w, float* y, const Geom& g) { 
 
 bool depthwiseConv2dEx(const float* x, const float* w, float* y, const Geom& g, const Epilogue* ep) {
   const DwKernels& k = dwKernels();
+  const RowFn row = dw_portable::dwFits3x3(g) ? k.forwardRow3x3 : k.forwardRow;
   const long rows = g.n * g.oh, rowSize = g.ow * g.outC;
   parallel(threadsFor(rows * g.ow * tapWork(g), kGrain), [&](int tid, int nt) {
     long r0, r1;
     splitRange(rows, nt, tid, &r0, &r1);
     for (long r = r0; r < r1; ++r) {
-      k.forwardRow(x, w, y, g, r / g.oh, r % g.oh);
+      row(x, w, y, g, r / g.oh, r % g.oh);
       if (ep) applyEpilogue(*ep, y + r * rowSize, g.outC, g.ow, 0, g.outC);
     }
   });

@@ -22,6 +22,13 @@ const DEPTHWISE: WindowCase[] = [
   { input: [3, 6, 5, 33], kernel: [5, 3], strides: [1, 2], padding: 'valid', multiplier: 1 },
   { input: [1, 6, 7, 4], kernel: [2, 3], strides: [2, 1], padding: [[0, 2], [1, 1]], multiplier: 3 },
   { input: [16, 16, 16, 40], kernel: [3, 3], padding: 'same', multiplier: 1 }, // several gradient blocks
+  // The 3x3 row kernel (depthwise_rows.inc, dwForwardRow3x3): interior windows by blocks of 4 / 8 pixels and
+  // single pixels, channels by whole vectors (32: 2 avx512 vectors, below the 4-vector block) and a lane tail.
+  { input: [1, 13, 21, 32], kernel: [3, 3], padding: 'same', multiplier: 1 },
+  { input: [1, 12, 23, 64], kernel: [3, 3], strides: [2, 2], padding: 'same', multiplier: 1 }, // s2 same: pad right only
+  { input: [1, 11, 19, 21], kernel: [3, 3], strides: [2, 2], padding: 'same', multiplier: 1 },
+  { input: [2, 7, 30, 70], kernel: [3, 3], padding: 'valid', multiplier: 1 },
+  { input: [1, 2, 2, 48], kernel: [3, 3], padding: 'same', multiplier: 1 }, // no interior window
 ];
 
 const POOLS: WindowCase[] = [
