@@ -32,6 +32,11 @@ const DEPTHWISE: WindowCase[] = [
 ];
 
 const POOLS: WindowCase[] = [
+  // Batch 1, the max pool forward by rows on one thread (pool_max.inc, maxRows): 4-vector channel blocks, then
+  // 2 and 1 vectors and lanes (130 = 2 x 64 + 2 on avx512), Inception's 3x3 stride-1 same, VGG's 2x2 stride 2.
+  { input: [1, 9, 10, 130], kernel: [3, 3], strides: [1, 1], padding: 'same' },
+  { input: [1, 16, 16, 64], kernel: [3, 3], strides: [1, 1], padding: 'same' },
+  { input: [1, 11, 13, 48], kernel: [2, 2], strides: [2, 2], padding: 'valid' },
   { input: [2, 8, 8, 5], kernel: [2, 2], strides: [2, 2], padding: 'valid' },
   { input: [1, 9, 7, 19], kernel: [3, 3], strides: [2, 2], padding: 'same' },
   { input: [2, 7, 9, 3], kernel: [3, 3], strides: [1, 1], padding: 'same' },
