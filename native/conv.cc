@@ -14,6 +14,8 @@
 //                    in/out channels swapped (the transposed convolution), again with implicit im2col.
 //                    stride > 1: dcol [M, K] = dy [M, outC] * w^T in chunks, then col2im adds dcol into dx.
 // 1x1 stride-1 unpadded convolutions skip im2col: x is already col, so every pass is a plain GEMM.
+// Forward passes with few output pixels (M <= 64: batch-1 inference on small maps) go to the small-M GEMM
+// (gemm_small.cc), which streams the kernel once instead of packing it in every thread.
 #include "kernels.h"
 
 #include "conv_few.h"
