@@ -11,6 +11,7 @@
         "native/isa.cc",
         "native/gemm.cc",
         "native/gemm_kernels.cc",
+        "native/gemm_small.cc",
         "native/conv.cc",
         "native/conv_few.cc",
         "native/depthwise.cc",

@@ -72,6 +72,36 @@ napi_value Conv(napi_env env, napi_callback_info info) {
   return ok ? nullptr : outOfMemory(env);
 }
 
+// Test-only entries to the inference forward passes (kernels.h): convForwardEx(x, w, y, g, ldy, bias | null,
+// act) runs conv2dEx, y holding oh*ow*n rows `ldy` floats apart (outC of them written);
+// depthwiseForwardEx(x, w, y, g, bias | null, act) runs depthwiseConv2dEx. act: an Act code (0 to 4).
+napi_value ConvForwardEx(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  const bool depthwise = a.data() != nullptr;
+  const size_t bi = depthwise ? 4 : 5;
+  Geom g;
+  long ldy = 0, act;
+  F32 x, w, y, bias;
+  if (!a.count(bi + 2) || !a.geom(3, &g) || (!depthwise && !a.size(4, "ldy", &ldy)) || !a.size(bi + 1, "act", &act)) {
+    return nullptr;
+  }
+  if (depthwise && g.outC != g.c * g.depthMultiplier) {
+    return a.fail("geometry", "outC = c * depthMultiplier for a depthwise convolution"), nullptr;
+  }
+  if (depthwise) ldy = g.outC;
+  if (ldy < g.outC) return a.fail("ldy", "at least outC"), nullptr;
+  if (act > 4) return a.fail("act", "an activation code 0 to 4"), nullptr;
+  const long rows = g.n * g.oh * g.ow;
+  const long ws = depthwise ? g.kh * g.kw * g.outC : g.kh * g.kw * g.c * g.outC;
+  if (!a.f32(0, "x", g.n * g.h * g.w * g.c, &x) || !a.f32(1, "w", ws, &w) ||
+      !a.f32(2, "y", rows > 0 ? (rows - 1) * ldy + g.outC : 0, &y) || !a.f32(bi, "bias", g.outC, &bias, true)) {
+    return nullptr;
+  }
+  const Epilogue ep{bias.p, static_cast<Act>(act)};
+  const bool ok = depthwise ? depthwiseConv2dEx(x.p, w.p, y.p, g, &ep) : conv2dEx(x.p, w.p, y.p, g, ldy, &ep);
+  return ok ? nullptr : outOfMemory(env);
+}
+
 // Pools: maxPool(x, y, g), avgPool(x, y, g), maxPoolBackward(x, dy, dx, g), avgPoolBackward(dy, dx, g).
 enum class PoolPass { Max, Avg, MaxBackward, AvgBackward };
 
@@ -239,6 +269,8 @@ napi_value Init(napi_env env, napi_value exports) {
       fn("depthwiseConv2d", Conv, static_cast<intptr_t>(ConvPass::DwForward)),
       fn("depthwiseConv2dBackpropInput", Conv, static_cast<intptr_t>(ConvPass::DwBackpropInput)),
       fn("depthwiseConv2dBackpropFilter", Conv, static_cast<intptr_t>(ConvPass::DwBackpropFilter)),
+      fn("convForwardEx", ConvForwardEx),
+      fn("depthwiseForwardEx", ConvForwardEx, 1),
       fn("maxPool", Pool, static_cast<intptr_t>(PoolPass::Max)),
       fn("avgPool", Pool, static_cast<intptr_t>(PoolPass::Avg)),
       fn("maxPoolBackward", Pool, static_cast<intptr_t>(PoolPass::MaxBackward)),

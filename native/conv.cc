@@ -14,11 +14,14 @@
 //                    in/out channels swapped (the transposed convolution), again with implicit im2col.
 //                    stride > 1: dcol [M, K] = dy [M, outC] * w^T in chunks, then col2im adds dcol into dx.
 // 1x1 stride-1 unpadded convolutions skip im2col: x is already col, so every pass is a plain GEMM.
+// Forward passes with few output pixels (M <= 64: batch-1 inference on small maps) go to the small-M GEMM
+// (gemm_small.cc), which streams the kernel once instead of packing it in every thread.
 #include "kernels.h"
 
 #include "conv_few.h"
 #include "conv_panels.h"
 #include "gemm.h"
+#include "gemm_small.h"
 #include "interleave.h"
 #include "threadpool.h"
 
@@ -134,13 +137,19 @@ bool conv2d(const float* x, const float* w, float* y, const Geom& g) { return co
 bool conv2dEx(const float* x, const float* w, float* y, const Geom& g, long ldy, const Epilogue* ep) {
   const long M = g.n * g.oh * g.ow, K = g.kh * g.kw * g.c;
   StridedPanels wp(w, 1, g.outC);  // B: outC rows of depth K
-  if (isPointwise(g)) return gemm(StridedPanels(x, g.c, 1), wp, M, g.outC, K, y, ldy, false, ep);
+  // Few output pixels (batch-1 inference on small maps): stream the weights once (gemm_small.cc).
+  const bool fewPixels = smallMFits(M, g.outC, K);
+  if (isPointwise(g)) {
+    if (fewPixels) return gemmSmallM(StridedPanels(x, g.c, 1), w, g.outC, M, g.outC, K, y, ldy, ep);
+    return gemm(StridedPanels(x, g.c, 1), wp, M, g.outC, K, y, ldy, false, ep);
+  }
   const float* zero = zeros(static_cast<size_t>(g.c));
   if (!zero) return false;
   // The direct kernel for up to two vectors of output channels: 1.5-3x the GEMM there (no im2col panels to
   // pack, no tile columns wasted). Run over 16-channel panels of wider layers it was level with the GEMM at
   // 64 channels and behind it from 256 (A/B on ResNet/VGG shapes), so those stay on the GEMM.
   const int nr = fewOutputsPanel(g.outC);
+  if (!nr && fewPixels) return gemmSmallM(Im2colRows(x, g, zero), w, g.outC, M, g.outC, K, y, ldy, ep);
   if (!nr && g.outC >= gemmKernel().nr) return gemm(Im2colRows(x, g, zero), wp, M, g.outC, K, y, ldy, false, ep);
   thread_local Scratch denseBuf;
   float* dense = ldy == g.outC ? y : denseBuf.floats(static_cast<size_t>(M * g.outC));

@@ -20,15 +20,18 @@ using RowFn = void (*)(const float*, const float*, float*, const Geom&, long, lo
 
 struct DwKernels {
   RowFn forwardRow, backpropInputRow, backpropFilterRows;
+  RowFn forwardRow3x3;  // 3x3, no dilation, depth multiplier 1
+  int width;            // floats per vector
 };
 
 const DwKernels& dwKernels() {
   static const DwKernels portable{dw_portable::dwForwardRow, dw_portable::dwBackpropInputRow,
-                                  dw_portable::dwBackpropFilterRows};
+                                  dw_portable::dwBackpropFilterRows, dw_portable::dwForwardRow3x3, dw_portable::W};
 #if CK_HAVE_X86_VARIANTS
-  static const DwKernels avx2{dw_avx2::dwForwardRow, dw_avx2::dwBackpropInputRow, dw_avx2::dwBackpropFilterRows};
+  static const DwKernels avx2{dw_avx2::dwForwardRow, dw_avx2::dwBackpropInputRow, dw_avx2::dwBackpropFilterRows,
+                              dw_avx2::dwForwardRow3x3, dw_avx2::W};
   static const DwKernels avx512{dw_avx512::dwForwardRow, dw_avx512::dwBackpropInputRow,
-                                dw_avx512::dwBackpropFilterRows};
+                                dw_avx512::dwBackpropFilterRows, dw_avx512::dwForwardRow3x3, dw_avx512::W};
   switch (activeIsa()) {
     case Isa::Avx512: return avx512;
     case Isa::Avx2: return avx2;
@@ -39,6 +42,7 @@ const DwKernels& dwKernels() {
 }
 
 constexpr long kGrain = 1 << 15;  // multiply-adds per thread
+constexpr long kCachedInput = 1L << 20;  // floats (4 MiB): an input about the size of L2 and L3's share
 
 long tapWork(const Geom& g) { return g.kh * g.kw * g.outC; }
 
@@ -48,12 +52,18 @@ bool depthwiseConv2d(const float* x, const float* w, float* y, const Geom& g) { 
 
 bool depthwiseConv2dEx(const float* x, const float* w, float* y, const Geom& g, const Epilogue* ep) {
   const DwKernels& k = dwKernels();
+  // The 3x3 row kernel where it wins: channels short of one 4-vector block of the general path (MobileNet's 32
+  // at 112x112, 8x at batch 1 and 32), or an input that stays in cache (batch 1: 56x56x128 1.4x, 28x28x256
+  // 1.2x, 14x14x512 level). Streaming a batch-32 input from memory, the general path's whole-pixel runs did
+  // as well or 5-15% better (32x56x56x128, 32x14x14x512). Both give the same bits.
+  const bool fast3x3 = dw_portable::dwFits3x3(g) && (g.c < 4 * k.width || g.n * g.h * g.w * g.c <= kCachedInput);
+  const RowFn row = fast3x3 ? k.forwardRow3x3 : k.forwardRow;
   const long rows = g.n * g.oh, rowSize = g.ow * g.outC;
   parallel(threadsFor(rows * g.ow * tapWork(g), kGrain), [&](int tid, int nt) {
     long r0, r1;
     splitRange(rows, nt, tid, &r0, &r1);
     for (long r = r0; r < r1; ++r) {
-      k.forwardRow(x, w, y, g, r / g.oh, r % g.oh);
+      row(x, w, y, g, r / g.oh, r % g.oh);
       if (ep) applyEpilogue(*ep, y + r * rowSize, g.outC, g.ow, 0, g.outC);
     }
   });

@@ -4,6 +4,7 @@
 
 #include <atomic>
 
+#include "gemm_small.h"
 #include "interleave.h"
 #include "kernels.h"
 #include "threadpool.h"
@@ -271,6 +272,8 @@ bool gemm(const Panelizer& a, const Panelizer& b, long m, long n, long k, float*
 bool matmul(const float* a, const float* b, float* out, long m, long k, long n, bool transA, bool transB) {
   // A as m rows of depth k: a[i*k + p], or a[p*m + i] when stored transposed.
   StridedPanels pa(a, transA ? 1 : k, transA ? m : 1);
+  // B stored as [k, n] and few rows of out (a dense layer's forward pass at a small batch).
+  if (!transB && smallMFits(m, n, k)) return gemmSmallM(pa, b, n, m, n, k, out, n, nullptr);
   // B as n rows of depth k: b[p*n + j], or b[j*k + p] when stored transposed.
   StridedPanels pb(b, transB ? k : 1, transB ? 1 : n);
   return gemm(pa, pb, m, n, k, out, n, false);

@@ -22,9 +22,21 @@ const DEPTHWISE: WindowCase[] = [
   { input: [3, 6, 5, 33], kernel: [5, 3], strides: [1, 2], padding: 'valid', multiplier: 1 },
   { input: [1, 6, 7, 4], kernel: [2, 3], strides: [2, 1], padding: [[0, 2], [1, 1]], multiplier: 3 },
   { input: [16, 16, 16, 40], kernel: [3, 3], padding: 'same', multiplier: 1 }, // several gradient blocks
+  // The 3x3 row kernel (depthwise_rows.inc, dwForwardRow3x3): interior windows by blocks of 4 / 8 pixels and
+  // single pixels, channels by whole vectors (32: 2 avx512 vectors, below the 4-vector block) and a lane tail.
+  { input: [1, 13, 21, 32], kernel: [3, 3], padding: 'same', multiplier: 1 },
+  { input: [1, 12, 23, 64], kernel: [3, 3], strides: [2, 2], padding: 'same', multiplier: 1 }, // s2 same: pad right only
+  { input: [1, 11, 19, 21], kernel: [3, 3], strides: [2, 2], padding: 'same', multiplier: 1 },
+  { input: [2, 7, 30, 70], kernel: [3, 3], padding: 'valid', multiplier: 1 },
+  { input: [1, 2, 2, 48], kernel: [3, 3], padding: 'same', multiplier: 1 }, // no interior window
 ];
 
 const POOLS: WindowCase[] = [
+  // Batch 1, the max pool forward by rows on one thread (pool_max.inc, maxRows): 4-vector channel blocks, then
+  // 2 and 1 vectors and lanes (130 = 2 x 64 + 2 on avx512), Inception's 3x3 stride-1 same, VGG's 2x2 stride 2.
+  { input: [1, 9, 10, 130], kernel: [3, 3], strides: [1, 1], padding: 'same' },
+  { input: [1, 16, 16, 64], kernel: [3, 3], strides: [1, 1], padding: 'same' },
+  { input: [1, 11, 13, 48], kernel: [2, 2], strides: [2, 2], padding: 'valid' },
   { input: [2, 8, 8, 5], kernel: [2, 2], strides: [2, 2], padding: 'valid' },
   { input: [1, 9, 7, 19], kernel: [3, 3], strides: [2, 2], padding: 'same' },
   { input: [2, 7, 9, 3], kernel: [3, 3], strides: [1, 1], padding: 'same' },

@@ -9,7 +9,7 @@ import { referenceBackend as ref } from '../reference/index.js';
 import type { NativeAddon, NativeInfo } from './addon.js';
 import type { PlanRunner } from '../index.js';
 
-export type { NativeInfo } from './addon.js';
+export type { NativeAddon, NativeInfo } from './addon.js';
 
 /**
  * The native backend: the C++ addon of native/ (built by scripts/build-native.mjs at install), wrapped into a
@@ -360,6 +360,16 @@ export function nativeAvailable(): boolean {
 /** The native Backend object (for tests and benchmarks), or null when the addon is absent. */
 export function nativeBackend(): Backend | null {
   return backend;
+}
+
+/** The raw addon, for tests of its test-only entries (convForwardEx, depthwiseForwardEx); null when absent. */
+export function nativeAddon(): NativeAddon | null {
+  return addon;
+}
+
+/** A geometry as the addon takes it (18 int32, native/common.h Geom), in a fresh array. */
+export function nativeGeom(g: Conv2DInfo | Pool2DInfo): Int32Array {
+  return packGeom(g).slice();
 }
 
 /**

@@ -1,0 +1,157 @@
+// The small-M GEMM driver. The main GEMM (gemm.cc) is built for many rows of C: it packs each B block once
+// per thread that uses it and tiles rows by 12 (avx512). With a handful of rows (a batch-1 convolution on a
+// 4x4 map: M = 16; a dense layer: M = 1) the packed B is used by one or two tiles, so packing it cost as much
+// as the product, both threads packed all of it, and 16 rows ran as 12 + 12 (4 real). Here:
+//   - A (m x k, small) is packed once, in SMR-row panels, by all threads;
+//   - B is streamed in place once: threads own blocks of SNR columns, blocked by KC depth steps so that a
+//     KC x SNR block of B stays in L1 while every row panel of A passes over it;
+//   - row tails and column tails get tiles of exactly their size (template R x NV, gemm_small.inc);
+//   - with few column blocks the depth is split too, into segments fixed by the shape whose partials are
+//     added in segment order, so that every thread has work at any thread count.
+#include "gemm_small.h"
+
+#include <atomic>
+
+#include "isa.h"
+#include "threadpool.h"
+
+#define CK_ISA_FILE "gemm_small.inc"
+#define CK_ISA_PREFIX small
+#include "per_isa.inc"
+
+namespace ck {
+namespace {
+
+using TileFn = void (*)(long, const float*, const float*, long, float*, float*, long, long, bool);
+using TileFnFor = TileFn (*)(int rows, int nv, int mode);
+enum Mode { kStream, kStreamCopy, kCopied };  // gemm_small.inc
+
+struct SmallKernel {
+  int width, mr, nv;  // floats per vector, rows and vectors of the largest tile
+  TileFnFor tile;
+};
+
+SmallKernel smallKernel() {
+#if CK_HAVE_X86_VARIANTS
+  switch (activeIsa()) {
+    case Isa::Avx512: return {small_avx512::W, small_avx512::SMR, small_avx512::SNV, small_avx512::smallTileFn};
+    case Isa::Avx2: return {small_avx2::W, small_avx2::SMR, small_avx2::SNV, small_avx2::smallTileFn};
+    default: break;
+  }
+#endif
+  return {small_portable::W, small_portable::SMR, small_portable::SNV, small_portable::smallTileFn};
+}
+
+// A block of KC x NB floats of B (32 KiB) stays in L1 across the row panels.
+constexpr long kBlockFloats = 8192;
+// Work units (column blocks x depth segments) to aim for; a depth segment is at least kMinSegment deep.
+constexpr long kUnits = 16, kMinSegment = 256;
+
+// Depth segments: a function of the shape only (never of the thread count). None for products too small
+// to be shared among threads at all (threadsFor below gives them one), where partials would only cost.
+long segmentsFor(long m, long n, long k, long colBlocks) {
+  if (static_cast<double>(m) * n * k < 8e5) return 1;
+  return maxl(1, minl(k / kMinSegment, ceilDiv(kUnits, colBlocks)));
+}
+
+}  // namespace
+
+// Up to 64 rows: at 64 (8x8x256 -> 256 3x3) level with the main GEMM, below that 1.3-2.6x faster (CPU time,
+// one thread, A/B). The weights stream at memory bandwidth whatever M, so past that the arithmetic decides,
+// and the main GEMM's 12 x 32 tile does more of it per B load than 6 x 64.
+bool smallMFits(long m, long n, long k) {
+  (void)n, (void)k;
+  return m <= 64;
+}
+
+bool gemmSmallM(const Panelizer& a, const float* b, long ldb, long m, long n, long k, float* c, long ldc,
+                const Epilogue* ep) {
+  if (m <= 0 || n <= 0) return true;
+  if (k <= 0) {
+    for (long i = 0; i < m; ++i) std::memset(c + i * ldc, 0, n * sizeof(float));
+    if (ep) applyEpilogue(*ep, c, ldc, m, 0, n);
+    return true;
+  }
+  const SmallKernel sk = smallKernel();
+  const long nb = static_cast<long>(sk.nv) * sk.width, mr = sk.mr;
+  const long kcMax = kBlockFloats / nb;
+  const long colBlocks = ceilDiv(n, nb), segments = segmentsFor(m, n, k, colBlocks);
+  const long panels = ceilDiv(m, mr);
+
+  thread_local Scratch packBuf, partialBuf;
+  float* packA = packBuf.floats(static_cast<size_t>(panels * k * mr));  // [panels][k][mr]
+  float* partials = segments > 1 ? partialBuf.floats(static_cast<size_t>((segments - 1) * m * n)) : nullptr;
+  if (!packA || (segments > 1 && !partials)) return false;
+
+  parallel(threadsFor(panels * k * mr, 1 << 14), [&](int tid, int nt) {
+    long q0, q1;
+    splitRange(panels, nt, tid, &q0, &q1);
+    for (long q = q0; q < q1; ++q) a.pack(packA + q * k * mr, q * mr, minl(mr, m - q * mr), 0, k, static_cast<int>(mr));
+  });
+
+  std::atomic<bool> ok{true};
+  const long units = colBlocks * segments;
+  parallel(threadsFor(static_cast<long>(static_cast<double>(m) * n * k / 1e5), 4), [&](int tid, int nt) {
+    long u0, u1;
+    splitRange(units, nt, tid, &u0, &u1);
+    if (u0 == u1) return;
+    thread_local Scratch copyBuf;
+    float* copy = copyBuf.floats(static_cast<size_t>(kcMax * nb));  // [kc][nv * width]: B block for panels 1..
+    if (!copy) {
+      ok = false;
+      return;
+    }
+    for (long u = u0; u < u1; ++u) {
+      const long s = u / colBlocks, j0 = (u % colBlocks) * nb, cols = minl(nb, n - j0);
+      const int nv = static_cast<int>(ceilDiv(cols, sk.width));
+      const long w = nv * sk.width;
+      // A column tail that ends inside a vector is copied first, zero-padded: its last vector would read past
+      // the end of B's last row.
+      const bool padded = cols != w;
+      float* cs = s == 0 ? c + j0 : partials + (s - 1) * m * n + j0;
+      const long lds = s == 0 ? ldc : n;
+      long k0, k1;
+      splitRange(k, segments, s, &k0, &k1);
+      // Equal depth blocks (as gemm.cc): 300 as 2 x 150, not 128 + 128 + 44.
+      const long kcEven = ceilDiv(k1 - k0, ceilDiv(k1 - k0, kcMax));
+      for (long kk = k0; kk < k1; kk += kcEven) {
+        const long kc = minl(kcEven, k1 - kk);
+        const float* bs = b + kk * ldb + j0;
+        if (padded) {
+          for (long p = 0; p < kc; ++p) {
+            std::memcpy(copy + p * w, bs + p * ldb, cols * sizeof(float));
+            std::memset(copy + p * w + cols, 0, (w - cols) * sizeof(float));
+          }
+        }
+        for (long q = 0; q < panels; ++q) {
+          const int rows = static_cast<int>(minl(mr, m - q * mr));
+          const int mode = padded || q > 0 ? kCopied : panels > 1 ? kStreamCopy : kStream;
+          sk.tile(rows, nv, mode)(kc, packA + (q * k + kk) * mr, mode == kCopied ? copy : bs, mode == kCopied ? w : ldb,
+                                  copy, cs + q * mr * lds, lds, cols, kk > k0);
+        }
+      }
+      if (ep && segments == 1) applyEpilogue(*ep, c, ldc, m, j0, j0 + cols);
+    }
+  });
+  if (!ok) return false;
+
+  if (segments > 1) {
+    // c += partial 1, partial 2, ... in order, then the epilogue; threads own column ranges.
+    parallel(threadsFor(m * n * segments, 1 << 15), [&](int tid, int nt) {
+      long j0, j1;
+      splitRange(n, nt, tid, &j0, &j1);
+      if (j0 == j1) return;
+      for (long i = 0; i < m; ++i) {
+        float* __restrict ci = c + i * ldc;
+        for (long s = 1; s < segments; ++s) {
+          const float* __restrict p = partials + (s - 1) * m * n + i * n;
+          for (long j = j0; j < j1; ++j) ci[j] += p[j];
+        }
+      }
+      if (ep) applyEpilogue(*ep, c, ldc, m, j0, j1);
+    });
+  }
+  return true;
+}
+
+}  // namespace ck

@@ -1,0 +1,182 @@
+import { test } from 'node:test';
+import type { Activation } from '../../src/backend/backend.js';
+import { conv2dInfo, type Conv2DInfo, type Padding } from '../../src/backend/geometry.js';
+import { nativeAddon, nativeGeom, nativeInfo, setNativeThreads } from '../../src/backend/native/index.js';
+import { referenceBackend as ref } from '../../src/backend/reference/index.js';
+import { assertClose, assertSameBits, f64, forEachIsa, randomF32 } from './util.js';
+
+/**
+ * The small-M GEMM (native/gemm_small.cc: C of at most 64 rows, weights streamed in place) through its
+ * three entries: matmul with B not transposed, and conv2dEx's pointwise and im2col paths at batch 1, where
+ * few output pixels make few rows. Swept over M = 1..70 (row tiles of every size 1..6, and past the 64-row
+ * threshold onto the main GEMM), N not a multiple of any vector width, K across depth blocks (128 / 512 /
+ * 1024 per ISA) and into depth segments (few column blocks, long K). Also the epilogue (bias + activation)
+ * on y as a channel slice of a wider buffer, on the small-M path, the main GEMM, the direct few-output
+ * kernel and depthwiseConv2dEx, through the test-only convForwardEx / depthwiseForwardEx.
+ */
+
+const MATMUL: [m: number, k: number, n: number][] = [
+  [1, 1, 1],
+  [1, 1024, 1000], // a dense layer at batch 1: one tile row, N tail of 40 (avx512: 2.5 vectors)
+  [2, 37, 17],
+  [3, 300, 70],
+  [5, 129, 65],
+  [6, 128, 64],
+  [7, 257, 33],
+  [11, 5, 130],
+  [13, 2000, 20], // few columns, long K: depth segments
+  [16, 4608, 48], // segments of several depth blocks each
+  [29, 64, 100],
+  [48, 96, 31],
+  [63, 700, 129],
+  [64, 1, 5],
+  [65, 40, 40], // just past the threshold: the main GEMM
+  [70, 333, 77],
+];
+
+test('native matmul with few rows (small-M path) matches the reference', async (t) => {
+  const cases = MATMUL.map(([m, k, n], i) => {
+    const a = randomF32(m * k, 300 + i);
+    const b = randomF32(k * n, 400 + i);
+    return { m, k, n, a, b, want: ref.matmul(f64(a), f64(b), m, k, n, false, false) };
+  });
+  await forEachIsa(t, (nb, isa) => {
+    for (const c of cases) assertClose(`${isa} matmul m=${c.m} k=${c.k} n=${c.n}`, nb.matmul(c.a, c.b, c.m, c.k, c.n, false, false), c.want, [c.m, c.n]);
+  });
+});
+
+interface Case {
+  input: [number, number, number, number];
+  kernel: number;
+  filters: number;
+  stride?: number;
+  padding?: Padding;
+  note: string;
+}
+
+const CONV: Case[] = [
+  { input: [1, 4, 4, 512], kernel: 3, filters: 40, note: 'ResNet18 4x4 map, M = 16, few columns: depth segments' },
+  { input: [1, 1, 1, 1024], kernel: 1, filters: 1000, note: 'MobileNet classifier, M = 1, N tail' },
+  { input: [1, 7, 7, 96], kernel: 1, filters: 130, note: 'pointwise 7x7, M = 49' },
+  { input: [1, 5, 7, 19], kernel: 3, filters: 33, stride: 2, note: 'stride 2 same, odd sizes, c < 16 (A packed)' },
+  { input: [1, 9, 9, 40], kernel: 3, filters: 50, stride: 2, note: 'stride 2 same, M = 25' },
+  { input: [1, 2, 2, 64], kernel: 3, filters: 70, note: 'VGG 2x2 map: most taps padded' },
+  { input: [1, 8, 8, 24], kernel: 3, filters: 36, note: 'M = 64, the threshold' },
+  { input: [1, 8, 9, 24], kernel: 3, filters: 36, note: 'M = 72, the main GEMM' },
+  { input: [2, 3, 5, 17], kernel: 3, filters: 35, padding: 'valid', note: 'batch 2, valid' },
+  { input: [1, 11, 3, 8], kernel: 5, filters: 45, stride: 2, note: 'K = 200 (not a multiple of a block), stride 2' },
+];
+
+const info = (c: Case): Conv2DInfo =>
+  conv2dInfo({ inputShape: c.input, kernelSize: [c.kernel, c.kernel], strides: [c.stride ?? 1, c.stride ?? 1], padding: c.padding ?? 'same', filters: c.filters });
+
+test('native conv2d with few output pixels (small-M path) matches the reference', async (t) => {
+  const cases = CONV.map((c, i) => {
+    const g = info(c);
+    const x = randomF32(g.n * g.h * g.w * g.c, 500 + i);
+    const w = randomF32(g.kh * g.kw * g.c * g.outC, 600 + i);
+    return { c, g, x, w, want: ref.conv2d(f64(x), f64(w), g) };
+  });
+  await forEachIsa(t, (nb, isa) => {
+    for (const { c, g, x, w, want } of cases) assertClose(`${isa} conv2d ${c.note} ${JSON.stringify(c.input)} k${c.kernel}`, nb.conv2d(x, w, g), want, [g.n, g.oh, g.ow, g.outC]);
+  });
+});
+
+const ACT_CODE: Record<Activation, number> = { linear: 0, relu: 1, relu6: 2, sigmoid: 3, tanh: 4 };
+
+/** y = act(conv(x, w) + bias) written into columns [off, off + outC) of rows `ldy` wide; the rest untouched. */
+function referenceEx(x: Float32Array, w: Float32Array, g: Conv2DInfo, bias: Float32Array | null, act: Activation, depthwise: boolean): Float64Array {
+  let y = depthwise ? ref.depthwiseConv2d(f64(x), f64(w), g) : ref.conv2d(f64(x), f64(w), g);
+  if (bias) y = ref.biasAdd(y, f64(bias), g.outC);
+  return Float64Array.from(act === 'linear' ? y : ref.activation(act, y));
+}
+
+const EPILOGUE: (Case & { act: Activation; bias: boolean; extra: number })[] = [
+  { input: [1, 4, 4, 64], kernel: 3, filters: 40, act: 'relu', bias: true, extra: 24, note: 'small-M im2col, depth segments' },
+  { input: [1, 7, 7, 32], kernel: 1, filters: 70, act: 'relu6', bias: true, extra: 10, note: 'small-M pointwise' },
+  { input: [1, 1, 1, 300], kernel: 1, filters: 37, act: 'sigmoid', bias: true, extra: 3, note: 'small-M, M = 1' },
+  { input: [1, 4, 4, 600], kernel: 1, filters: 20, act: 'relu', bias: false, extra: 5, note: 'small-M, segments, no bias' },
+  { input: [2, 9, 9, 24], kernel: 3, filters: 40, stride: 2, act: 'relu6', bias: true, extra: 8, note: 'main GEMM, indirect' },
+  { input: [2, 10, 10, 16], kernel: 1, filters: 48, act: 'sigmoid', bias: true, extra: 16, note: 'main GEMM, pointwise' },
+  { input: [2, 6, 6, 5], kernel: 3, filters: 12, act: 'relu', bias: true, extra: 4, note: 'direct few-output kernel' },
+  { input: [2, 9, 9, 6], kernel: 3, filters: 3, act: 'tanh', bias: true, extra: 2, note: 'few outputs, transposed GEMM' },
+];
+
+test('native conv2dEx applies bias and activation on every path, into a channel slice', async (t) => {
+  const addon = nativeAddon();
+  if (!addon) return t.skip('native backend not built');
+  const cases = EPILOGUE.map((c, i) => {
+    const g = info(c);
+    const x = randomF32(g.n * g.h * g.w * g.c, 700 + i);
+    const w = randomF32(g.kh * g.kw * g.c * g.outC, 800 + i);
+    const bias = c.bias ? randomF32(g.outC, 900 + i) : null;
+    return { c, g, x, w, bias, want: referenceEx(x, w, g, bias, c.act, false) };
+  });
+  await forEachIsa(t, (_nb, isa) => {
+    for (const { c, g, x, w, bias, want } of cases) {
+      const rows = g.n * g.oh * g.ow, ldy = g.outC + c.extra, off = c.extra >> 1;
+      const y = new Float32Array(rows * ldy).fill(-7);
+      addon.convForwardEx(x, w, y.subarray(off), nativeGeom(g), ldy, bias, ACT_CODE[c.act]);
+      const slice = new Float32Array(rows * g.outC);
+      for (let r = 0; r < rows; r++) {
+        slice.set(y.subarray(r * ldy + off, r * ldy + off + g.outC), r * g.outC);
+        for (let j = 0; j < ldy; j++) {
+          if ((j < off || j >= off + g.outC) && y[r * ldy + j] !== -7) throw new Error(`${isa} ${c.note}: row ${r} column ${j} outside the slice was written`);
+        }
+      }
+      assertClose(`${isa} conv2dEx ${c.act} ${c.note} ${JSON.stringify(c.input)} k${c.kernel}`, slice, want, [g.n, g.oh, g.ow, g.outC]);
+    }
+  });
+});
+
+test('native depthwiseConv2dEx applies bias and activation', async (t) => {
+  const addon = nativeAddon();
+  if (!addon) return t.skip('native backend not built');
+  const shapes: [number[], number, Activation][] = [
+    [[1, 9, 11, 32], 1, 'relu6'],
+    [[2, 8, 7, 21], 2, 'relu'],
+    [[1, 5, 5, 70], 1, 'sigmoid'],
+  ];
+  await forEachIsa(t, (_nb, isa) => {
+    shapes.forEach(([input, s, act], i) => {
+      const g = conv2dInfo({ inputShape: input, kernelSize: [3, 3], strides: [s, s], padding: 'same', depthMultiplier: 1 });
+      const x = randomF32(g.n * g.h * g.w * g.c, 1000 + i);
+      const w = randomF32(9 * g.outC, 1100 + i);
+      const bias = randomF32(g.outC, 1200 + i);
+      const y = new Float32Array(g.n * g.oh * g.ow * g.outC);
+      addon.depthwiseForwardEx(x, w, y, nativeGeom(g), bias, ACT_CODE[act]);
+      assertClose(`${isa} depthwiseConv2dEx ${act} ${JSON.stringify(input)} s${s}`, y, referenceEx(x, w, g, bias, act, true), [g.n, g.oh, g.ow, g.outC]);
+    });
+  });
+});
+
+test('native small-M results are bitwise identical for 1, 2 and 3 threads', async (t) => {
+  const addon = nativeAddon();
+  if (!addon) return t.skip('native backend not built');
+  const threads = nativeInfo()!.threads;
+  const g = info({ input: [1, 4, 4, 256], kernel: 3, filters: 40, note: '' });
+  const x = randomF32(g.n * g.h * g.w * g.c, 1);
+  const w = randomF32(g.kh * g.kw * g.c * g.outC, 2);
+  const bias = randomF32(g.outC, 3);
+  const a = randomF32(5 * 3000, 4);
+  const b = randomF32(3000 * 300, 5);
+  const run = (): Float32Array[] => {
+    const y = new Float32Array(g.oh * g.ow * g.outC);
+    addon.convForwardEx(x, w, y, nativeGeom(g), g.outC, bias, ACT_CODE.relu);
+    const out = new Float32Array(5 * 300);
+    addon.matmul(a, b, out, 5, 3000, 300, false, false);
+    return [y, out];
+  };
+  await forEachIsa(t, (_nb, isa) => {
+    try {
+      setNativeThreads(1);
+      const base = run();
+      for (const n of [2, 3]) {
+        setNativeThreads(n);
+        run().forEach((r, i) => assertSameBits(`${isa} ${['conv2dEx, segments', 'matmul'][i]}: 1 vs ${n} threads`, base[i], r));
+      }
+    } finally {
+      setNativeThreads(threads);
+    }
+  });
+});
