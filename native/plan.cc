@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "gemm.h"
+#include "gemm_small.h"
 #include "kernels.h"
 #include "napi_util.h"
 #include "threadpool.h"
@@ -83,6 +84,8 @@ bool runOp(const Plan& p, const PlanOp& o, const float* x, float* y, float* cons
     case Op::Depthwise: return depthwiseConv2dEx(in0, constPtr(p, o, 0), out, geomOf(o), &ep);
     case Op::Dense: {
       const long m = o.ints[0], k = o.ints[1], n = o.ints[2];
+      // Few samples (batch-1 serving): stream the weights once (gemm_small.cc), as matmul does.
+      if (smallMFits(m, n, k)) return gemmSmallM(StridedPanels(in0, k, 1), constPtr(p, o, 0), n, m, n, k, out, o.outLd, &ep);
       return gemm(StridedPanels(in0, k, 1), StridedPanels(constPtr(p, o, 0), 1, n), m, n, k, out, o.outLd, false, &ep);
     }
     case Op::MaxPool: maxPool(in0, out, geomOf(o)); break;
