@@ -130,11 +130,11 @@ float* packFewKernel(long K, long n, int nr, At at) {
 }  // namespace
 
 // y: [n, oh, ow, outC]; x: [n, h, w, c]; w: [kh, kw, c, outC]
-bool conv2d(const float* x, const float* w, float* y, const Geom& g) { return conv2dEx(x, w, y, g, g.outC, nullptr); }
+bool conv2d(const float* x, const float* w, float* y, const Geom& g) { return conv2dEx(x, w, y, g, g.outC, nullptr, nullptr); }
 
 // The paths that write y densely ([M, outC]) get a dense scratch when y is a slice of a wider buffer; those that
 // apply no epilogue of their own get it as one more pass, row-split over threads, while y is still in cache.
-bool conv2dEx(const float* x, const float* w, float* y, const Geom& g, long ldy, const Epilogue* ep) {
+bool conv2dEx(const float* x, const float* w, float* y, const Geom& g, long ldy, const Epilogue* ep, const float* packed) {
   const long M = g.n * g.oh * g.ow, K = g.kh * g.kw * g.c;
   StridedPanels wp(w, 1, g.outC);  // B: outC rows of depth K
   // Few output pixels (batch-1 inference on small maps): stream the weights once (gemm_small.cc).
@@ -143,23 +143,23 @@ bool conv2dEx(const float* x, const float* w, float* y, const Geom& g, long ldy,
     if (fewPixels) return gemmSmallM(StridedPanels(x, g.c, 1), w, g.outC, M, g.outC, K, y, ldy, ep);
     return gemm(StridedPanels(x, g.c, 1), wp, M, g.outC, K, y, ldy, false, ep);
   }
-  const float* zero = zeros(static_cast<size_t>(g.c));
-  if (!zero) return false;
   // The direct kernel for up to two vectors of output channels: 1.5-3x the GEMM there (no im2col panels to
   // pack, no tile columns wasted). Run over 16-channel panels of wider layers it was level with the GEMM at
   // 64 channels and behind it from 256 (A/B on ResNet/VGG shapes), so those stay on the GEMM.
-  const int nr = fewOutputsPanel(g.outC);
-  if (!nr && fewPixels) return gemmSmallM(Im2colRows(x, g, zero), w, g.outC, M, g.outC, K, y, ldy, ep);
-  if (!nr && g.outC >= gemmKernel().nr) return gemm(Im2colRows(x, g, zero), wp, M, g.outC, K, y, ldy, false, ep);
+  if (const int nr = fewOutputsPanel(g.outC)) {
+    // An inference plan packs the kernel once (conv2dPack); otherwise it is packed here, every call.
+    const float* pk = packed ? packed : packFewKernel(K, g.outC, nr, [&](long k, long j) { return w[k * g.outC + j]; });
+    return pk && convFewOutputs(x, pk, y, g, ldy, ep);
+  }
+  const float* zero = zeros(static_cast<size_t>(g.c));
+  if (!zero) return false;
+  if (fewPixels) return gemmSmallM(Im2colRows(x, g, zero), w, g.outC, M, g.outC, K, y, ldy, ep);
+  if (g.outC >= gemmKernel().nr) return gemm(Im2colRows(x, g, zero), wp, M, g.outC, K, y, ldy, false, ep);
+  // Fewer outputs than a GEMM panel but more than the direct kernel takes (not reached by today's ISAs, whose
+  // direct kernel covers up to two vectors = the GEMM panel): dense, then copied and finished.
   thread_local Scratch denseBuf;
   float* dense = ldy == g.outC ? y : denseBuf.floats(static_cast<size_t>(M * g.outC));
-  if (!dense) return false;
-  if (nr) {
-    const float* packed = packFewKernel(K, g.outC, nr, [&](long k, long j) { return w[k * g.outC + j]; });
-    if (!packed || !convFewOutputs(x, packed, dense, g)) return false;
-  } else if (!gemmIm2col(Im2colRows(x, g, zero), wp, M, g.outC, K, dense)) {
-    return false;
-  }
+  if (!dense || !gemmIm2col(Im2colRows(x, g, zero), wp, M, g.outC, K, dense)) return false;
   if (dense == y && !ep) return true;
   parallel(threadsFor(M * g.outC, 1 << 14), [&](int tid, int nt) {
     long r0, r1;
@@ -169,6 +169,18 @@ bool conv2dEx(const float* x, const float* w, float* y, const Geom& g, long ldy,
     if (ep && r1 > r0) applyEpilogue(*ep, y + r0 * ldy, ldy, r1 - r0, 0, g.outC);
   });
   return true;
+}
+
+long conv2dPackedSize(const Geom& g) {
+  const int nr = isPointwise(g) ? 0 : fewOutputsPanel(g.outC);
+  return nr ? g.kh * g.kw * g.c * nr : 0;
+}
+
+void conv2dPack(const float* w, const Geom& g, float* dst) {
+  const int nr = fewOutputsPanel(g.outC);
+  const long K = g.kh * g.kw * g.c;
+  for (long k = 0; k < K; ++k)
+    for (long j = 0; j < nr; ++j) dst[k * nr + j] = j < g.outC ? w[k * g.outC + j] : 0.0f;
 }
 
 // dw: [kh, kw, c, outC]; x: [n, h, w, c]; dy: [n, oh, ow, outC]

@@ -76,19 +76,28 @@ static const float* padRowsOnce(const float* x, const Geom& g, long slack, Scrat
   return xp;
 }
 
-bool convFewOutputs(const float* x, const float* wp, float* y, const Geom& g) {
+bool convFewOutputs(const float* x, const float* wp, float* y, const Geom& g, long ldy, const Epilogue* ep) {
   const FewKernel k = fewKernel();
   const int nv = g.outC <= k.width ? 1 : 2;
+  const long N = g.outC;
+  if (ldy < 0) ldy = N;
   const float* zero = zeros(static_cast<size_t>(g.kw * g.c));
-  thread_local Scratch padBuf;
+  thread_local Scratch padBuf, denseBuf;
   Geom gp;
   const float* xs = padRowsOnce(x, g, 0, padBuf, &gp);
-  if (!zero || !xs) return false;
-  const long rows = g.n * g.oh;
+  const long rows = g.n * g.oh, rowFloats = g.ow * N;
+  // The row kernels write rows N floats apart: into y itself, or into a dense copy for a slice of a wider y.
+  float* dense = ldy == N ? y : denseBuf.floats(static_cast<size_t>(rows * rowFloats));
+  if (!zero || !xs || !dense) return false;
   parallel(threadsFor(rows * g.ow * g.kh * g.kw * g.c * nv, 1 << 15), [&](int tid, int nt) {
     long r0, r1;
     splitRange(rows, nt, tid, &r0, &r1);
-    if (r0 < r1) k.rows(xs, wp, y, gp, r0, r1, nv, zero);
+    if (r0 >= r1) return;
+    k.rows(xs, wp, dense, gp, r0, r1, nv, zero);
+    const long pixels = (r1 - r0) * g.ow;
+    if (dense != y)
+      for (long p = r0 * g.ow; p < r1 * g.ow; ++p) std::memcpy(y + p * ldy, dense + p * N, N * sizeof(float));
+    if (ep) applyEpilogue(*ep, y + r0 * g.ow * ldy, ldy, pixels, 0, N);
   });
   return true;
 }

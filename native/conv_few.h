@@ -11,8 +11,10 @@ namespace ck {
 int fewOutputsPanel(long outC);
 
 // y [n, oh, ow, outC] from x [n, h, w, c] and the kernel packed as wp [kh * kw * c][fewOutputsPanel(outC)],
-// zero past outC. Threads take whole output rows, so results do not depend on the thread count.
-bool convFewOutputs(const float* x, const float* wp, float* y, const Geom& g);
+// zero past outC. Threads take whole output rows, so results do not depend on the thread count. y's rows are
+// ldy floats apart (a channel slice of a concatenation when ldy > outC), and the epilogue, if any, is applied
+// by each thread to its rows as soon as they are written (no second pass, no second parallel region).
+bool convFewOutputs(const float* x, const float* wp, float* y, const Geom& g, long ldy = -1, const Epilogue* ep = nullptr);
 
 // dw [kh, kw, c, outC] = col^T dy, directly, vectorised over the kw * c taps of a kernel row (any outC).
 // Fixed pixel segments sum into their own partials, added in order: results do not depend on the thread count.

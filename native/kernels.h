@@ -13,7 +13,12 @@ bool conv2d(const float* x, const float* w, float* y, const Geom& g);
 // The forward pass for inference plans: y rows `ldy` floats apart (a channel slice of a concatenation when
 // ldy > outC), and the epilogue (bias, activation) applied to y. ep may be null.
 struct Epilogue;
-bool conv2dEx(const float* x, const float* w, float* y, const Geom& g, long ldy, const Epilogue* ep);
+bool conv2dEx(const float* x, const float* w, float* y, const Geom& g, long ldy, const Epilogue* ep,
+              const float* packed = nullptr);
+// The kernel packed as conv2dEx's direct path for few output channels reads it (`packed`), for the active ISA:
+// an inference plan packs once instead of every call. Size 0: that path does not take this geometry.
+long conv2dPackedSize(const Geom& g);
+void conv2dPack(const float* w, const Geom& g, float* dst);
 bool conv2dBackpropInput(const float* dy, const float* w, float* dx, const Geom& g);
 bool conv2dBackpropFilter(const float* x, const float* dy, float* dw, const Geom& g);
 

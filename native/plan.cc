@@ -19,6 +19,7 @@
 
 #include "gemm.h"
 #include "gemm_small.h"
+#include "isa.h"
 #include "kernels.h"
 #include "napi_util.h"
 #include "threadpool.h"
@@ -45,6 +46,8 @@ struct PlanOp {
   std::vector<Slot> in;
   std::vector<long> ints;
   std::vector<int> consts;
+  // Conv: the kernel packed once for the direct few-output path (conv2dPack), for the ISA of plan creation.
+  std::vector<float> packed;
 };
 
 struct Plan {
@@ -53,6 +56,7 @@ struct Plan {
   std::vector<long> bufferSizes;
   std::vector<float*> buffers;  // allocated on the first run
   long inputSize = 0, outputSize = 0;
+  Isa isa = Isa::Portable;  // packed kernels are laid out for this ISA's vector width
   ~Plan() {
     for (float* b : buffers) std::free(b);
   }
@@ -80,7 +84,10 @@ bool runOp(const Plan& p, const PlanOp& o, const float* x, float* y, float* cons
   const float* in0 = o.in.empty() ? nullptr : at(o.in[0]);
   const Epilogue ep{constPtr(p, o, 1), o.act};
   switch (o.op) {
-    case Op::Conv: return conv2dEx(in0, constPtr(p, o, 0), out, geomOf(o), o.outLd, &ep);
+    case Op::Conv: {
+      const float* packed = !o.packed.empty() && activeIsa() == p.isa ? o.packed.data() : nullptr;
+      return conv2dEx(in0, constPtr(p, o, 0), out, geomOf(o), o.outLd, &ep, packed);
+    }
     case Op::Depthwise: return depthwiseConv2dEx(in0, constPtr(p, o, 0), out, geomOf(o), &ep);
     case Op::Dense: {
       const long m = o.ints[0], k = o.ints[1], n = o.ints[2];
@@ -168,6 +175,7 @@ napi_value PlanCreate(napi_env env, napi_callback_info info) {
   size_t codeLen;
   if (!readInt32(env, a.arg(0), &code, &codeLen)) return a.fail("code", "an Int32Array"), nullptr;
   auto plan = std::make_unique<Plan>();
+  plan->isa = activeIsa();
   long inSize, outSize;
   if (!a.size(3, "inputSize", &inSize) || !a.size(4, "outputSize", &outSize)) return nullptr;
   plan->inputSize = inSize;
@@ -236,6 +244,16 @@ napi_value PlanCreate(napi_env env, napi_callback_info info) {
       if (s.buf < -2 || s.buf >= static_cast<int>(nBufs) || s.off < 0) return a.fail("code", "valid buffers"), nullptr;
     if (o.out.buf < -2 || o.out.buf >= static_cast<int>(nBufs) || o.out.buf == -1 || o.out.off < 0)
       return a.fail("code", "valid buffers"), nullptr;
+    if ((o.op == Op::Conv || o.op == Op::Depthwise) && (o.ints.size() < kGeomFields || o.consts.size() < 2 || o.consts[0] < 0))
+      return a.fail("code", "a convolution with its geometry and kernel"), nullptr;
+    if (o.op == Op::Conv) {
+      const Geom g = geomOf(o);
+      const long size = conv2dPackedSize(g);
+      if (size > 0) {
+        o.packed.resize(static_cast<size_t>(size));
+        conv2dPack(plan->consts[o.consts[0]].data(), g, o.packed.data());
+      }
+    }
     plan->ops.push_back(std::move(o));
   }
   napi_value ext;
