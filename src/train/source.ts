@@ -1,5 +1,5 @@
 import { AugmentOptions, augmentBatchInPlace } from '../data/augment.js';
-import { ImageDataset, toTensor } from '../data/dataset.js';
+import { ImageDataset, imageSize, toTensor } from '../data/dataset.js';
 import { globalRandom } from '../tensor/random.js';
 import { Tensor, allocate } from '../tensor/tensor.js';
 import type { Targets } from './losses.js';
@@ -108,12 +108,22 @@ export function sliceSource(src: DataSource, start: number, end: number): DataSo
  * batches are augmented (seeded by the global generator) when `augment` is given.
  */
 export function imageSource(ds: ImageDataset, augment?: AugmentOptions): DataSource {
+  const scratch = { x: new Float32Array(0), y: new Int32Array(0) };
+  const make = (indices: ArrayLike<number>, training: boolean, into?: typeof scratch): { x: Tensor; y: Int32Array } => {
+    const { x, y } = toTensor(ds, indices, into);
+    if (training && augment) augmentBatchInPlace(x, augment, globalRandom);
+    return { x, y };
+  };
   return {
     size: ds.n,
-    take(indices, training) {
-      const { x, y } = toTensor(ds, indices);
-      if (training && augment) augmentBatchInPlace(x, augment, globalRandom);
-      return { x, y };
+    take: (indices, training) => make(indices, training),
+    // Lent: converted into one float buffer kept for every batch (grown to the largest batch asked for).
+    takeBatch(indices, training) {
+      if (scratch.y.length < indices.length) {
+        scratch.x = new Float32Array(indices.length * imageSize(ds));
+        scratch.y = new Int32Array(indices.length);
+      }
+      return make(indices, training, scratch);
     },
   };
 }

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Tensor } from '../../src/tensor/tensor.js';
-import { sliceSource, takeBatch, tensorSource } from '../../src/train/source.js';
+import { embeddedDataset } from '../../src/data/embedded.js';
+import { imageSource, sliceSource, takeBatch, tensorSource } from '../../src/train/source.js';
 
 const rows = (n: number, w: number): Tensor => new Tensor(Float32Array.from({ length: n * w }, (_, i) => i), [n, w]);
 
@@ -42,4 +43,16 @@ test('takeBatch on a slice shifts the indices, and tensor targets are lent like 
   takeBatch(sliceSource(plain, 1, 4), [0, 2], true);
   takeBatch(sliceSource(plain, 1, 4), [1], true);
   assert.deepEqual(kept.map((k) => Array.from(k)), [[1, 3], [2]]);
+});
+
+test('an image source lends batches converted into one kept buffer, equal to take', () => {
+  const ds = embeddedDataset({ seed: 1, trainSize: 12, testSize: 0 }).train;
+  const src = imageSource(ds);
+  const first = takeBatch(src, [5, 2, 9], true);
+  assert.deepEqual(Array.from(first.x.data), Array.from(src.take([5, 2, 9], true).x.data));
+  assert.deepEqual(Array.from(first.y as Int32Array), Array.from(src.take([5, 2, 9], true).y as Int32Array));
+  const second = takeBatch(src, [0, 11], true);
+  assert.deepEqual(second.x.shape, [2, 32, 32, 3]);
+  assert.equal(second.x.data.buffer, first.x.data.buffer);
+  assert.deepEqual(Array.from(second.x.data), Array.from(src.take([0, 11], true).x.data));
 });
