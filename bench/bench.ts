@@ -4,6 +4,8 @@
 // machine and on whatever else runs on it (the table prints the load average before and after).
 //
 //   npm run build && npm run bench -- [--model NAME[,NAME]]... [--json] [--seconds S] [--batch N]
+//   npm run bench -- --fit [--steps N] [--rounds R]   model.fit against the training step (bench/fit.ts)
+//   npm run bench -- --vs-ort [--rounds R]            predict against onnxruntime-node (bench/vs-ort.ts)
 //
 // Training = forward in training mode + sparse categorical cross-entropy + backward + Adam step (trainStep,
 // the step model.fit runs). Inference = model.predict(x) of one batch (training off, no tape, buffers
