@@ -4,10 +4,8 @@
 // machine and on whatever else runs on it (the table prints the load average before and after).
 //
 //   npm run build && npm run bench -- [--model NAME[,NAME]]... [--json] [--seconds S] [--batch N]
-//   npm run bench -- --vs-ort [--model ...] [--rounds R] [--seconds S] [--batch N]
-//
-// --vs-ort: inference only, side by side with onnxruntime-node on each model's own ONNX export, in this one
-// process, rounds alternating, batch 1 and --batch (default 32); see bench/vs-ort.ts.
+//   npm run bench -- --fit [--steps N] [--rounds R]   model.fit against the training step (bench/fit.ts)
+//   npm run bench -- --vs-ort [--rounds R]            predict against onnxruntime-node (bench/vs-ort.ts)
 //
 // Training = forward in training mode + sparse categorical cross-entropy + backward + Adam step (trainStep,
 // the step model.fit runs). Inference = model.predict(x) of one batch (training off, no tape, buffers
@@ -30,6 +28,8 @@ import { Tensor } from '../src/tensor/tensor.js';
 import { getLoss } from '../src/train/losses.js';
 import { Adam } from '../src/train/optimizers.js';
 import { trainStep } from '../src/train/step.js';
+import { benchFit, printFit, runFitChild } from './fit.js';
+import { timeSteps } from './timing.js';
 import { benchVsOrt, printVsOrt } from './vs-ort.js';
 import { createModel, zoo } from '../src/zoo/index.js';
 
@@ -79,15 +79,16 @@ interface Options {
   vsOrt: boolean;
   fit: boolean;
   rounds: number;
+  steps: number | null;
 }
 
 function usage(message: string): never {
-  process.stderr.write(`bench: ${message}\nusage: npm run bench -- [--model NAME[,NAME]]... [--json] [--seconds S] [--batch N] [--vs-ort [--rounds R]] [--fit]\n`);
+  process.stderr.write(`bench: ${message}\nusage: npm run bench -- [--model NAME[,NAME]]... [--json] [--seconds S] [--batch N] [--vs-ort] [--fit [--steps N]] [--rounds R]\n`);
   process.exit(2);
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { models: [], json: false, seconds: 5, batch: null, child: false, peak: null, vsOrt: false, fit: false, rounds: 5 };
+  const o: Options = { models: [], json: false, seconds: 5, batch: null, child: false, peak: null, vsOrt: false, fit: false, rounds: 5, steps: null };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const eq = arg.indexOf('=');
@@ -129,12 +130,15 @@ function parseArgs(argv: string[]): Options {
       case '--rounds':
         o.rounds = positive(value(), true);
         break;
+      case '--steps':
+        o.steps = positive(value(), true);
+        break;
       case '--peak':
         o.peak = positive(value(), false);
         break;
       case '-h':
       case '--help':
-        process.stdout.write('usage: npm run bench -- [--model NAME[,NAME]]... [--json] [--seconds S] [--batch N] [--vs-ort [--rounds R]] [--fit]\n');
+        process.stdout.write('usage: npm run bench -- [--model NAME[,NAME]]... [--json] [--seconds S] [--batch N] [--vs-ort] [--fit [--steps N]] [--rounds R]\n');
         process.exit(0);
       default:
         usage(`unknown argument '${arg}'`);
@@ -143,25 +147,6 @@ function parseArgs(argv: string[]): Options {
   for (const m of o.models) if (!(m in zoo)) usage(`--model: expected one of ${Object.keys(BENCH_BATCH).join(', ')} (or another zoo model), received '${m}'`);
   if (o.models.length === 0) o.models = Object.keys(BENCH_BATCH);
   return o;
-}
-
-/**
- * Runs `step` 3 times untimed, then until `seconds` have passed and at least 3 steps ran. Returns the number
- * of steps and the median step time in seconds: the statistic ../shared/peers/torch_bench.py reports, so the
- * two tables compare like with like (on a shared VM a mean also carries the stalls of other tenants).
- */
-function timeSteps(seconds: number, step: () => void): { steps: number; median: number } {
-  for (let i = 0; i < 3; i++) step();
-  const times: number[] = [];
-  const start = process.hrtime.bigint();
-  do {
-    const t0 = process.hrtime.bigint();
-    step();
-    times.push(Number(process.hrtime.bigint() - t0) / 1e9);
-  } while (Number(process.hrtime.bigint() - start) / 1e9 < seconds || times.length < 3);
-  times.sort((a, b) => a - b);
-  const mid = times.length >> 1;
-  return { steps: times.length, median: times.length % 2 ? times[mid] : (times[mid - 1] + times[mid]) / 2 };
 }
 
 /** Measures one model in this process. */
@@ -251,6 +236,7 @@ async function main(): Promise<void> {
     return;
   }
   const batchOf = (m: string) => o.batch ?? BENCH_BATCH[m] ?? 32;
+  if (o.fit) return fitMain(o, batchOf);
   if (o.child) {
     for (const m of o.models) process.stdout.write(`${JSON.stringify(benchModel(m, batchOf(m), o.seconds, o.peak))}\n`);
     return;
@@ -293,6 +279,39 @@ async function main(): Promise<void> {
     process.stdout.write('GFLOP/s from modelFlops (conv/depthwise/dense 2*MACs; training = forward + both backward passes); % peak = train GFLOP/s / FMA peak.\n');
   }
   if (failed) process.exitCode = 1;
+}
+
+/** --fit (bench/fit.ts): model.fit against trainStep, each model in a child; 2 s and 3 rounds unless told. */
+async function fitMain(o: Options, batchOf: (m: string) => number): Promise<void> {
+  const seconds = process.argv.some((a) => a.startsWith('--seconds')) ? o.seconds : 2;
+  const rounds = process.argv.some((a) => a.startsWith('--rounds')) ? o.rounds : 3;
+  if (o.child) {
+    for (const m of o.models) process.stdout.write(`${JSON.stringify(await benchFit(m, batchOf(m), seconds, rounds, o.steps))}\n`);
+    return;
+  }
+  const load0 = loadavg();
+  if (!o.json) {
+    const info = nativeInfo();
+    const where = info ? `native backend, ${info.isa} kernels, ${info.threads} threads` : `${backendName()} backend (native addon not loaded)`;
+    process.stdout.write(`convkit bench --fit: ${where}; model.fit (1 epoch, in-memory data) vs trainStep median, ${rounds} alternating rounds, median\n`);
+    process.stdout.write(`load average before: ${load0.map((v) => v.toFixed(2)).join(' ')}\n\n`);
+  }
+  const rows: Parameters<typeof printFit>[0] = [];
+  for (const m of o.models) {
+    const r = runFitChild(fileURLToPath(import.meta.url), m, batchOf(m), seconds, rounds, o.steps);
+    if (typeof r === 'string') {
+      process.exitCode = 1;
+      process.stderr.write(`bench: ${m} failed (${r})\n`);
+      rows.push({ model: m, batch: batchOf(m), error: r });
+      continue;
+    }
+    rows.push(r);
+    if (o.json) process.stdout.write(`${JSON.stringify(r)}\n`);
+  }
+  if (!o.json) {
+    printFit(rows);
+    process.stdout.write(`\nload average after: ${loadavg().map((v) => v.toFixed(2)).join(' ')}\n`);
+  }
 }
 
 // Runs only as a script, so that bench/profile.ts can import BENCH_BATCH.

@@ -70,13 +70,19 @@ export function validateDataset(ds: ImageDataset): void {
 
 /**
  * Makes float32 inputs and integer targets from some samples (all when `indices` is omitted), in the order given.
- * Pixels are divided by 255, the usual Keras preprocessing for CIFAR-10.
+ * Pixels are divided by 255, the usual Keras preprocessing for CIFAR-10. With `into`, the batch is written to
+ * the front of those arrays (each at least as long as the batch needs) instead of new ones: the training loop
+ * reuses one pair for every batch.
  */
-export function toTensor(ds: ImageDataset, indices?: ArrayLike<number>): { x: Tensor; y: Int32Array } {
+export function toTensor(ds: ImageDataset, indices?: ArrayLike<number>, into?: { x: Float32Array; y: Int32Array }): { x: Tensor; y: Int32Array } {
   const idx = indices ?? rangeIndices(0, ds.n);
   const size = imageSize(ds);
-  const x = new Float32Array(idx.length * size);
-  const y = new Int32Array(idx.length);
+  const front = <T extends Float32Array | Int32Array>(a: T, n: number): T => (a.length === n ? a : (a.subarray(0, n) as T));
+  const x = into ? front(into.x, idx.length * size) : new Float32Array(idx.length * size);
+  const y = into ? front(into.y, idx.length) : new Int32Array(idx.length);
+  if (x.length !== idx.length * size || y.length !== idx.length) {
+    throw new Error(`toTensor: argument 'into' expected room for ${idx.length} images, received ${into!.x.length / size} and ${into!.y.length} labels`);
+  }
   const scale = 1 / 255;
   const images = ds.images; // hoisted: V8 does not lift the property load out of the pixel loop
   for (let k = 0; k < idx.length; k++) {

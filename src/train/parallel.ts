@@ -5,7 +5,7 @@ import type { Variable } from '../tensor/variable.js';
 import type { Logs } from './callbacks.js';
 import type { LossFn } from './losses.js';
 import type { Optimizer } from './optimizers.js';
-import type { DataSource } from './source.js';
+import { DataSource, takeBatch } from './source.js';
 import { StepReduce, trainStep } from './step.js';
 
 /**
@@ -208,7 +208,7 @@ export function shardStep(dp: DataParallel, reducer: GradientReducer, idx: Int32
     { onReady: (i: number, g: FloatArray) => reducer.ready(i, g) },
   );
   if (mine.length > 0) {
-    const batch = source.take(mine, true);
+    const batch = takeBatch(source, mine, true); // lent: trainStep keeps none of it
     // Sync BN: every batch-norm layer of this step reduces its statistics across ranks (ops/normalization.ts).
     const prev = syncBatchNorm ? setBatchNormSync({ sum: (a) => dp.allreduceSum(a), weight }) : null;
     try {

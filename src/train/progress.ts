@@ -17,10 +17,15 @@ function formatSeconds(s: number): string {
  * "390/390 [====] - 12s 31ms/step - 4096 img/s - loss: ... - val_loss: ...". verbose 2, or output that is not
  * a terminal, prints only the final line of each epoch (so logs stay readable in CI).
  */
+/** The live bar redraws at most this often: 10 frames a second, cli-progress's own default rate. */
+const REDRAW_MS = 100;
+
 export class ProgressBar {
   private bar: cliProgress.SingleBar | null = null;
   private start = 0;
   private images = 0;
+  /** When the bar was last drawn (performance.now()). */
+  private drawn = -Infinity;
   private readonly live: boolean;
 
   constructor(private readonly verbose: 0 | 1 | 2, private readonly print: (line: string) => void = (l) => process.stdout.write(l + '\n')) {
@@ -32,6 +37,7 @@ export class ProgressBar {
     this.print(`Epoch ${epoch + 1}/${epochs}`);
     this.start = performance.now();
     this.images = 0;
+    this.drawn = -Infinity;
     if (this.live) {
       this.bar = new cliProgress.SingleBar(
         {
@@ -50,12 +56,20 @@ export class ProgressBar {
     }
   }
 
-  step(step: number, steps: number, batchImages: number, logs: Logs): void {
+  /**
+   * Counts the batch's images and redraws the bar, at most every REDRAW_MS (and on the last step): formatting the
+   * logs and writing the line each step would cost more than a small model's step. `logs` may be a function,
+   * called only when the bar is drawn.
+   */
+  step(step: number, steps: number, batchImages: number, logs: Logs | (() => Logs)): void {
     this.images += batchImages;
     if (!this.bar) return;
-    const elapsed = (performance.now() - this.start) / 1000;
+    const now = performance.now();
+    if (now - this.drawn < REDRAW_MS && step < steps) return;
+    this.drawn = now;
+    const elapsed = (now - this.start) / 1000;
     const eta = (elapsed / step) * (steps - step);
-    this.bar.update(step, { etaText: formatSeconds(eta), ips: (this.images / Math.max(elapsed, 1e-9)).toFixed(0), metrics: formatLogs(logs) });
+    this.bar.update(step, { etaText: formatSeconds(eta), ips: (this.images / Math.max(elapsed, 1e-9)).toFixed(0), metrics: formatLogs(typeof logs === 'function' ? logs() : logs) });
   }
 
   epochEnd(steps: number, logs: Logs): void {

@@ -38,3 +38,18 @@ test('bench --vs-ort runs convkit and onnxruntime-node side by side on the same 
   assert.deepEqual(rows.map((j) => [j.model, j.batch]), [['mlp', 1], ['mlp', 32]]);
   for (const j of rows) for (const k of ['convkitMs', 'ortMs', 'ratio']) assert.ok(typeof j[k] === 'number' && (j[k] as number) > 0, `${k} = ${j[k]}`);
 });
+
+test('bench --fit --model mlp prints model.fit against the bench step, table and json', { timeout: 120_000 }, () => {
+  const env = { ...process.env, CONVKIT_QUIET_NATIVE: '1' };
+  const args = [bench, '--fit', '--model', 'mlp', '--steps', '2', '--rounds', '1', '--seconds', '0.1', '--batch', '8'];
+  const table = spawnSync(process.execPath, args, { encoding: 'utf8', env });
+  assert.equal(table.status, 0, table.stderr);
+  assert.match(table.stdout, /^model\s+batch\s+steps\s+bench img\/s\s+fit img\/s\s+fit\/bench %\s+fit\+val img\/s\s+fit\+val\/bench %/m);
+  assert.match(table.stdout, /^mlp\s+8\s+2\s+[\d,.]+\s+[\d,.]+\s+[\d.]+\s+[\d,.]+\s+[\d.]+/m);
+  const json = spawnSync(process.execPath, [...args, '--json'], { encoding: 'utf8', env });
+  assert.equal(json.status, 0, json.stderr);
+  const j = JSON.parse(json.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
+  assert.equal(j.model, 'mlp');
+  assert.equal(j.steps, 2);
+  for (const k of ['benchImagesPerSec', 'fitImagesPerSec', 'fitPercent', 'fitValImagesPerSec', 'fitValPercent', 'benchMeanImagesPerSec']) assert.ok(typeof j[k] === 'number' && (j[k] as number) > 0, `${k} = ${j[k]}`);
+});

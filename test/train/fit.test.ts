@@ -128,3 +128,29 @@ test('a run folder moved elsewhere resumes with the best value ModelCheckpoint h
   // Resumed at epoch 2 of 2: nothing trains, and the best is the first run's.
   assert.equal((cbs[1] as unknown as { best: number }).best, Math.min(...(h.history.val_loss as number[])));
 });
+
+test('fit calls onBatchEnd every step with the running logs, and timers still run during an epoch', async () => {
+  const { x, y } = smallData(40);
+  const model = smallCnn(2);
+  model.compile({ optimizer: new Adam(), loss: 'sparse_categorical_crossentropy', metrics: ['accuracy'] });
+  const seen: [number, number, number][] = [];
+  let timerFiredAtStep = -1;
+  const steps = 40 / 4;
+  const stepper = {
+    onBatchEnd(step: number, logs: Record<string, number>) {
+      seen.push([step, logs.loss, logs.accuracy]);
+      // fit yields to the event loop every 50 ms: a timer set now fires before the epoch ends.
+      if (step === 0) setTimeout(() => (timerFiredAtStep = seen.length), 0);
+      if (step < steps - 1) {
+        const until = performance.now() + 12;
+        while (performance.now() < until); // a slow step
+      }
+    },
+  } as unknown as import('../../src/train/callbacks.js').Callback;
+  const history = await model.fit(x, y, { batchSize: 4, epochs: 1, verbose: 0, shuffle: false, callbacks: [stepper] });
+  assert.deepEqual(seen.map((s) => s[0]), Array.from({ length: steps }, (_, i) => i));
+  assert.ok(seen.every(([, loss, acc]) => Number.isFinite(loss) && acc >= 0 && acc <= 1));
+  // The last step's running logs are the epoch's logs.
+  assert.equal(seen.at(-1)![1], history.history.loss[0]);
+  assert.ok(timerFiredAtStep > 0 && timerFiredAtStep < steps, `the timer fired after step ${timerFiredAtStep} of ${steps}`);
+});
