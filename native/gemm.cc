@@ -4,6 +4,10 @@
 
 #include <atomic>
 
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
+
 #include "gemm_small.h"
 #include "interleave.h"
 #include "kernels.h"
@@ -92,6 +96,31 @@ bool StridedPanels::locateColumns(const float** ptrs, long r0, long rows, long d
   return true;
 }
 
+namespace {
+
+// relu / relu6 in place, 4 lanes at a time. max(0, v) and min(6, v) with v as the second operand: maxps/minps
+// return the second operand when either is NaN or both are equal, so NaN passes through and -0 stays -0, as
+// `v < 0 ? 0 : v` gives (the reference). Written as a conditional in place, GCC turned the loop into a
+// conditional store with a branch per value: on random signs the mispredictions made MobileNet's fused
+// epilogues 5x slower than separate vectorised passes.
+inline void clipInPlace(float* p, long n, bool six) {
+  long i = 0;
+#if defined(__SSE2__)
+  const __m128 zero = _mm_setzero_ps(), hi = _mm_set1_ps(6.0f);
+  for (; i + 4 <= n; i += 4) {
+    __m128 v = _mm_max_ps(zero, _mm_loadu_ps(p + i));
+    if (six) v = _mm_min_ps(hi, v);
+    _mm_storeu_ps(p + i, v);
+  }
+#endif
+  for (; i < n; ++i) {
+    const float v = p[i] < 0.0f ? 0.0f : p[i];
+    p[i] = six && v > 6.0f ? 6.0f : v;
+  }
+}
+
+}  // namespace
+
 void applyEpilogue(const Epilogue& ep, float* c, long ldc, long rows, long j0, long j1) {
   const long n = j1 - j0;
   if (ep.bias) {
@@ -102,15 +131,15 @@ void applyEpilogue(const Epilogue& ep, float* c, long ldc, long rows, long j0, l
     }
   }
   if (ep.act == Act::Linear) return;
-  // Rows back to back (a whole dense output): one activation call over all of them, not one per row (LeNet's
-  // 6-channel sigmoid convolution paid a dispatch per 6 values).
+  // Rows back to back (a whole dense output): one call over all of them, not one per row (LeNet's 6-channel
+  // sigmoid convolution paid a dispatch per 6 values).
   const bool contiguous = ldc == n;
   for (long i = 0; i < (contiguous ? 1 : rows); ++i) {
-    float* __restrict row = c + i * ldc + j0;
+    float* row = c + i * ldc + j0;
     const long len = contiguous ? rows * n : n;
     switch (ep.act) {
-      case Act::Relu: for (long j = 0; j < len; ++j) row[j] = row[j] < 0.0f ? 0.0f : row[j]; break;
-      case Act::Relu6: for (long j = 0; j < len; ++j) row[j] = row[j] < 0.0f ? 0.0f : (row[j] > 6.0f ? 6.0f : row[j]); break;
+      case Act::Relu: clipInPlace(row, len, false); break;
+      case Act::Relu6: clipInPlace(row, len, true); break;
       // Nested inside a parallel region, activation() runs on this thread (threadpool.h).
       default: activation(ep.act, row, row, len); break;
     }

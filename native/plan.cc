@@ -75,7 +75,15 @@ Geom geomOf(const PlanOp& o) {
 
 // The activation on n values in place (after ops whose kernels have no epilogue of their own).
 void activateInPlace(Act act, float* y, long n) {
-  if (act != Act::Linear) activation(act, y, y, n);
+  if (act == Act::Linear) return;
+  // Through the epilogue's clip (branch-free in place), threaded over chunks for large arrays.
+  const Epilogue ep{nullptr, act};
+  const long chunk = 1 << 16;
+  parallel(threadsFor(n, chunk), [&](int tid, int nt) {
+    long i0, i1;
+    splitRange(n, nt, tid, &i0, &i1);
+    if (i1 > i0) applyEpilogue(ep, y + i0, i1 - i0, 1, 0, i1 - i0);
+  });
 }
 
 bool runOp(const Plan& p, const PlanOp& o, const float* x, float* y, float* const* bufs) {
@@ -295,7 +303,7 @@ napi_value PlanRun(napi_env env, napi_callback_info info) {
   if (p.buffers.empty() && !p.bufferSizes.empty()) {
     for (long size : p.bufferSizes) {
       void* b = nullptr;
-      if (posix_memalign(&b, 64, static_cast<size_t>(maxl(size, 16)) * sizeof(float)) != 0) {
+      if (posix_memalign(&b, 4096, static_cast<size_t>(maxl(size, 16)) * sizeof(float)) != 0) {
         for (float* f : p.buffers) std::free(f);
         p.buffers.clear();
         return outOfMemory(env);
