@@ -24,22 +24,24 @@ namespace {
 
 using TileFn = void (*)(long, const float*, const float*, long, float*, float*, long, long, bool);
 using TileFnFor = TileFn (*)(int rows, int nv, int mode);
+using MatvecFn = void (*)(const float*, const float*, long, long, long, float*);
 enum Mode { kStream, kStreamCopy, kCopied };  // gemm_small.inc
 
 struct SmallKernel {
   int width, mr, nv;  // floats per vector, rows and vectors of the largest tile
   TileFnFor tile;
+  MatvecFn matvec;
 };
 
 SmallKernel smallKernel() {
 #if CK_HAVE_X86_VARIANTS
   switch (activeIsa()) {
-    case Isa::Avx512: return {small_avx512::W, small_avx512::SMR, small_avx512::SNV, small_avx512::smallTileFn};
-    case Isa::Avx2: return {small_avx2::W, small_avx2::SMR, small_avx2::SNV, small_avx2::smallTileFn};
+    case Isa::Avx512: return {small_avx512::W, small_avx512::SMR, small_avx512::SNV, small_avx512::smallTileFn, small_avx512::smallMatvec};
+    case Isa::Avx2: return {small_avx2::W, small_avx2::SMR, small_avx2::SNV, small_avx2::smallTileFn, small_avx2::smallMatvec};
     default: break;
   }
 #endif
-  return {small_portable::W, small_portable::SMR, small_portable::SNV, small_portable::smallTileFn};
+  return {small_portable::W, small_portable::SMR, small_portable::SNV, small_portable::smallTileFn, small_portable::smallMatvec};
 }
 
 // A block of KC x NB floats of B (32 KiB) stays in L1 across the row panels.
@@ -55,6 +57,40 @@ long segmentsFor(long m, long n, long k, long colBlocks) {
 }
 
 }  // namespace
+
+// One row of C: depth segments of whole B rows (fixed by the shape: k / 256, at most 8), each summed into its
+// own partial row by smallMatvec, then added in segment order; threads take whole segments.
+static bool matvec(const SmallKernel& sk, const Panelizer& a, const float* b, long ldb, long n, long k, float* c,
+            const Epilogue* ep) {
+  thread_local Scratch rowBuf, partialBuf;
+  float* x = rowBuf.floats(static_cast<size_t>(k));
+  const long segments = maxl(1, minl(8, k / 256));
+  float* partials = segments > 1 ? partialBuf.floats(static_cast<size_t>((segments - 1) * n)) : nullptr;
+  if (!x || (segments > 1 && !partials)) return false;
+  a.pack(x, 0, 1, 0, k, 1);
+  parallel(threadsFor(n * k, 1 << 15), [&](int tid, int nt) {
+    long s0, s1;
+    splitRange(segments, nt, tid, &s0, &s1);
+    for (long s = s0; s < s1; ++s) {
+      long p0, p1;
+      splitRange(k, segments, s, &p0, &p1);
+      float* y = s == 0 ? c : partials + (s - 1) * n;
+      std::memset(y, 0, static_cast<size_t>(n) * sizeof(float));
+      sk.matvec(x + p0, b + p0 * ldb, ldb, p1 - p0, n, y);
+    }
+  });
+  parallel(threadsFor(n * segments, 1 << 14), [&](int tid, int nt) {
+    long j0, j1;
+    splitRange(n, nt, tid, &j0, &j1);
+    if (j0 >= j1) return;
+    for (long s = 1; s < segments; ++s) {
+      const float* p = partials + (s - 1) * n;
+      for (long j = j0; j < j1; ++j) c[j] += p[j];
+    }
+    if (ep) applyEpilogue(*ep, c, n, 1, j0, j1);
+  });
+  return true;
+}
 
 // Up to 64 rows: at 64 (8x8x256 -> 256 3x3) level with the main GEMM, below that 1.3-2.6x faster (CPU time,
 // one thread, A/B). The weights stream at memory bandwidth whatever M, so past that the arithmetic decides,
@@ -73,6 +109,7 @@ bool gemmSmallM(const Panelizer& a, const float* b, long ldb, long m, long n, lo
     return true;
   }
   const SmallKernel sk = smallKernel();
+  if (m == 1) return matvec(sk, a, b, ldb, n, k, c, ep);
   const long nb = static_cast<long>(sk.nv) * sk.width, mr = sk.mr;
   const long kcMax = kBlockFloats / nb;
   const long colBlocks = ceilDiv(n, nb), segments = segmentsFor(m, n, k, colBlocks);
