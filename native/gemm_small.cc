@@ -25,23 +25,25 @@ namespace {
 using TileFn = void (*)(long, const float*, const float*, long, float*, float*, long, long, bool);
 using TileFnFor = TileFn (*)(int rows, int nv, int mode);
 using MatvecFn = void (*)(const float*, const float*, long, long, long, float*);
+using StreamFn = void (*)(const float*, long, const float*, long, long, long, float*, long);
 enum Mode { kStream, kStreamCopy, kCopied };  // gemm_small.inc
 
 struct SmallKernel {
   int width, mr, nv;  // floats per vector, rows and vectors of the largest tile
   TileFnFor tile;
   MatvecFn matvec;
+  StreamFn stream;
 };
 
 SmallKernel smallKernel() {
 #if CK_HAVE_X86_VARIANTS
   switch (activeIsa()) {
-    case Isa::Avx512: return {small_avx512::W, small_avx512::SMR, small_avx512::SNV, small_avx512::smallTileFn, small_avx512::smallMatvec};
-    case Isa::Avx2: return {small_avx2::W, small_avx2::SMR, small_avx2::SNV, small_avx2::smallTileFn, small_avx2::smallMatvec};
+    case Isa::Avx512: return {small_avx512::W, small_avx512::SMR, small_avx512::SNV, small_avx512::smallTileFn, small_avx512::smallMatvec, small_avx512::smallRowsStream};
+    case Isa::Avx2: return {small_avx2::W, small_avx2::SMR, small_avx2::SNV, small_avx2::smallTileFn, small_avx2::smallMatvec, small_avx2::smallRowsStream};
     default: break;
   }
 #endif
-  return {small_portable::W, small_portable::SMR, small_portable::SNV, small_portable::smallTileFn, small_portable::smallMatvec};
+  return {small_portable::W, small_portable::SMR, small_portable::SNV, small_portable::smallTileFn, small_portable::smallMatvec, small_portable::smallRowsStream};
 }
 
 // A block of KC x NB floats of B (32 KiB) stays in L1 across the row panels.
@@ -92,6 +94,46 @@ static bool matvec(const SmallKernel& sk, const Panelizer& a, const float* b, lo
   return true;
 }
 
+// Up to this many rows of C, B's rows are streamed whole (smallRowsStream); above, C's tiles stay in registers
+// and B is read in column blocks (smallTile).
+constexpr long kStreamRows = 16;
+
+// The same depth segments as matvec, for m <= kStreamRows rows of C (rows ldc apart; partials n apart).
+static bool streamRows(const SmallKernel& sk, const Panelizer& a, const float* b, long ldb, long m, long n, long k,
+                       float* c, long ldc, const Epilogue* ep) {
+  thread_local Scratch packBuf, partialBuf;
+  float* ap = packBuf.floats(static_cast<size_t>(k * m));  // [k][m]
+  const long segments = maxl(1, minl(8, k / 256));
+  float* partials = segments > 1 ? partialBuf.floats(static_cast<size_t>((segments - 1) * m * n)) : nullptr;
+  if (!ap || (segments > 1 && !partials)) return false;
+  a.pack(ap, 0, m, 0, k, static_cast<int>(m));
+  parallel(threadsFor(m * n * k / 4, 1 << 15), [&](int tid, int nt) {
+    long s0, s1;
+    splitRange(segments, nt, tid, &s0, &s1);
+    for (long s = s0; s < s1; ++s) {
+      long p0, p1;
+      splitRange(k, segments, s, &p0, &p1);
+      float* y = s == 0 ? c : partials + (s - 1) * m * n;
+      const long ldy = s == 0 ? ldc : n;
+      for (long i = 0; i < m; ++i) std::memset(y + i * ldy, 0, static_cast<size_t>(n) * sizeof(float));
+      sk.stream(ap + p0 * m, m, b + p0 * ldb, ldb, p1 - p0, n, y, ldy);
+    }
+  });
+  parallel(threadsFor(m * n * segments, 1 << 14), [&](int tid, int nt) {
+    long j0, j1;
+    splitRange(n, nt, tid, &j0, &j1);
+    if (j0 >= j1) return;
+    for (long s = 1; s < segments; ++s)
+      for (long i = 0; i < m; ++i) {
+        const float* pr = partials + ((s - 1) * m + i) * n;
+        float* ci = c + i * ldc;
+        for (long j = j0; j < j1; ++j) ci[j] += pr[j];
+      }
+    if (ep) applyEpilogue(*ep, c, ldc, m, j0, j1);
+  });
+  return true;
+}
+
 // Up to 64 rows: at 64 (8x8x256 -> 256 3x3) level with the main GEMM, below that 1.3-2.6x faster (CPU time,
 // one thread, A/B). The weights stream at memory bandwidth whatever M, so past that the arithmetic decides,
 // and the main GEMM's 12 x 32 tile does more of it per B load than 6 x 64.
@@ -110,6 +152,7 @@ bool gemmSmallM(const Panelizer& a, const float* b, long ldb, long m, long n, lo
   }
   const SmallKernel sk = smallKernel();
   if (m == 1) return matvec(sk, a, b, ldb, n, k, c, ep);
+  if (m <= kStreamRows) return streamRows(sk, a, b, ldb, m, n, k, c, ldc, ep);
   const long nb = static_cast<long>(sk.nv) * sk.width, mr = sk.mr;
   const long kcMax = kBlockFloats / nb;
   const long colBlocks = ceilDiv(n, nb), segments = segmentsFor(m, n, k, colBlocks);
