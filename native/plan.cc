@@ -50,9 +50,19 @@ struct PlanOp {
   std::vector<float> packed;
 };
 
+// A constant array of the plan: JavaScript's own Float32Array, held by a reference, read in place. The folded
+// weights are arrays compile.ts made for this plan; the others are the model's weights themselves, which the
+// JavaScript side never runs a plan against once they changed (Variable.version): copying them would only
+// double the model's memory while the plan is built.
+struct Const {
+  const float* p;
+  size_t len;
+  napi_ref ref;
+};
+
 struct Plan {
   std::vector<PlanOp> ops;
-  std::vector<std::vector<float>> consts;
+  std::vector<Const> consts;
   std::vector<long> bufferSizes;
   std::vector<float*> buffers;  // allocated on the first run
   long inputSize = 0, outputSize = 0;
@@ -63,7 +73,7 @@ struct Plan {
 };
 
 const float* constPtr(const Plan& p, const PlanOp& o, size_t i) {
-  return i < o.consts.size() && o.consts[i] >= 0 ? p.consts[o.consts[i]].data() : nullptr;
+  return i < o.consts.size() && o.consts[i] >= 0 ? p.consts[o.consts[i]].p : nullptr;
 }
 
 Geom geomOf(const PlanOp& o) {
@@ -161,7 +171,12 @@ bool runOp(const Plan& p, const PlanOp& o, const float* x, float* y, float* cons
   return true;
 }
 
-void finalize(napi_env, void* data, void*) { delete static_cast<Plan*>(data); }
+void finalize(napi_env env, void* data, void*) {
+  Plan* plan = static_cast<Plan*>(data);
+  for (const Const& c : plan->consts)
+    if (c.ref) napi_delete_reference(env, c.ref);
+  delete plan;
+}
 
 bool readInt32(napi_env env, napi_value v, const int32_t** p, size_t* len) {
   bool typed = false;
@@ -182,7 +197,15 @@ napi_value PlanCreate(napi_env env, napi_callback_info info) {
   const int32_t* code;
   size_t codeLen;
   if (!readInt32(env, a.arg(0), &code, &codeLen)) return a.fail("code", "an Int32Array"), nullptr;
-  auto plan = std::make_unique<Plan>();
+  // Until it is handed to JavaScript, the plan (and the references it took) is released on every early return.
+  struct Guard {
+    napi_env env;
+    Plan* plan;
+    ~Guard() {
+      if (plan) finalize(env, plan, nullptr);
+    }
+  } guard{env, new Plan()};
+  Plan* plan = guard.plan;
   plan->isa = activeIsa();
   long inSize, outSize;
   if (!a.size(3, "inputSize", &inSize) || !a.size(4, "outputSize", &outSize)) return nullptr;
@@ -202,8 +225,9 @@ napi_value PlanCreate(napi_env env, napi_callback_info info) {
     void* data = nullptr;
     if (!typed || napi_get_typedarray_info(env, v, &type, &len, &data, nullptr, nullptr) != napi_ok || type != napi_float32_array)
       return a.fail("consts", "Float32Arrays"), nullptr;
-    const float* f = static_cast<const float*>(data);
-    plan->consts.emplace_back(f, f + len);
+    Const c{static_cast<const float*>(data), len, nullptr};
+    if (napi_create_reference(env, v, 1, &c.ref) != napi_ok) return a.fail("consts", "Float32Arrays"), nullptr;
+    plan->consts.push_back(c);
   }
   for (uint32_t i = 0; i < nBufs; ++i) {
     napi_value v;
@@ -259,17 +283,14 @@ napi_value PlanCreate(napi_env env, napi_callback_info info) {
       const long size = conv2dPackedSize(g);
       if (size > 0) {
         o.packed.resize(static_cast<size_t>(size));
-        conv2dPack(plan->consts[o.consts[0]].data(), g, o.packed.data());
+        conv2dPack(plan->consts[o.consts[0]].p, g, o.packed.data());
       }
     }
     plan->ops.push_back(std::move(o));
   }
   napi_value ext;
-  Plan* raw = plan.release();
-  if (napi_create_external(env, raw, finalize, nullptr, &ext) != napi_ok) {
-    delete raw;
-    return nullptr;
-  }
+  if (napi_create_external(env, plan, finalize, nullptr, &ext) != napi_ok) return nullptr;
+  guard.plan = nullptr;
   return ext;
 }
 

@@ -44,6 +44,11 @@ export class BufferArena {
     this.asked.clear();
   }
 
+  /** Drops every pooled array (what is lent stays lent): the memory goes back to the garbage collector. */
+  clear(): void {
+    this.free.clear();
+  }
+
   /**
    * Fills every pooled array with `value` (tests: a kernel that leaves part of a recycled output unwritten
    * shows up as NaN instead of as a plausible stale number).

@@ -178,7 +178,12 @@ export class Model extends Layer {
    * return numbers or a copy. Weights built lazily inside fn are kept.
    */
   inferenceBatch<T>(fn: () => T): T {
-    return inArena(this.inferenceArena, fn, () => new Set(this.weights.map((w) => w.data)));
+    const plans = this.plans.size;
+    const result = inArena(this.inferenceArena, fn, () => new Set(this.weights.map((w) => w.data)));
+    // A plan was built in this batch (its trace ran layer by layer): from now on the plan holds its own
+    // buffers, so the layer-by-layer activations pooled for the next batch are only memory.
+    if (this.plans.size > plans || [...this.plans.values()].some((p) => p && p.fresh)) this.inferenceArena.clear();
+    return result;
   }
 
   /** The per-layer table as data. */
