@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { nativeInfo, setNativeThreads } from '../../src/backend/native/index.js';
+import { nativeInfo, setNativeIsa, setNativeThreads } from '../../src/backend/native/index.js';
 import '../../src/index.js';
 import { Conv2D, Dense, Flatten, MaxPooling2D } from '../../src/layers/index.js';
 import { Input } from '../../src/layers/input.js';
@@ -170,4 +170,26 @@ test('inference plan: a model that computes in JavaScript runs layer by layer, w
   const y2 = m.predict(x2);
   assert.deepEqual(y1.data, layerByLayer(m, x1, 32).data);
   assert.deepEqual(y2.data, layerByLayer(m, x2, 32).data);
+});
+
+test('inference plan: a plan built under one kernel ISA stays right after another is selected', { skip: !native && 'native backend not built' }, () => {
+  const info = nativeInfo();
+  if (!info || info.bestIsa === 'portable') return;
+  resetLayerNames();
+  setSeed(21);
+  // Few output channels: the plan packs those kernels for the vector width of the ISA it was built under.
+  const m = createModel('inception10');
+  randomizeWeights(m, 22);
+  const x = input([2, 32, 32, 3], 23);
+  const ref = layerByLayer(m, x, 2);
+  m.predict(x, { batchSize: 2 });
+  assert.ok(m.inferencePlanFor(x.shape));
+  try {
+    for (const isa of ['portable', info.bestIsa === 'avx512' ? 'avx2' : 'portable']) {
+      setNativeIsa(isa);
+      assert.ok(maxRel(m.predict(x, { batchSize: 2 }), ref) <= 1e-5, `after switching to ${isa}`);
+    }
+  } finally {
+    setNativeIsa(info.isa);
+  }
 });
