@@ -10,6 +10,7 @@
 // CONVKIT_THREADS and CONVKIT_ISA apply as usual.
 import { conv2dInfo } from '../dist/src/backend/geometry.js';
 import { nativeBackend, nativeInfo } from '../dist/src/backend/native/index.js';
+import { random } from './lcg.mjs';
 
 const nb = nativeBackend();
 if (!nb) {
@@ -17,15 +18,6 @@ if (!nb) {
   process.exit(1);
 }
 
-function random(n, seed) {
-  const a = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    a[i] = s / 2 ** 32 - 0.5;
-  }
-  return a;
-}
 
 /** Best GFLOP/s of `reps` timed calls after one warm-up call. */
 function gflops(flops, reps, fn) {

@@ -9,6 +9,7 @@
 // one's build, round by round (5 calls each), and prints the median and the minimum of each: an A/B in one process on a shared machine.
 import { createRequire } from 'node:module';
 import { conv2dInfo, pool2dInfo } from '../dist/src/backend/geometry.js';
+import { random } from './lcg.mjs';
 
 const require = createRequire(import.meta.url);
 const argv = process.argv.slice(2);
@@ -21,15 +22,6 @@ if (opt('--threads', null)) for (const [, ad] of addons) ad.setThreads(Number(op
 const only = opt('--only', null);
 const cpu = argv.includes('--cpu');
 
-function random(n, seed) {
-  const a = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    a[i] = s / 2 ** 32 - 0.5;
-  }
-  return a;
-}
 const geomArr = (g) => Int32Array.from([g.n, g.h, g.w, g.c, g.kh, g.kw, g.sh, g.sw, g.dh ?? 1, g.dw ?? 1, g.padTop, g.padBottom, g.padLeft, g.padRight, g.oh, g.ow, g.outC ?? g.c, g.depthMultiplier ?? 1]);
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 const pause = (ms) => Atomics.wait(sleeper, 0, 0, ms);
