@@ -18,7 +18,6 @@
 //
 // Each model runs in its own child process, so peakRssMb (process.resourceUsage().maxRSS) is that model's own.
 // CONVKIT_THREADS / CONVKIT_ISA / CONVKIT_BACKEND apply as usual and are passed on to the children.
-import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { backendName } from '../src/backend/index.js';
@@ -29,7 +28,7 @@ import { getLoss } from '../src/train/losses.js';
 import { Adam } from '../src/train/optimizers.js';
 import { trainStep } from '../src/train/step.js';
 import { benchFit, printFit, runFitChild } from './fit.js';
-import { timeSteps } from './timing.js';
+import { runJsonChild, timeSteps } from './timing.js';
 import { benchVsOrt, printVsOrt } from './vs-ort.js';
 import { createModel, zoo } from '../src/zoo/index.js';
 
@@ -203,11 +202,7 @@ function benchModel(name: string, batch: number, seconds: number, peak: number |
 function runChild(name: string, batch: number, seconds: number, peak: number | null): BenchResult | string {
   const args = [fileURLToPath(import.meta.url), '--child', '--model', name, '--batch', String(batch), '--seconds', String(seconds)];
   if (peak) args.push('--peak', String(peak));
-  const r = spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 24 });
-  if (r.stderr) process.stderr.write(r.stderr);
-  const line = r.stdout.trim().split('\n').pop() ?? '';
-  if (r.status !== 0 || !line.startsWith('{')) return `exit ${r.status ?? r.signal}: ${(r.stderr || r.stdout).trim().split('\n').pop() ?? ''}`;
-  return JSON.parse(line) as BenchResult;
+  return runJsonChild<BenchResult>(args);
 }
 
 const fmt = (v: number | null, digits: number): string => (v === null ? '-' : v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }));

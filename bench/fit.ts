@@ -14,13 +14,12 @@
 //   node dist/bench/bench.js --fit [--model NAME]... [--steps N] [--rounds R] [--seconds S] [--json]
 //
 // Without --steps, steps per epoch = seconds / (median step time), clamped to [3, 40]: few for the slow models.
-import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { Tensor } from '../src/tensor/tensor.js';
 import { compile, fit, getCompiled } from '../src/train/fit.js';
 import { trainStep } from '../src/train/step.js';
 import { createModel, zoo } from '../src/zoo/index.js';
-import { median, timeSteps } from './timing.js';
+import { median, runJsonChild, timeSteps } from './timing.js';
 
 export interface FitBenchResult {
   model: string;
@@ -112,11 +111,7 @@ export async function benchFit(name: string, batch: number, seconds: number, rou
 export function runFitChild(script: string, name: string, batch: number, seconds: number, rounds: number, steps: number | null): FitBenchResult | string {
   const args = [script, '--child', '--fit', '--model', name, '--batch', String(batch), '--seconds', String(seconds), '--rounds', String(rounds)];
   if (steps) args.push('--steps', String(steps));
-  const r = spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 24 });
-  if (r.stderr) process.stderr.write(r.stderr);
-  const line = r.stdout.trim().split('\n').pop() ?? '';
-  if (r.status !== 0 || !line.startsWith('{')) return `exit ${r.status ?? r.signal}: ${(r.stderr || r.stdout).trim().split('\n').pop() ?? ''}`;
-  return JSON.parse(line) as FitBenchResult;
+  return runJsonChild<FitBenchResult>(args);
 }
 
 const fmt = (v: number, digits: number): string => v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
