@@ -88,3 +88,13 @@ export function pool2dInfo(args: WindowArgs): Pool2DInfo {
   const { dh: _dh, dw: _dw, ...g } = windowInfo(args);
   return g;
 }
+
+/**
+ * The geometry as the native kernels take it: 18 numbers in the field order of native/common.h (struct Geom).
+ * A pooling window has no dilation (1), and outC = c, depthMultiplier = 1. Used by the native backend's calls
+ * and by the inference plan's op records.
+ */
+export function geometryFields(g: Conv2DInfo | Pool2DInfo): number[] {
+  const conv = g as Partial<Conv2DInfo>;
+  return [g.n, g.h, g.w, g.c, g.kh, g.kw, g.sh, g.sw, conv.dh ?? 1, conv.dw ?? 1, g.padTop, g.padBottom, g.padLeft, g.padRight, g.oh, g.ow, conv.outC ?? g.c, conv.depthMultiplier ?? 1];
+}

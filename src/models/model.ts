@@ -38,6 +38,8 @@ export class Model extends Layer {
   private readonly inferenceArena = new BufferArena();
   /** Inference plans by backend and input shape (src/backend/plan); null where this model cannot be planned. */
   private readonly plans = new Map<string, InferencePlan | null>();
+  /** Plans built so far (inferenceBatch drops its pooled buffers after a batch that built one). */
+  private planBuilds = 0;
   /**
    * Whether predict / evaluate / validation may run the compiled inference plan (batch norm folded, bias and
    * activation fused, one native call per batch) instead of layer by layer. Same numbers within 1e-5
@@ -149,6 +151,7 @@ export class Model extends Layer {
     if (known === null) return layerByLayer();
     if (known && known.fresh) return new Tensor(known.run(x.data as Float32Array), known.outputShape);
     const { result, plan } = InferencePlan.build(x, layerByLayer, this.weights);
+    if (plan) this.planBuilds++;
     this.plans.delete(key);
     // A handful of shapes at most (the batch size and a last partial batch); the oldest goes first.
     if (this.plans.size >= 4) this.plans.delete(this.plans.keys().next().value as string);
@@ -178,11 +181,11 @@ export class Model extends Layer {
    * return numbers or a copy. Weights built lazily inside fn are kept.
    */
   inferenceBatch<T>(fn: () => T): T {
-    const plans = this.plans.size;
+    const builds = this.planBuilds;
     const result = inArena(this.inferenceArena, fn, () => new Set(this.weights.map((w) => w.data)));
     // A plan was built in this batch (its trace ran layer by layer): from now on the plan holds its own
     // buffers, so the layer-by-layer activations pooled for the next batch are only memory.
-    if (this.plans.size > plans || [...this.plans.values()].some((p) => p && p.fresh)) this.inferenceArena.clear();
+    if (this.planBuilds !== builds) this.inferenceArena.clear();
     return result;
   }
 

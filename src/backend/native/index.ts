@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { Activation, Backend, FloatArray } from '../backend.js';
-import type { Conv2DInfo, Pool2DInfo } from '../geometry.js';
+import { type Conv2DInfo, type Pool2DInfo, geometryFields } from '../geometry.js';
 import { outputF32, zerosF32 } from '../arena.js';
 import { registerBackend, registerPlanRunner } from '../index.js';
 import { referenceBackend as ref } from '../reference/index.js';
@@ -32,9 +32,7 @@ const ACTIVATION_CODE: Record<Activation, number> = { linear: 0, relu: 1, relu6:
  */
 const geomBuf = new Int32Array(18);
 function packGeom(g: Conv2DInfo | Pool2DInfo): Int32Array {
-  const conv = g as Partial<Conv2DInfo>;
-  const fields = [g.n, g.h, g.w, g.c, g.kh, g.kw, g.sh, g.sw, conv.dh ?? 1, conv.dw ?? 1, g.padTop, g.padBottom, g.padLeft, g.padRight, g.oh, g.ow, conv.outC ?? g.c, conv.depthMultiplier ?? 1];
-  geomBuf.set(fields);
+  geomBuf.set(geometryFields(g));
   return geomBuf;
 }
 

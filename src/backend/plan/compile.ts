@@ -1,4 +1,4 @@
-import type { Conv2DInfo, Pool2DInfo } from '../geometry.js';
+import { type Conv2DInfo, type Pool2DInfo, geometryFields } from '../geometry.js';
 import type { Ref, Trace, TraceStep } from './trace.js';
 import { Untraceable } from './trace.js';
 
@@ -45,10 +45,6 @@ export interface CompiledPlan {
   opNames: string[];
 }
 
-const geomInts = (g: Conv2DInfo | Pool2DInfo): number[] => {
-  const c = g as Partial<Conv2DInfo>;
-  return [g.n, g.h, g.w, g.c, g.kh, g.kw, g.sh, g.sw, c.dh ?? 1, c.dw ?? 1, g.padTop, g.padBottom, g.padLeft, g.padRight, g.oh, g.ow, c.outC ?? g.c, c.depthMultiplier ?? 1];
-};
 
 function value(r: Ref | undefined, what: string): number {
   if (!r || r.kind !== 'value') throw new Untraceable(`${what} is not computed from the input`);
@@ -70,7 +66,7 @@ function lower(s: TraceStep, sizes: number[]): PlanOp {
     case 'depthwiseConv2d': {
       const g = s.args[0] as Conv2DInfo;
       const bias = a[2] ? constant(a[2], 'a convolution bias') : null;
-      return op(s.op === 'conv2d' ? OP.conv : OP.depthwise, [value(a[0], 'a convolution input')], geomInts(g), [constant(a[1], 'a convolution kernel'), bias]);
+      return op(s.op === 'conv2d' ? OP.conv : OP.depthwise, [value(a[0], 'a convolution input')], geometryFields(g), [constant(a[1], 'a convolution kernel'), bias]);
     }
     case 'matmul': {
       const [m, k, n, transA, transB] = s.args as [number, number, number, boolean, boolean];
@@ -100,7 +96,7 @@ function lower(s: TraceStep, sizes: number[]): PlanOp {
     }
     case 'maxPool':
     case 'avgPool':
-      return op(s.op === 'maxPool' ? OP.maxPool : OP.avgPool, [value(a[0], 'a pooling input')], geomInts(s.args[0] as Pool2DInfo));
+      return op(s.op === 'maxPool' ? OP.maxPool : OP.avgPool, [value(a[0], 'a pooling input')], geometryFields(s.args[0] as Pool2DInfo));
     case 'globalAvgPool':
     case 'globalMaxPool': {
       const [n, hw, c] = s.args as number[];
