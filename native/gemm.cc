@@ -58,10 +58,18 @@ void StridedPanels::pack(float* dst, long r0, long rows, long d0, long depth, in
         copyRun(out, base + d * ds, real);
         for (long i = real; i < width; ++i) out[i] = 0.0f;
       }
-    } else if (ds == 1 && real == width && width <= kMaxPanel) {
-      // Rows contiguous in depth (A not transposed, B transposed): a transpose of `width` rows.
+    } else if (ds == 1 && width <= kMaxPanel) {
+      // Rows contiguous in depth (A not transposed, B transposed): a transpose of `width` rows, the rows past
+      // the matrix's last read from zeros. (Element by element, the B^T panels of a dense layer's input
+      // gradient, 16 x 120 x 400, cost more than its product.)
+      // zeros() of at most kMinZeros never moves its buffer, which a caller's Panelizer may point into.
+      const float* zero = real < width && depth <= static_cast<long>(kMinZeros) ? zeros(kMinZeros) : nullptr;
+      if (real < width && !zero) {
+        packRowsAny(dst, base, rs, ds, depth, width, real);
+        continue;
+      }
       const float* rows[kMaxPanel];
-      for (int i = 0; i < width; ++i) rows[i] = base + i * rs;
+      for (int i = 0; i < width; ++i) rows[i] = i < real ? base + i * rs : zero;
       interleaveRows(dst, rows, depth, width);
     } else {
       packRowsAny(dst, base, rs, ds, depth, width, real);

@@ -17,7 +17,7 @@ inline void interleaveScalar(float* __restrict dst, const float* const* src, lon
     for (int i = 0; i < width; ++i) dst[q * width + i] = src[i][q];
 }
 
-// WIDTH is a panel width of some ISA (MR: 6 or 12).
+// WIDTH is a panel width of some ISA (MR: 6 or 12; NR: 16 or 32 for B^T).
 template <int WIDTH>
 inline void interleave(float* __restrict dst, const float* const* src, long run) {
   long q = 0;
@@ -55,6 +55,7 @@ inline void interleaveRows(float* __restrict dst, const float* const* src, long 
     case 8: interleave<8>(dst, src, run); break;
     case 12: interleave<12>(dst, src, run); break;
     case 16: interleave<16>(dst, src, run); break;
+    case 32: interleave<32>(dst, src, run); break;  // B^T panels of the avx512 GEMM (NR = 32)
     default: interleaveScalar(dst, src, 0, run, width);
   }
 }

@@ -1,12 +1,31 @@
-// Optimizer steps, in place. Computed in double with the reference's operation order (Keras's formulas), so
-// native and reference training runs stay within float rounding of each other.
+// Optimizer steps, in place, in Keras's operation order. SGD computes in double; Adam in float32 as Keras does
+// (optim_step.inc), vectorised per ISA. Native and reference training runs stay within float rounding.
 #include <cmath>
 
 #include "kernels.h"
 #include "threadpool.h"
 
+// No FMA contraction in the per-ISA copies (optim_step.inc): the same bits on every ISA.
+#pragma GCC optimize("fp-contract=off")
+#define CK_ISA_FILE "optim_step.inc"
+#define CK_ISA_PREFIX optim
+#include "per_isa.inc"
+
 namespace ck {
 namespace {
+
+using AdamFn = void (*)(float*, const float*, float*, float*, long, long, float, float, float, float);
+
+AdamFn adamKernel() {
+#if CK_HAVE_X86_VARIANTS
+  switch (activeIsa()) {
+    case Isa::Avx512: return optim_avx512::adamRange;
+    case Isa::Avx2: return optim_avx2::adamRange;
+    default: break;
+  }
+#endif
+  return optim_portable::adamRange;
+}
 
 constexpr long kGrain = 1 << 15;
 
@@ -25,16 +44,10 @@ void forChunks(long n, F&& body) {
 // holds lr * sqrt(1 - beta2^t) / (1 - beta1^t) (keras/src/optimizers/adam.py).
 void adamUpdate(float* param, const float* grad, float* m, float* v, long n, double alpha, double beta1, double beta2,
                 double epsilon) {
-  const double c1 = 1.0 - beta1, c2 = 1.0 - beta2;
+  const float c1 = static_cast<float>(1.0 - beta1), c2 = static_cast<float>(1.0 - beta2);
+  const AdamFn fn = adamKernel();
   forChunks(n, [&](long i0, long i1) {
-    for (long i = i0; i < i1; ++i) {
-      const double g = grad[i];
-      const float mi = static_cast<float>(m[i] + (g - m[i]) * c1);
-      const float vi = static_cast<float>(v[i] + (g * g - v[i]) * c2);
-      m[i] = mi;
-      v[i] = vi;
-      param[i] = static_cast<float>(param[i] - (alpha * mi) / (std::sqrt(static_cast<double>(vi)) + epsilon));
-    }
+    fn(param, grad, m, v, i0, i1, static_cast<float>(alpha), c1, c2, static_cast<float>(epsilon));
   });
 }
 

@@ -6,7 +6,8 @@ import { assertClose, assertSameBits, f64, forEachIsa, nativeOrSkip, randomF32 }
 
 /**
  * The small ops: elementwise, activations, softmax, reductions, channel ops, batch norm, optimizer steps.
- * These are compiled once (memory-bound; no per-ISA copies), so one pass covers them. Lengths straddle the
+ * These are compiled once (memory-bound; no per-ISA copies), so one pass covers them, except Adam's step (vectorised
+ * per ISA for its division and square root), which must give the same bits on every ISA. Lengths straddle the
  * sizes at which the kernels start using threads and fixed summation blocks.
  */
 const LENGTHS = [1, 17, 100_003];
@@ -158,5 +159,19 @@ test('native optimizer steps match the reference', (t) => {
       }
       assertClose(`sgdUpdate momentum=${momentum} nesterov=${nesterov} n=${n}`, q, q64, [n]);
     }
+  }
+});
+
+test('native adamUpdate gives the same bits on every ISA (no FMA contraction in its vector copies)', async (t) => {
+  const n = 100_003;
+  const states = new Map<string, Float32Array[]>();
+  await forEachIsa(t, (nb, isa) => {
+    const state = [randomF32(n, 50), randomF32(n, 51, 0, 0.1), randomF32(n, 52, 0, 0.01)];
+    for (let step = 1; step <= 3; step++) nb.adamUpdate(state[0], randomF32(n, 53 + step), state[1], state[2], 3e-3, 0.9, 0.999, 1e-7, step);
+    states.set(isa, state);
+  });
+  const portable = states.get('portable');
+  for (const [isa, state] of states) {
+    if (portable && isa !== 'portable') ['param', 'm', 'v'].forEach((what, k) => assertSameBits(`adamUpdate ${what} ${isa} vs portable`, state[k], portable[k]));
   }
 });
