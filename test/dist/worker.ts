@@ -1,5 +1,8 @@
-// Run by test/dist/mpi.test.ts, alone or under mpirun: `node worker.js train|allreduce|resume ...`. Rank 0 prints one JSON line.
+// Run by the tests of test/dist, alone or under mpirun: `node worker.js train|allreduce|resume|killed ...`. Rank 0
+// prints one JSON line.
 import { createHash } from 'node:crypto';
+import { renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { embeddedDataset } from '../../src/data/embedded.js';
 import { toTensor } from '../../src/data/dataset.js';
 import { initDistributed } from '../../src/dist/index.js';
@@ -56,7 +59,14 @@ if (mode === 'allreduce') {
   model.compile({ optimizer: 'adam', loss: 'sparse_categorical_crossentropy', metrics: ['accuracy'] });
   // `resume EPOCHS CKPT FROM`: train to EPOCHS writing a full checkpoint to CKPT every epoch, resuming from FROM
   // when given (a checkpoint written by another number of processes).
-  const [epochs, ckpt, from] = mode === 'resume' ? [Number(process.argv[3]), process.argv[4], process.argv[5]] : [2, undefined, undefined];
+  // `killed CKPT DIR`: the same, for ever (until a rank is killed), each rank's pid in DIR/rank<r>.pid.
+  const [epochs, ckpt, from] = mode === 'resume' ? [Number(process.argv[3]), process.argv[4], process.argv[5]] : mode === 'killed' ? [100_000, process.argv[3], undefined] : [2, undefined, undefined];
+  if (mode === 'killed') {
+    // Renamed into place, so the test never reads half a pid.
+    const file = join(process.argv[4], `rank${rank}.pid`);
+    writeFileSync(`${file}.tmp`, String(process.pid));
+    renameSync(`${file}.tmp`, file);
+  }
   const callbacks = ckpt ? [new ModelCheckpoint({ filepath: ckpt })] : [];
   const history = await model.fit(t.x, t.y, { batchSize: 32, epochs, verbose: 0, validationData: [v.x, v.y], callbacks, resumeFrom: from || undefined, syncBatchNorm: resnet && process.argv[3] !== 'off' });
   const hash = createHash('sha256');
