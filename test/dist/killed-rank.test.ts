@@ -47,7 +47,18 @@ test('dist: kill -9 of rank 1 ends the whole mpirun job within seconds, naming t
     assert.match(output, /process rank 1 with PID \d+ on node \S+ exited on signal 9/, output);
     console.log(`mpirun exited with ${exit.code} ${seconds.toFixed(1)} s after the kill`);
   } finally {
-    if (job.exitCode === null) job.kill('SIGKILL');
+    // A hung job: mpirun and its rank 0 go, so the failure leaves no process behind.
+    if (job.exitCode === null) {
+      job.kill('SIGKILL');
+      const rank0 = join(dir, 'rank0.pid');
+      if (existsSync(rank0)) {
+        try {
+          process.kill(Number(readFileSync(rank0, 'utf8')), 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    }
   }
   // The last checkpoint rank 0 wrote is whole: it holds the 2-rank history and trains on alone, one epoch past it.
   const state = readCheckpoint(ckpt).state;
