@@ -4,6 +4,7 @@ import type { FloatArray } from '../tensor/tensor.js';
 
 export type { Backend } from './backend.js';
 export * from './geometry.js';
+export { dropoutSeedAt } from './reference/elementwise.js';
 
 const backends = new Map<string, Backend>([['reference', referenceBackend]]);
 let active: Backend = referenceBackend;

@@ -5,10 +5,14 @@
  * Determinism: for each sample in batch order, the draws from `rng` are, in this order,
  *   1. when padding > 0: row offset rng.int(2p + 1), then column offset rng.int(2p + 1);
  *   2. when horizontalFlip: rng.uniform() < 0.5 means flip.
- * The same generator state therefore always gives the same augmented batch.
+ * The same generator state therefore always gives the same augmented batch. Under data-parallel training the
+ * batch is this rank's rows [offset, offset + rows) of a global batch (src/tensor/shard.ts): the draws of the rows
+ * before and after them are passed over, so each row gets the draws it gets in one process, and the generator
+ * ends where one process's would.
  */
 import { Tensor } from '../tensor/tensor.js';
 import { Random } from '../tensor/random.js';
+import { batchShard } from '../tensor/shard.js';
 
 export interface AugmentOptions {
   /** Zero pixels added on each side before cropping back to h x w at a random offset; 0 (default) = no crop. */
@@ -69,6 +73,13 @@ export function augmentPixels(
   const pad = options.padding ?? 0;
   const flipAllowed = options.horizontalFlip ?? false;
   const size = h * w * c;
+  const shard = batchShard();
+  // One rng.int or rng.uniform is one draw of the generator.
+  const drawsPerImage = (pad > 0 ? 2 : 0) + (flipAllowed ? 1 : 0);
+  if (shard && n !== shard.rows) {
+    throw new Error(`augment: under data-parallel training expected this process's ${shard.rows} images of the global batch of ${shard.total}, received ${n}`);
+  }
+  if (shard) rng.skip(shard.offset * drawsPerImage);
   // One image of scratch: the crop reads pixels the write would already have overwritten.
   const scratch = data.slice(0, size);
   for (let i = 0; i < n; i++) {
@@ -80,6 +91,7 @@ export function augmentPixels(
     scratch.set(data.subarray(base, base + size));
     cropFlipInto(scratch, data, base, h, w, c, dy, dx, flip);
   }
+  if (shard) rng.skip((shard.total - shard.offset - shard.rows) * drawsPerImage);
 }
 
 /** out[y][x] = src[y + dy][(flip ? w - 1 - x : x) + dx], zero where that falls outside the image. */

@@ -42,6 +42,14 @@ export class Random {
     return result;
   }
 
+  /**
+   * Advances the generator as `count` calls of nextUint32 (or uniform, int: one draw each) would: a shard of a
+   * data-parallel batch passes over the draws of the other ranks' rows (src/tensor/shard.ts).
+   */
+  skip(count: number): void {
+    for (let i = 0; i < count; i++) this.nextUint32();
+  }
+
   /** Uniform in [0, 1) with 32 bits of resolution. */
   uniform(): number {
     return this.nextUint32() / 4294967296;

@@ -11,7 +11,7 @@ import { compileToKeras } from './compile-config.js';
 import { ProgressBar } from './progress.js';
 import { DataSource, sliceSource, takeBatch, tensorSource } from './source.js';
 import { totalLoss, trainStep } from './step.js';
-import { DataParallel, GradientReducer, broadcastArrays, broadcastModel, getDataParallel, reduceLogs, shardRange, shardStep } from './parallel.js';
+import { DataParallel, GradientReducer, broadcastArrays, broadcastModel, broadcastRandom, getDataParallel, reduceLogs, shardRange, shardStep } from './parallel.js';
 
 export interface CompileConfig {
   optimizer?: OptimizerLike;
@@ -169,9 +169,13 @@ export async function fit(model: Model, x: Tensor | DataSource, y: Targets | und
 
   if (opts.resumeFrom) epochsDone = resumeTraining(opts.resumeFrom, outer, c, history, callbacks, who);
 
-  // Every rank starts from rank 0's weights; gradients are then averaged in fixed buckets.
+  // Every rank starts from rank 0's weights; gradients are then averaged in fixed buckets. Rank 0's generator
+  // too: every rank then draws each step's dropout masks and augmentations as one process would (shardStep).
   const reducer = dp ? new GradientReducer(dp, vars) : null;
-  if (dp) broadcastModel(dp, outer);
+  if (dp) {
+    broadcastModel(dp, outer);
+    broadcastRandom(dp, 0);
+  }
 
   for (const cb of callbacks) cb.onTrainBegin?.({});
   const batchEndCallbacks = callbacks.filter((cb) => cb.onBatchEnd);

@@ -1,5 +1,7 @@
 import type { Model } from '../models/model.js';
 import { setBatchNormSync } from '../ops/normalization.js';
+import { globalRandom } from '../tensor/random.js';
+import { withBatchShard } from '../tensor/shard.js';
 import { FloatArray, Tensor } from '../tensor/tensor.js';
 import type { Variable } from '../tensor/variable.js';
 import type { Logs } from './callbacks.js';
@@ -194,6 +196,9 @@ export function shardRange(dp: DataParallel, n: number): [number, number] {
  * One data-parallel step on the global batch `idx`: this rank trains on its contiguous shard, the reducer
  * averages the gradients (weighted by shard size, so a partial last batch that does not divide evenly is still
  * the global mean), and every rank applies the same update. Returns the global batch's mean loss and correct count.
+ *
+ * The step's random draws (dropout masks, augmentation) are those of one process on the whole batch: the shard
+ * (src/tensor/shard.ts) tells them which rows are this rank's, and every rank's generator moves as one process's.
  */
 export function shardStep(dp: DataParallel, reducer: GradientReducer, idx: Int32Array, source: DataSource, model: Model, loss: LossFn, optimizer: Optimizer, vars: readonly Variable[], where: string, syncBatchNorm = false): { loss: number; correct: number } {
   const [lo, hi] = shardRange(dp, idx.length);
@@ -207,7 +212,7 @@ export function shardStep(dp: DataParallel, reducer: GradientReducer, idx: Int32
     },
     { onReady: (i: number, g: FloatArray) => reducer.ready(i, g) },
   );
-  if (mine.length > 0) {
+  const r = mine.length > 0 ? withBatchShard({ offset: lo, rows: mine.length, total: idx.length }, () => {
     const batch = takeBatch(source, mine, true); // lent: trainStep keeps none of it
     // Sync BN: every batch-norm layer of this step reduces its statistics across ranks (ops/normalization.ts).
     const prev = syncBatchNorm ? setBatchNormSync({ sum: (a) => dp.allreduceSum(a), weight }) : null;
@@ -216,12 +221,27 @@ export function shardStep(dp: DataParallel, reducer: GradientReducer, idx: Int32
     } finally {
       if (syncBatchNorm) setBatchNormSync(prev);
     }
-  }
-  // Fewer samples than ranks in the last batch: contribute zeros, take part in the reduction, apply the update.
+  }) : emptyShardStep(reduce, optimizer, vars);
+  // A rank without a sample made none of the step's draws; the last rank always has one (floor(n (N-1) / N) < n).
+  if (idx.length < dp.size) broadcastRandom(dp, dp.size - 1);
+  return r;
+}
+
+/** Fewer samples than ranks in the last batch: contribute zeros, take part in the reduction, apply the update. */
+function emptyShardStep(reduce: StepReduce, optimizer: Optimizer, vars: readonly Variable[]): { loss: number; correct: number } {
   const zeros = vars.map((v) => Tensor.zeros(v.shape));
   const r = reduce(zeros.map((z) => z.data), 0, 0);
   optimizer.applyGradients(vars.map((v, i) => [v, zeros[i]]));
   return r;
+}
+
+/** Every rank's global generator becomes `root`'s (its state and its spare normal), so all draw alike from here. */
+export function broadcastRandom(dp: DataParallel, root: number): void {
+  const { s, spare } = globalRandom.getState();
+  // Float64 holds the four uint32 words exactly.
+  const a = Float64Array.of(s[0], s[1], s[2], s[3], spare === null ? 0 : 1, spare ?? 0);
+  dp.broadcast(a, root);
+  globalRandom.setState({ s: [a[0], a[1], a[2], a[3]], spare: a[4] === 1 ? a[5] : null });
 }
 
 /** Logs of each rank's part (means over `part` samples) into the means over all `total` samples. */

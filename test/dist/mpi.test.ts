@@ -5,34 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { launchFromEnv, loadMpiAddon } from '../../src/dist/index.js';
+import { launchFromEnv } from '../../src/dist/index.js';
 import '../../src/train/index.js';
 import { fit } from '../../src/train/fit.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { createModel } from '../../src/zoo/index.js';
+import { alone, env, mpirun, skip, worker } from './mpirun.js';
 
-const worker = fileURLToPath(new URL('./worker.js', import.meta.url));
 const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-
-const hasMpirun = spawnSync('mpirun', ['--version'], { encoding: 'utf8' }).status === 0;
-const addon = loadMpiAddon();
-const skip = !hasMpirun ? 'mpirun not found (apt-get install openmpi-bin libopenmpi-dev)' : !addon.addon ? `${addon.reason} (run npx convkit build-native after installing Open MPI)` : false;
-
-// One kernel thread per rank; root is allowed (CI containers), ranks may outnumber cores, shared memory only.
-const env = { ...process.env, CONVKIT_THREADS: '1', OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1', OMPI_MCA_btl: 'self,vader', OMPI_MCA_rmaps_base_oversubscribe: '1' };
-for (const k of Object.keys(env)) if (/^(OMPI_COMM_WORLD|PMIX_|PMI_)/.test(k)) delete env[k as keyof typeof env];
-
-function mpirun(n: number, args: string[], timeout = 120_000, extraEnv: Record<string, string> = {}): { out: unknown[]; stderr: string; status: number | null } {
-  const r = spawnSync('mpirun', ['-np', String(n), process.execPath, ...args], { env: { ...env, ...extraEnv }, encoding: 'utf8', timeout });
-  const out = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as unknown);
-  return { out, stderr: r.stderr, status: r.status };
-}
-
-function alone(args: string[]): unknown {
-  const r = spawnSync(process.execPath, args, { env, encoding: 'utf8', timeout: 120_000 });
-  assert.equal(r.status, 0, r.stderr);
-  return JSON.parse(r.stdout.trim().split('\n').pop()!);
-}
 
 for (const n of [2, 3]) {
   test(`dist: allreduceSum and reduceGradients are exact on known inputs, identical on every rank (${n} ranks); broadcast gives rank 0 values`, { skip }, () => {

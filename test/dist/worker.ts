@@ -1,11 +1,20 @@
-// Run by test/dist/mpi.test.ts, alone or under mpirun: `node worker.js train|allreduce|resume ...`. Rank 0 prints one JSON line.
+// Run by the tests of test/dist, alone or under mpirun: `node worker.js train|allreduce|resume|killed|dropout ...`. Rank 0
+// prints one JSON line.
 import { createHash } from 'node:crypto';
+import { renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { embeddedDataset } from '../../src/data/embedded.js';
 import { toTensor } from '../../src/data/dataset.js';
 import { initDistributed } from '../../src/dist/index.js';
 import '../../src/index.js'; // the native backend, as users get it
+import { CIFAR_AUGMENT } from '../../src/data/augment.js';
+import { Conv2D } from '../../src/layers/conv.js';
+import { Dense, Dropout, Flatten } from '../../src/layers/core.js';
+import { MaxPooling2D } from '../../src/layers/pooling.js';
+import { Sequential } from '../../src/models/sequential.js';
 import { setSeed } from '../../src/tensor/random.js';
 import { ModelCheckpoint } from '../../src/train/callbacks.js';
+import { imageSource } from '../../src/train/source.js';
 import { createModel, resnet18 } from '../../src/zoo/index.js';
 
 const mode = process.argv[2];
@@ -44,21 +53,45 @@ if (mode === 'allreduce') {
   process.stdout.write(JSON.stringify({ rank, size, bad, fusedBad, extra: Array.from(extra), b: Array.from(b), order: Array.from(order), digest }) + '\n');
 } else {
   // 197 = 6 x 32 + 5: the last global batch splits 2 + 3 over two ranks (the shard-size-weighted mean).
-  const { train, test } = embeddedDataset({ seed: 5, trainSize: mode === 'syncbn' ? 70 : 197, testSize: mode === 'syncbn' ? 20 : 61 });
+  // `dropout [augment]`: 193 = 6 x 32 + 1: in the last batch rank 0 has no sample, so it makes none of the
+  // step's random draws (and must take rank 1's generator for the next epoch).
+  const dropoutCnn = mode === 'dropout';
+  const { train, test } = embeddedDataset({ seed: 5, trainSize: mode === 'syncbn' ? 70 : dropoutCnn ? 193 : 197, testSize: mode === 'syncbn' ? 20 : 61 });
   const t = toTensor(train);
   const v = toTensor(test);
   setSeed(11);
   // `syncbn [off]`: a small ResNet18 (batch norm everywhere), with --sync-bn semantics unless `off`.
   const resnet = mode === 'syncbn';
+  const inputShape: [number, number, number] = [train.height, train.width, train.channels];
+  // `dropout [augment]`: a small CNN with two Dropout(0.5) layers, trained on randomly cropped and flipped
+  // images when `augment`: every random draw of training matters to its curve.
   const model = resnet
-    ? resnet18({ inputShape: [train.height, train.width, train.channels], numClasses: 10, blockList: [1, 1], initialFilters: 8 })
-    : createModel('lenet5', { inputShape: [train.height, train.width, train.channels], numClasses: 10 });
+    ? resnet18({ inputShape, numClasses: 10, blockList: [1, 1], initialFilters: 8 })
+    : dropoutCnn
+      ? new Sequential([
+          new Conv2D({ filters: 8, kernelSize: 3, activation: 'relu', inputShape }),
+          new MaxPooling2D({ poolSize: 2 }),
+          new Dropout({ rate: 0.5 }),
+          new Flatten(),
+          new Dense({ units: 32, activation: 'relu' }),
+          new Dropout({ rate: 0.5 }),
+          new Dense({ units: 10, activation: 'softmax' }),
+        ])
+      : createModel('lenet5', { inputShape, numClasses: 10 });
   model.compile({ optimizer: 'adam', loss: 'sparse_categorical_crossentropy', metrics: ['accuracy'] });
   // `resume EPOCHS CKPT FROM`: train to EPOCHS writing a full checkpoint to CKPT every epoch, resuming from FROM
   // when given (a checkpoint written by another number of processes).
-  const [epochs, ckpt, from] = mode === 'resume' ? [Number(process.argv[3]), process.argv[4], process.argv[5]] : [2, undefined, undefined];
+  // `killed CKPT DIR`: the same, for ever (until a rank is killed), each rank's pid in DIR/rank<r>.pid.
+  const [epochs, ckpt, from] = mode === 'resume' ? [Number(process.argv[3]), process.argv[4], process.argv[5]] : mode === 'killed' ? [100_000, process.argv[3], undefined] : [2, undefined, undefined];
+  if (mode === 'killed') {
+    // Renamed into place, so the test never reads half a pid.
+    const file = join(process.argv[4], `rank${rank}.pid`);
+    writeFileSync(`${file}.tmp`, String(process.pid));
+    renameSync(`${file}.tmp`, file);
+  }
   const callbacks = ckpt ? [new ModelCheckpoint({ filepath: ckpt })] : [];
-  const history = await model.fit(t.x, t.y, { batchSize: 32, epochs, verbose: 0, validationData: [v.x, v.y], callbacks, resumeFrom: from || undefined, syncBatchNorm: resnet && process.argv[3] !== 'off' });
+  const data = dropoutCnn && process.argv[3] === 'augment' ? imageSource(train, CIFAR_AUGMENT) : t.x;
+  const history = await model.fit(data, t.y, { batchSize: 32, epochs, verbose: 0, validationData: [v.x, v.y], callbacks, resumeFrom: from || undefined, syncBatchNorm: resnet && process.argv[3] !== 'off' });
   const hash = createHash('sha256');
   for (const w of model.weights) hash.update(new Uint8Array(w.data.buffer, w.data.byteOffset, w.data.byteLength));
   if (rank === 0) process.stdout.write(JSON.stringify({ size: group?.size ?? 1, history: history.history, weights: hash.digest('hex') }) + '\n');

@@ -64,6 +64,15 @@ export function dropoutBits(seed: number, i: number): number {
   return (z ^ (z >>> 16)) >>> 8;
 }
 
+/**
+ * The seed whose mask starts at element `first` of `seed`'s mask: dropoutBits(dropoutSeedAt(seed, first), i) ===
+ * dropoutBits(seed, first + i), because the Weyl step is linear in i (mod 2^32, as the native kernel's uint32).
+ * A shard of a data-parallel batch draws its rows of the global batch's mask this way, at no cost.
+ */
+export function dropoutSeedAt(seed: number, first: number): number {
+  return (seed + Math.imul(first, 0x9e3779b9)) >>> 0;
+}
+
 export function dropout(x: FloatArray, rate: number, seed: number): FloatArray {
   const y = allocLike(x, x.length);
   const threshold = Math.round(rate * 16777216);
