@@ -82,10 +82,12 @@ export function computeGradients(output: Tensor, seed?: Tensor, onLeaf?: (leaf: 
       if (!t.node) {
         // Every contribution has arrived (its readers come later in `order`): final. A listener may hand it to
         // work that writes it in place before this loop ends, so it gets a buffer no pending gradient shares
-        // (add passes one dy to both inputs).
+        // (add passes one dy to both inputs). Its own entry leaves `parts` first: counted as "pending", it had
+        // every data-parallel step copy every gradient, outside the step's arena (250 KB of fresh buffers a
+        // LeNet5 step, and a full collection every ~60 steps on each rank).
+        parts.delete(t);
         if (onLeaf && [...parts.values()].some((list) => list.some((p) => p.data === dy.data))) dy = dy.clone();
         grads.set(t, dy);
-        parts.delete(t);
         onLeaf?.(t, dy);
         continue;
       }

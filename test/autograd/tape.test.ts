@@ -89,3 +89,34 @@ test('a chain of 20,000 ops runs backward without overflowing the stack', () => 
   const [g] = gradients(sum(y), [x]);
   assert.equal(g.data[0], 1);
 });
+
+test('gradients(onReady) copies a final gradient only when a pending gradient shares its buffer', () => {
+  const clone = Tensor.prototype.clone;
+  let clones = 0;
+  Tensor.prototype.clone = function (this: Tensor, ...a: Parameters<Tensor['clone']>) {
+    clones++;
+    return clone.apply(this, a);
+  };
+  try {
+    // a's gradient is a fresh array no other gradient uses: handed over as it is (every leaf was copied, every
+    // data-parallel step, when a leaf's own entry still counted as pending).
+    const a = leaf([1, 2]);
+    const handed: Tensor[] = [];
+    const [ga] = gradients(sum(mul(a, a)), [a], undefined, (_i, g) => handed.push(g));
+    assert.equal(clones, 0);
+    assert.equal(handed[0], ga);
+    // add passes one dy to both inputs: the first leaf reported gets a buffer of its own, so a reduction
+    // writing it in place cannot reach the other's.
+    const b = leaf([1, 2]);
+    const c = leaf([3, 4]);
+    const seen: Tensor[] = [];
+    const [gb, gc] = gradients(add(b, c), [b, c], Tensor.from([5, 6], [2], 'float64'), (_i, g) => seen.push(g));
+    assert.equal(clones, 1);
+    assert.notEqual(gb.data, gc.data);
+    assertClose(gb, [5, 6]);
+    assertClose(gc, [5, 6]);
+    assert.equal(seen.length, 2);
+  } finally {
+    Tensor.prototype.clone = clone;
+  }
+});
