@@ -20,6 +20,7 @@
 
 #include "conv_few.h"
 #include "conv_panels.h"
+#include "conv_planar.h"
 #include "gemm.h"
 #include "gemm_small.h"
 #include "interleave.h"
@@ -143,6 +144,13 @@ bool conv2dEx(const float* x, const float* w, float* y, const Geom& g, long ldy,
     if (fewPixels) return gemmSmallM(StridedPanels(x, g.c, 1), w, g.outC, M, g.outC, K, y, ldy, ep);
     return gemm(StridedPanels(x, g.c, 1), wp, M, g.outC, K, y, ldy, false, ep);
   }
+  // At most 8 outputs at stride 1: the planar kernel, pixels in the vector lanes (conv_planar.cc). The kernel
+  // is used as it is, its columns padded to the panel (a plan pads it once: conv2dPack).
+  if (planarFits(g)) {
+    const long np = planarPanel(g.outC);
+    const float* wk = packed ? packed : packFewKernel(K, g.outC, static_cast<int>(np), [&](long k, long j) { return w[k * g.outC + j]; });
+    return wk && convPlanar(x, wk, y, g, ldy, ep);
+  }
   // The direct kernel for up to two vectors of output channels: 1.5-3x the GEMM there (no im2col panels to
   // pack, no tile columns wasted). Run over 16-channel panels of wider layers it was level with the GEMM at
   // 64 channels and behind it from 256 (A/B on ResNet/VGG shapes), so those stay on the GEMM.
@@ -171,13 +179,18 @@ bool conv2dEx(const float* x, const float* w, float* y, const Geom& g, long ldy,
   return true;
 }
 
+static long packedPanel(const Geom& g) {
+  if (isPointwise(g)) return 0;
+  return planarFits(g) ? planarPanel(g.outC) : fewOutputsPanel(g.outC);
+}
+
 long conv2dPackedSize(const Geom& g) {
-  const int nr = isPointwise(g) ? 0 : fewOutputsPanel(g.outC);
+  const long nr = packedPanel(g);
   return nr ? g.kh * g.kw * g.c * nr : 0;
 }
 
 void conv2dPack(const float* w, const Geom& g, float* dst) {
-  const int nr = fewOutputsPanel(g.outC);
+  const long nr = packedPanel(g);
   const long K = g.kh * g.kw * g.c;
   for (long k = 0; k < K; ++k)
     for (long j = 0; j < nr; ++j) dst[k * nr + j] = j < g.outC ? w[k * g.outC + j] : 0.0f;
@@ -228,12 +241,17 @@ bool backpropInputTransposed(const float* dy, const float* w, float* dx, const G
   t.padBottom = (g.kh - 1) * g.dh - g.padBottom;  // not read by the packer; kept for a consistent Geom
   t.padRight = (g.kw - 1) * g.dw - g.padRight;
   const long taps = g.kh * g.kw;
+  // w'[tap][co][ci] = w[taps-1-tap][ci][co], row (tap, co) of the packed kernel.
+  const auto flipped = [&](long k, long ci) {
+    const long tap = k / g.outC, co = k - tap * g.outC;
+    return w[((taps - 1 - tap) * g.c + ci) * g.outC + co];
+  };
+  if (planarFits(t)) {
+    const float* packed = packFewKernel(taps * g.outC, g.c, static_cast<int>(planarPanel(g.c)), flipped);
+    return packed && convPlanar(dy, packed, dx, t);
+  }
   if (const int nr = fewOutputsPanel(g.c)) {
-    // w'[tap][co][ci] = w[taps-1-tap][ci][co], row (tap, co) of the packed kernel.
-    const float* packed = packFewKernel(taps * g.outC, g.c, nr, [&](long k, long ci) {
-      const long tap = k / g.outC, co = k - tap * g.outC;
-      return w[((taps - 1 - tap) * g.c + ci) * g.outC + co];
-    });
+    const float* packed = packFewKernel(taps * g.outC, g.c, nr, flipped);
     return packed && convFewOutputs(dy, packed, dx, t);
   }
   const float* zero = zeros(static_cast<size_t>(t.c));
