@@ -12,6 +12,7 @@ namespace ck {
 // broadcast fit 16 vector registers. tapsBlocking below chooses among exactly these pairs.
 constexpr int kMaxTapVectors = 3;
 constexpr int tapsOutBlock(int tv) { return tv == 1 ? 12 : tv == 2 ? 6 : 4; }
+constexpr int kMaxFewWidth = 16;  // floats per vector of the widest ISA (avx512): the bias is padded to two
 }  // namespace ck
 
 #define CK_ISA_FILE "conv_few.inc"
@@ -21,7 +22,7 @@ constexpr int tapsOutBlock(int tv) { return tv == 1 ? 12 : tv == 2 ? 6 : 4; }
 namespace ck {
 namespace {
 
-using RowsFn = void (*)(const float*, const float*, float*, const Geom&, long, long, int, const float*);
+using RowsFn = void (*)(const float*, const float*, const FewOut&, const Geom&, long, long, int, const float*);
 using FilterFn = void (*)(const float*, const float*, const float*, long, const Geom&, long, long, int, int, float*);
 
 struct FewKernel {
@@ -82,28 +83,26 @@ bool convFewOutputs(const float* x, const float* wp, float* y, const Geom& g, lo
   const long N = g.outC;
   if (ldy < 0) ldy = N;
   const float* zero = zeros(static_cast<size_t>(g.kw * g.c));
-  thread_local Scratch padBuf, denseBuf;
+  thread_local Scratch padBuf;
   Geom gp;
   const float* xs = padRowsOnce(x, g, 0, padBuf, &gp);
-  const long rows = g.n * g.oh, rowFloats = g.ow * N;
-  // The row kernels write rows N floats apart: into y itself, or into a dense copy for a slice of a wider y.
-  float* dense = ldy == N ? y : denseBuf.floats(static_cast<size_t>(rows * rowFloats));
-  if (!zero || !xs || !dense) return false;
+  if (!zero || !xs) return false;
+  // Bias and relu / relu6 in the kernel; another activation is a pass over each thread's rows afterwards.
+  alignas(64) float bias[2 * kMaxFewWidth] = {};
+  if (ep && ep->bias) std::memcpy(bias, ep->bias, static_cast<size_t>(N) * sizeof(float));
+  const bool clipInKernel = !ep || ep->act == Act::Linear || ep->act == Act::Relu || ep->act == Act::Relu6;
+  const FewOut out{y, ldy, ep && ep->bias ? bias : nullptr, ep && clipInKernel ? ep->act : Act::Linear};
+  const long rows = g.n * g.oh;
   parallel(threadsFor(rows * g.ow * g.kh * g.kw * g.c * nv, 1 << 15), [&](int tid, int nt) {
     long r0, r1;
     splitRange(rows, nt, tid, &r0, &r1);
     if (r0 >= r1) return;
-    k.rows(xs, wp, dense, gp, r0, r1, nv, zero);
-    const long pixels = (r1 - r0) * g.ow;
-    if (dense != y)
-      for (long p = r0 * g.ow; p < r1 * g.ow; ++p) std::memcpy(y + p * ldy, dense + p * N, N * sizeof(float));
-    if (ep) applyEpilogue(*ep, y + r0 * g.ow * ldy, ldy, pixels, 0, N);
+    k.rows(xs, wp, out, gp, r0, r1, nv, zero);
+    if (ep && !clipInKernel) applyEpilogue(Epilogue{nullptr, ep->act}, y + r0 * g.ow * ldy, ldy, (r1 - r0) * g.ow, 0, N);
   });
   return true;
 }
 
-// Tap vectors per chunk (tv) and output channels per block (ob) for a kernel row of L taps and N outputs:
-// the pair with the fewest wasted lanes, then the most sums per pixel (fewer passes over the pixels).
 static void tapsBlocking(long L, long N, int width, int* tv, int* ob) {
   double best = -1;
   for (int t = 1; t <= kMaxTapVectors; ++t) {

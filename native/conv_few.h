@@ -6,6 +6,16 @@
 
 namespace ck {
 
+// Where the direct kernel writes: y's pixels ldy floats apart (a channel slice of a concatenation when ldy >
+// outC), with bias (padded with zeros to the panel, or null) added and relu / relu6 (or nothing; other
+// activations are a pass afterwards) applied while the sums are in registers.
+struct FewOut {
+  float* y;
+  long ldy;
+  const float* bias;
+  Act act;
+};
+
 // Panel width (output channels rounded up to one or two vectors of the active ISA) when the direct kernel
 // takes outC output channels, else 0.
 int fewOutputsPanel(long outC);
