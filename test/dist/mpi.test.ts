@@ -14,16 +14,17 @@ import { alone, env, mpirun, skip, worker } from './mpirun.js';
 
 const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
-for (const n of [2, 3]) {
-  test(`dist: allreduceSum and reduceGradients are exact on known inputs, identical on every rank (${n} ranks); broadcast gives rank 0 values`, { skip }, () => {
+for (const n of [2, 3, 4]) {
+  test(`dist: allreduceSum and reduceGradients are exact on known inputs, identical on every rank (${n} ranks), and sum inexact values in their fixed order (pairwise, or the ring's); broadcast gives rank 0 values`, { skip }, () => {
     const r = mpirun(n, [worker, 'allreduce']);
     assert.equal(r.status, 0, r.stderr);
-    const reports = r.out as { rank: number; size: number; bad: number; fusedBad: number; extra: number[]; b: number[]; order: number[]; digest: string }[];
+    const reports = r.out as { rank: number; size: number; bad: number; fusedBad: number; ringBad: number; extra: number[]; b: number[]; order: number[]; digest: string }[];
     assert.equal(reports.length, n);
     const ranks = [...Array(n).keys()];
     for (const p of reports) {
       assert.equal(p.bad, -1, `rank ${p.rank}: wrong sum at index ${p.bad}`);
       assert.equal(p.fusedBad, -1, `rank ${p.rank}: wrong fused sum at array/index ${p.fusedBad}`);
+      assert.equal(p.ringBad, -1, `rank ${p.rank}: inexact sum not in the fixed order at index ${p.ringBad}`);
       assert.deepEqual(p.extra, [ranks.reduce((a, k) => a + k + 0.125, 0), n]);
       assert.deepEqual(p.b, [ranks.reduce((a, k) => a + k + 0.5, 0), ranks.reduce((a, k) => a + 2 ** -k, 0)]);
       assert.deepEqual(p.order, [10, 11, 12, 13, 14]);

@@ -48,9 +48,38 @@ if (mode === 'allreduce') {
   const offset = (size * (size - 1)) / 2;
   let bad = -1;
   for (let i = 0; i < n && bad < 0; i++) if (a[i] !== ((i % 13) - 6) * 0.25 * size + offset) bad = i;
-  const digest = createHash('sha256').update(new Uint8Array(a.buffer)).digest('hex');
+  // Inexact sums (pseudo-random floats): the fixed summation order of reduceGradients, emulated here. Every rank
+  // generates every rank's values; in each 1 MiB chunk of the stream, segment k of N ([k n / N, (k + 1) n / N))
+  // is summed from rank k on: ((x_k + x_{k+1}) + ...) + x_{k-1}. (Two ranks: x_0 + x_1 = x_1 + x_0.)
+  const valuesOf = (r: number, len: number): Float32Array => {
+    let state = (r + 1) * 2654435761;
+    return Float32Array.from({ length: len }, () => {
+      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+      return (state / 2 ** 32 - 0.5) * (1 + r);
+    });
+  };
+  const ringLength = 600_011;
+  const mine = valuesOf(rank, ringLength);
+  group!.reduceGradients!([mine], 1);
+  const all = Array.from({ length: size }, (_, r) => valuesOf(r, ringLength));
+  const chunk = 262_144;
+  let ringBad = -1;
+  for (let c0 = 0; c0 < ringLength && ringBad < 0; c0 += chunk) {
+    const len = Math.min(chunk, ringLength - c0);
+    for (let k = 0; k < size && ringBad < 0; k++) {
+      for (let o = Math.floor((len * k) / size); o < Math.floor((len * (k + 1)) / size); o++) {
+        let sum = all[k][c0 + o];
+        for (let j = 1; j < size; j++) sum = Math.fround(sum + all[(k + j) % size][c0 + o]);
+        if (!Object.is(mine[c0 + o], sum)) {
+          ringBad = c0 + o;
+          break;
+        }
+      }
+    }
+  }
+  const digest = createHash('sha256').update(new Uint8Array(a.buffer)).update(new Uint8Array(mine.buffer)).digest('hex');
   // Every rank reports, so the test sees the same bits everywhere.
-  process.stdout.write(JSON.stringify({ rank, size, bad, fusedBad, extra: Array.from(extra), b: Array.from(b), order: Array.from(order), digest }) + '\n');
+  process.stdout.write(JSON.stringify({ rank, size, bad, fusedBad, ringBad, extra: Array.from(extra), b: Array.from(b), order: Array.from(order), digest }) + '\n');
 } else {
   // 197 = 6 x 32 + 5: the last global batch splits 2 + 3 over two ranks (the shard-size-weighted mean).
   // `dropout [augment]`: 193 = 6 x 32 + 1: in the last batch rank 0 has no sample, so it makes none of the
