@@ -100,6 +100,9 @@ const EPILOGUE: (Case & { act: Activation; bias: boolean; extra: number })[] = [
   { input: [2, 10, 10, 16], kernel: 1, filters: 48, act: 'sigmoid', bias: true, extra: 16, note: 'main GEMM, pointwise' },
   { input: [2, 6, 6, 5], kernel: 3, filters: 12, act: 'relu', bias: true, extra: 4, note: 'direct few-output kernel' },
   { input: [2, 9, 9, 6], kernel: 3, filters: 3, act: 'tanh', bias: true, extra: 2, note: 'few outputs, transposed GEMM' },
+  { input: [2, 9, 10, 6], kernel: 3, filters: 16, act: 'relu6', bias: true, extra: 8, note: 'direct few-output kernel, bias and clip in registers, whole vectors into the slice' },
+  { input: [2, 10, 12, 3], kernel: 3, filters: 6, act: 'relu', bias: true, extra: 5, note: 'planar kernel (pixels in the lanes) into the slice' },
+  { input: [1, 11, 9, 2], kernel: 3, filters: 8, act: 'sigmoid', bias: true, extra: 3, note: 'planar kernel, 8 outputs, activation as a pass after the rows' },
 ];
 
 test('native conv2dEx applies bias and activation on every path, into a channel slice', async (t) => {
