@@ -10,7 +10,7 @@ import '../../src/train/index.js';
 import { fit } from '../../src/train/fit.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { createModel } from '../../src/zoo/index.js';
-import { alone, env, mpirun, skip, worker } from './mpirun.js';
+import { TrainReport, alone, assertTwoRanksMatchOne, env, lead, mpirun, skip, worker } from './mpirun.js';
 
 const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -34,31 +34,15 @@ for (const n of [2, 3, 4]) {
 }
 
 test('dist: mpirun -np 2 trains LeNet5 to the single-process loss curve (rel 1e-4), bit-identically twice', { skip }, () => {
-  type Report = { size: number; history: Record<string, number[]>; weights: string };
-  const single = alone([worker, 'train']) as Report;
+  const single = alone([worker, 'train']) as TrainReport;
   const first = mpirun(2, [worker, 'train']);
   assert.equal(first.status, 0, first.stderr);
   const second = mpirun(2, [worker, 'train']);
   assert.equal(second.status, 0, second.stderr);
-  const lead = (out: unknown[]): Report => (out as Report[]).find((o) => o.size !== undefined)!;
-  const a = lead(first.out);
-  const b = lead(second.out);
-  const a1 = (first.out as Report[]).find((o) => o !== a)!;
-  assert.equal(a.size, 2);
-  assert.equal(a.weights, a1.weights, 'the two ranks hold different weights');
-  assert.equal(a.weights, b.weights, 'two runs with 2 ranks differ');
-  assert.deepEqual(a.history, b.history);
-  for (const key of ['loss', 'val_loss', 'accuracy', 'val_accuracy']) {
-    single.history[key].forEach((s, epoch) => {
-      const d = a.history[key][epoch];
-      assert.ok(Math.abs(d - s) <= 1e-4 * Math.abs(s) + 1e-7, `${key}, epoch ${epoch + 1}: 2 ranks ${d}, 1 process ${s}`);
-    });
-  }
+  assertTwoRanksMatchOne(single, first, second);
 });
 
 test('dist: gradient buckets reduced during the backward pass (small buckets) give the bits of the reduction after it', { skip }, () => {
-  type Report = { size: number; history: Record<string, number[]>; weights: string };
-  const lead = (out: unknown[]): Report => (out as Report[]).find((o) => o.size !== undefined)!;
   // 0.05 MB buckets: LeNet5's 62,006 weights in ~5 buckets; the ResNet also syncs batch norm inside backward,
   // between posted buckets, so the order of collectives is exercised too.
   for (const mode of ['train', 'syncbn']) {
@@ -72,15 +56,13 @@ test('dist: gradient buckets reduced during the backward pass (small buckets) gi
 });
 
 test('dist: with syncBatchNorm (--sync-bn), mpirun -np 2 trains a ResNet18 to the single-process curve (rel 1e-4), bit-identically twice; per-rank BN does not', { skip }, () => {
-  type Report = { size: number; history: Record<string, number[]>; weights: string };
-  const lead = (out: unknown[]): Report => (out as Report[]).find((o) => o.size !== undefined)!;
-  const single = alone([worker, 'syncbn']) as Report;
+  const single = alone([worker, 'syncbn']) as TrainReport;
   const runs = [mpirun(2, [worker, 'syncbn']), mpirun(2, [worker, 'syncbn'])];
   for (const r of runs) assert.equal(r.status, 0, r.stderr);
   const [a, b] = runs.map((r) => lead(r.out));
-  assert.equal(a.weights, (runs[0].out as Report[]).find((o) => o !== a)!.weights, 'the two ranks hold different weights');
+  assert.equal(a.weights, (runs[0].out as TrainReport[]).find((o) => o !== a)!.weights, 'the two ranks hold different weights');
   assert.equal(a.weights, b.weights, 'two runs with 2 ranks differ');
-  const close = (run: Report, key: string, epoch: number): boolean => Math.abs(run.history[key][epoch] - single.history[key][epoch]) <= 1e-4 * Math.abs(single.history[key][epoch]) + 1e-7;
+  const close = (run: TrainReport, key: string, epoch: number): boolean => Math.abs(run.history[key][epoch] - single.history[key][epoch]) <= 1e-4 * Math.abs(single.history[key][epoch]) + 1e-7;
   for (const key of ['loss', 'val_loss', 'accuracy', 'val_accuracy']) {
     single.history[key].forEach((s, epoch) => assert.ok(close(a, key, epoch), `${key}, epoch ${epoch + 1}: 2 ranks ${a.history[key][epoch]}, 1 process ${s}`));
   }
@@ -91,19 +73,17 @@ test('dist: with syncBatchNorm (--sync-bn), mpirun -np 2 trains a ResNet18 to th
 });
 
 test('dist: a full checkpoint written by 2 ranks resumes on 1 process, and one written by 1 process on 2 ranks, on the same curve', { skip }, () => {
-  type Report = { size: number; history: Record<string, number[]>; weights: string };
   const dir = mkdtempSync(join(tmpdir(), 'convkit-dist-resume-'));
-  const lead = (out: unknown[]): Report => (out as Report[]).find((o) => o.size !== undefined)!;
-  const straight = alone([worker, 'resume', '4', join(dir, 'straight.safetensors')]) as Report;
+  const straight = alone([worker, 'resume', '4', join(dir, 'straight.safetensors')]) as TrainReport;
   // 2 ranks for epochs 1-2, then 1 process for 3-4.
   const two = mpirun(2, [worker, 'resume', '2', join(dir, 'two.safetensors')]);
   assert.equal(two.status, 0, two.stderr);
-  const twoThenOne = alone([worker, 'resume', '4', join(dir, 'two-one.safetensors'), join(dir, 'two.safetensors')]) as Report;
+  const twoThenOne = alone([worker, 'resume', '4', join(dir, 'two-one.safetensors'), join(dir, 'two.safetensors')]) as TrainReport;
   // 1 process for epochs 1-2, then 2 ranks for 3-4.
   alone([worker, 'resume', '2', join(dir, 'one.safetensors')]);
   const oneThenTwo = mpirun(2, [worker, 'resume', '4', join(dir, 'one-two.safetensors'), join(dir, 'one.safetensors')]);
   assert.equal(oneThenTwo.status, 0, oneThenTwo.stderr);
-  const ranks = oneThenTwo.out as Report[];
+  const ranks = oneThenTwo.out as TrainReport[];
   assert.equal(ranks.length, 2);
   assert.equal(ranks[0].weights, ranks[1].weights, 'the two ranks hold different weights after resuming');
   for (const [name, run] of [['2 ranks then 1', twoThenOne], ['1 then 2 ranks', lead(oneThenTwo.out)]] as const) {

@@ -1,4 +1,5 @@
 // What the MPI tests share: whether they can run, the environment they run in, and how they launch mpirun.
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { loadMpiAddon } from '../../src/dist/index.js';
@@ -28,4 +29,29 @@ export function alone(args: string[], extraEnv: Record<string, string> = {}): un
   const r = spawnSync(process.execPath, args, { env: { ...env, ...extraEnv }, encoding: 'utf8', timeout: 120_000 });
   if (r.status !== 0) throw new Error(`node ${args.join(' ')} exited with ${r.status}: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
+}
+
+/** What a training worker prints: its process count, its history and a digest of its weights. */
+export type TrainReport = { size: number; history: Record<string, number[]>; weights: string };
+
+/** The report of rank 0 (the one that prints its size) among a run's JSON lines. */
+export const lead = (out: unknown[]): TrainReport => (out as TrainReport[]).find((o) => o.size !== undefined)!;
+
+/**
+ * Two `mpirun -np 2` runs of the same worker: both ranks end with the same weights, the two runs are
+ * bit-identical (weights and history), and every epoch's loss and accuracy are within 1e-4 relative of `single`.
+ */
+export function assertTwoRanksMatchOne(single: TrainReport, first: { out: unknown[] }, second: { out: unknown[] }): void {
+  const a = lead(first.out);
+  const b = lead(second.out);
+  assert.equal(a.size, 2);
+  assert.equal(a.weights, (first.out as TrainReport[]).find((o) => o !== a)!.weights, 'the two ranks hold different weights');
+  assert.equal(a.weights, b.weights, 'two runs with 2 ranks differ');
+  assert.deepEqual(a.history, b.history);
+  for (const key of ['loss', 'val_loss', 'accuracy', 'val_accuracy']) {
+    single.history[key].forEach((s, epoch) => {
+      const d = a.history[key][epoch];
+      assert.ok(Math.abs(d - s) <= 1e-4 * Math.abs(s) + 1e-7, `${key}, epoch ${epoch + 1}: 2 ranks ${d}, 1 process ${s}`);
+    });
+  }
 }
