@@ -175,3 +175,23 @@ test('native adamUpdate gives the same bits on every ISA (no FMA contraction in 
     if (portable && isa !== 'portable') ['param', 'm', 'v'].forEach((what, k) => assertSameBits(`adamUpdate ${what} ${isa} vs portable`, state[k], portable[k]));
   }
 });
+
+test('native adamUpdate flushes denormals to zero, as TensorFlow runs its CPU kernels, and otherwise follows the reference', (t) => {
+  const nb = nativeOrSkip(t);
+  if (!nb) return;
+  const n = 1000;
+  // Gradients of ~1e-20: g^2 ~1e-40 is below float32's smallest normal (1.18e-38), where every operation on it
+  // would take a microcode assist (17x slower Adam on this machine's Xeon).
+  const g = Float32Array.from(randomF32(n, 60), (v) => v * 1e-20);
+  const state = [randomF32(n, 61), new Float32Array(n), new Float32Array(n)];
+  const state64 = state.map(f64);
+  nb.adamUpdate(state[0], g, state[1], state[2], 1e-3, 0.9, 0.999, 1e-7, 1);
+  ref.adamUpdate(state64[0], f64(g), state64[1], state64[2], 1e-3, 0.9, 0.999, 1e-7, 1);
+  const tiny = 1.1754943508222875e-38;
+  for (let i = 0; i < n; i++) {
+    assert.ok(state64[2][i] < tiny, `the reference's v[${i}] = ${state64[2][i]} is denormal in float32`);
+    assert.equal(state[2][i], 0, `v[${i}] flushed to zero`);
+  }
+  assertClose('adamUpdate param with denormal moments', state[0], state64[0], [n]);
+  assertClose('adamUpdate m with denormal moments', state[1], state64[1], [n]);
+});
