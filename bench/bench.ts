@@ -207,7 +207,25 @@ function runChild(name: string, batch: number, seconds: number, peak: number | n
 
 const fmt = (v: number | null, digits: number): string => (v === null ? '-' : v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }));
 
-function printTable(rows: (BenchResult | { model: string; batch: number; error: string })[]): void {
+/** A model whose child process failed: its row says why. */
+type FailedRow = { model: string; batch: number; error: string };
+
+/**
+ * Adds a child's result to `rows` (and prints it as a JSON line with --json), or, when the child failed (a
+ * string), reports it on stderr, sets a failing exit code and adds a row that says why.
+ */
+function keepRow<R>(rows: (R | FailedRow)[], model: string, batch: number, r: R | string, json: boolean): void {
+  if (typeof r === 'string') {
+    process.exitCode = 1;
+    process.stderr.write(`bench: ${model} failed (${r})\n`);
+    rows.push({ model, batch, error: r });
+    return;
+  }
+  rows.push(r);
+  if (json) process.stdout.write(`${JSON.stringify(r)}\n`);
+}
+
+function printTable(rows: (BenchResult | FailedRow)[]): void {
   const head = ['model', 'batch', 'train img/s', 'infer img/s', 'train GFLOP/s', 'infer GFLOP/s', '% peak', 'step ms', 'RSS MB'];
   const cells = rows.map((r) =>
     'error' in r
@@ -249,22 +267,13 @@ async function main(): Promise<void> {
     process.stdout.write(`FP32 FMA peak: ${peak === null ? 'n/a (needs the native addon)' : `${fmt(peak, 1)} GFLOP/s on ${info?.threads} threads, ${fmt(peak1, 1)} on one`}\n`);
     process.stdout.write(`load average before: ${load0.map((v) => v.toFixed(2)).join(' ')}\n\n`);
   }
-  const rows: (BenchResult | { model: string; batch: number; error: string })[] = [];
-  let failed = false;
+  const rows: (BenchResult | FailedRow)[] = [];
   // The peak is measured again before each model and the best reading so far is used: on a shared (virtual)
   // machine a slow spell during one short measurement otherwise shows up as a share above 100%.
   let bestPeak = peak;
   for (const m of o.models) {
     if (bestPeak !== null) bestPeak = Math.max(bestPeak, best(() => nativeFmaPeak(250)) ?? 0);
-    const r = runChild(m, batchOf(m), o.seconds, bestPeak);
-    if (typeof r === 'string') {
-      failed = true;
-      process.stderr.write(`bench: ${m} failed (${r})\n`);
-      rows.push({ model: m, batch: batchOf(m), error: r });
-      continue;
-    }
-    rows.push(r);
-    if (o.json) process.stdout.write(`${JSON.stringify(r)}\n`);
+    keepRow(rows, m, batchOf(m), runChild(m, batchOf(m), o.seconds, bestPeak), o.json);
   }
   if (!o.json) {
     printTable(rows);
@@ -273,7 +282,6 @@ async function main(): Promise<void> {
     process.stdout.write(`\nload average after: ${loadavg().map((v) => v.toFixed(2)).join(' ')}\n`);
     process.stdout.write('GFLOP/s from modelFlops (conv/depthwise/dense 2*MACs; training = forward + both backward passes); % peak = train GFLOP/s / FMA peak.\n');
   }
-  if (failed) process.exitCode = 1;
 }
 
 /** --fit (bench/fit.ts): model.fit against trainStep, each model in a child; 2 s and 3 rounds unless told. */
@@ -293,15 +301,7 @@ async function fitMain(o: Options, batchOf: (m: string) => number): Promise<void
   }
   const rows: Parameters<typeof printFit>[0] = [];
   for (const m of o.models) {
-    const r = runFitChild(fileURLToPath(import.meta.url), m, batchOf(m), seconds, rounds, o.steps);
-    if (typeof r === 'string') {
-      process.exitCode = 1;
-      process.stderr.write(`bench: ${m} failed (${r})\n`);
-      rows.push({ model: m, batch: batchOf(m), error: r });
-      continue;
-    }
-    rows.push(r);
-    if (o.json) process.stdout.write(`${JSON.stringify(r)}\n`);
+    keepRow(rows, m, batchOf(m), runFitChild(fileURLToPath(import.meta.url), m, batchOf(m), seconds, rounds, o.steps), o.json);
   }
   if (!o.json) {
     printFit(rows);
