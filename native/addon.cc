@@ -3,6 +3,8 @@
 // caller in JavaScript and written in place; nothing is copied.
 #include <node_api.h>
 
+#include <vector>
+
 #include "gemm.h"
 #include "isa.h"
 #include "kernels.h"
@@ -73,7 +75,8 @@ napi_value Conv(napi_env env, napi_callback_info info) {
 }
 
 // Test-only entries to the inference forward passes (kernels.h): convForwardEx(x, w, y, g, ldy, bias | null,
-// act) runs conv2dEx, y holding oh*ow*n rows `ldy` floats apart (outC of them written);
+// act[, pack]) runs conv2dEx, y holding oh*ow*n rows `ldy` floats apart (outC of them written), with the kernel
+// packed first as an inference plan packs it when `pack` is true;
 // depthwiseForwardEx(x, w, y, g, bias | null, act) runs depthwiseConv2dEx. act: an Act code (0 to 4).
 napi_value ConvForwardEx(napi_env env, napi_callback_info info) {
   Args a(env, info);
@@ -98,7 +101,15 @@ napi_value ConvForwardEx(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   const Epilogue ep{bias.p, static_cast<Act>(act)};
-  const bool ok = depthwise ? depthwiseConv2dEx(x.p, w.p, y.p, g, &ep) : conv2dEx(x.p, w.p, y.p, g, ldy, &ep);
+  std::vector<float> packed;
+  bool pack = false;  // an absent argument reads as undefined: not a boolean, pack stays false
+  napi_get_value_bool(env, a.arg(bi + 2), &pack);
+  if (!depthwise && pack) {
+    packed.resize(static_cast<size_t>(conv2dPackedSize(g)));
+    if (!packed.empty()) conv2dPack(w.p, g, packed.data());
+  }
+  const bool ok = depthwise ? depthwiseConv2dEx(x.p, w.p, y.p, g, &ep)
+                            : conv2dEx(x.p, w.p, y.p, g, ldy, &ep, packed.empty() ? nullptr : packed.data());
   return ok ? nullptr : outOfMemory(env);
 }
 

@@ -141,7 +141,7 @@ bool conv2dEx(const float* x, const float* w, float* y, const Geom& g, long ldy,
   // Few output pixels (batch-1 inference on small maps): stream the weights once (gemm_small.cc).
   const bool fewPixels = smallMFits(M, g.outC, K);
   if (isPointwise(g)) {
-    if (fewPixels) return gemmSmallM(StridedPanels(x, g.c, 1), w, g.outC, M, g.outC, K, y, ldy, ep);
+    if (fewPixels) return gemmSmallM(StridedPanels(x, g.c, 1), w, g.outC, M, g.outC, K, y, ldy, ep, packed);
     return gemm(StridedPanels(x, g.c, 1), wp, M, g.outC, K, y, ldy, false, ep);
   }
   // At most 8 outputs at stride 1: the planar kernel, pixels in the vector lanes (conv_planar.cc). The kernel
@@ -161,7 +161,7 @@ bool conv2dEx(const float* x, const float* w, float* y, const Geom& g, long ldy,
   }
   const float* zero = zeros(static_cast<size_t>(g.c));
   if (!zero) return false;
-  if (fewPixels) return gemmSmallM(Im2colRows(x, g, zero), w, g.outC, M, g.outC, K, y, ldy, ep);
+  if (fewPixels) return gemmSmallM(Im2colRows(x, g, zero), w, g.outC, M, g.outC, K, y, ldy, ep, packed);
   if (g.outC >= gemmKernel().nr) return gemm(Im2colRows(x, g, zero), wp, M, g.outC, K, y, ldy, false, ep);
   // Fewer outputs than a GEMM panel but more than the direct kernel takes (not reached by today's ISAs, whose
   // direct kernel covers up to two vectors = the GEMM panel): dense, then copied and finished.
@@ -179,19 +179,38 @@ bool conv2dEx(const float* x, const float* w, float* y, const Geom& g, long ldy,
   return true;
 }
 
-static long packedPanel(const Geom& g) {
-  if (isPointwise(g)) return 0;
-  return planarFits(g) ? planarPanel(g.outC) : fewOutputsPanel(g.outC);
+namespace {
+
+// The layout a plan packs a kernel in (conv2dPack): the one conv2dEx's path for g reads.
+enum class Packing { None, Planar, Few, SmallM };
+
+Packing packingFor(const Geom& g) {
+  const long M = g.n * g.oh * g.ow, K = g.kh * g.kw * g.c;
+  const bool smallM = smallMFits(M, g.outC, K) && smallPackedSize(M, g.outC, K) > 0;
+  if (isPointwise(g)) return smallM ? Packing::SmallM : Packing::None;
+  if (planarFits(g)) return Packing::Planar;
+  if (fewOutputsPanel(g.outC)) return Packing::Few;
+  return smallM ? Packing::SmallM : Packing::None;
 }
 
+}  // namespace
+
 long conv2dPackedSize(const Geom& g) {
-  const long nr = packedPanel(g);
-  return nr ? g.kh * g.kw * g.c * nr : 0;
+  const long K = g.kh * g.kw * g.c;
+  switch (packingFor(g)) {
+    case Packing::Planar: return K * planarPanel(g.outC);
+    case Packing::Few: return K * fewOutputsPanel(g.outC);
+    case Packing::SmallM: return smallPackedSize(g.n * g.oh * g.ow, g.outC, K);
+    case Packing::None: break;
+  }
+  return 0;
 }
 
 void conv2dPack(const float* w, const Geom& g, float* dst) {
-  const long nr = packedPanel(g);
   const long K = g.kh * g.kw * g.c;
+  const Packing packing = packingFor(g);
+  if (packing == Packing::SmallM) return smallPack(w, g.outC, g.outC, K, dst);
+  const long nr = packing == Packing::Planar ? planarPanel(g.outC) : fewOutputsPanel(g.outC);
   for (long k = 0; k < K; ++k)
     for (long j = 0; j < nr; ++j) dst[k * nr + j] = j < g.outC ? w[k * g.outC + j] : 0.0f;
 }

@@ -188,20 +188,26 @@ void runPiece(const GemmKernel& gk, const Panelizer& a, const Panelizer& b, cons
       if (!bInPlace) b.pack(packB, jc, nc, kk, kc, gk.nr);
       const bool accumulate = pc.accumulate || kk > pc.k0;
       const long nseg = bInPlace ? 0 : a.segments(kk, kc, kMaxSegments, ceilDiv(nc, gk.nr));
+      // The epilogue goes into the microkernel's store on the last depth block where it is a clip (the zoo's
+      // activations); sigmoid / tanh stay a pass over the block after it.
+      const bool last = ep && kk + kc >= pc.k1;
+      const bool fused = last && (ep->act == Act::Linear || ep->act == Act::Relu || ep->act == Act::Relu6);
+      const float* bias = fused && ep->bias ? ep->bias + jc : nullptr;
+      const Act act = fused ? ep->act : Act::Linear;
       for (long ic = pc.m0; ic < pc.m1; ic += gk.mc) {
         const long mc = minl(gk.mc, pc.m1 - ic);
         float* c = pc.c + ic * pc.ldc + jc;
         if (bInPlace) {
           a.pack(packA, ic, mc, kk, kc, gk.mr);
-          gk.macroGatherB(mc, nc, kc, packA, colPtrs, c, pc.ldc, accumulate);
+          gk.macroGatherB(mc, nc, kc, packA, colPtrs, c, pc.ldc, accumulate, bias, act);
         } else if (nseg > 0) {
           a.locate(rowPtrs, lens, ic, mc, kk, kc, gk.mr, zero);
-          gk.macroIndirect(mc, nc, kc, rowPtrs, lens, nseg, packB, c, pc.ldc, accumulate);
+          gk.macroIndirect(mc, nc, kc, rowPtrs, lens, nseg, packB, c, pc.ldc, accumulate, bias, act);
         } else {
           a.pack(packA, ic, mc, kk, kc, gk.mr);
-          gk.macro(mc, nc, kc, packA, packB, c, pc.ldc, accumulate);
+          gk.macro(mc, nc, kc, packA, packB, c, pc.ldc, accumulate, bias, act);
         }
-        if (ep && kk + kc >= pc.k1) applyEpilogue(*ep, pc.c + ic * pc.ldc, pc.ldc, mc, jc, jc + nc);
+        if (last && !fused) applyEpilogue(*ep, pc.c + ic * pc.ldc, pc.ldc, mc, jc, jc + nc);
       }
     }
   }

@@ -58,14 +58,17 @@ struct StridedPanels final : Panelizer {
               const float* zero) const override;
 };
 
-// mc x nc block: c[i * ldc + j] = (accumulate ? c : 0) + sum_p pa[..] * pb[..], pa/pb packed by Panelizer.
-using MacroKernel = void (*)(long mc, long nc, long kc, const float* pa, const float* pb, float* c, long ldc, bool accumulate);
+// mc x nc block: c[i * ldc + j] = (accumulate ? c : 0) + sum_p pa[..] * pb[..], pa/pb packed by Panelizer;
+// then, on the last depth block, c = act(c + bias[j]) (bias: the block's first column, or null; act Linear,
+// Relu or Relu6), in registers before the store.
+using MacroKernel = void (*)(long mc, long nc, long kc, const float* pa, const float* pb, float* c, long ldc, bool accumulate,
+                             const float* bias, Act act);
 // The same with A read in place: rows [ceil(mc/mr)][nseg][mr] and lens [nseg] as Panelizer::locate fills them.
 using MacroKernelIndirect = void (*)(long mc, long nc, long kc, const float* const* rows, const long* lens, long nseg,
-                                     const float* pb, float* c, long ldc, bool accumulate);
+                                     const float* pb, float* c, long ldc, bool accumulate, const float* bias, Act act);
 // The same with B read in place: cols [ceil(nc/nr)][kc] as Panelizer::locateColumns fills them.
 using MacroKernelGatherB = void (*)(long mc, long nc, long kc, const float* pa, const float* const* cols, float* c,
-                                    long ldc, bool accumulate);
+                                    long ldc, bool accumulate, const float* bias, Act act);
 
 struct GemmKernel {
   Isa isa;

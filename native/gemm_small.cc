@@ -26,6 +26,7 @@ using TileFn = void (*)(long, const float*, const float*, long, float*, float*, 
 using TileFnFor = TileFn (*)(int rows, int nv, int mode);
 using MatvecFn = void (*)(const float*, const float*, long, long, long, float*);
 using StreamFn = void (*)(const float*, long, const float*, long, long, long, float*, long);
+using ColTileFn = void (*)(long, const float*, long, const float*, long, float*, long, long, bool);
 enum Mode { kStream, kStreamCopy, kCopied };  // gemm_small.inc
 
 struct SmallKernel {
@@ -33,17 +34,19 @@ struct SmallKernel {
   TileFnFor tile;
   MatvecFn matvec;
   StreamFn stream;
+  ColTileFn (*colTile)(int rows);
+  int (*colVectors)(int rows);
 };
 
 SmallKernel smallKernel() {
 #if CK_HAVE_X86_VARIANTS
   switch (activeIsa()) {
-    case Isa::Avx512: return {small_avx512::W, small_avx512::SMR, small_avx512::SNV, small_avx512::smallTileFn, small_avx512::smallMatvec, small_avx512::smallRowsStream};
-    case Isa::Avx2: return {small_avx2::W, small_avx2::SMR, small_avx2::SNV, small_avx2::smallTileFn, small_avx2::smallMatvec, small_avx2::smallRowsStream};
+    case Isa::Avx512: return {small_avx512::W, small_avx512::SMR, small_avx512::SNV, small_avx512::smallTileFn, small_avx512::smallMatvec, small_avx512::smallRowsStream, small_avx512::colTileFn, small_avx512::colVectors};
+    case Isa::Avx2: return {small_avx2::W, small_avx2::SMR, small_avx2::SNV, small_avx2::smallTileFn, small_avx2::smallMatvec, small_avx2::smallRowsStream, small_avx2::colTileFn, small_avx2::colVectors};
     default: break;
   }
 #endif
-  return {small_portable::W, small_portable::SMR, small_portable::SNV, small_portable::smallTileFn, small_portable::smallMatvec, small_portable::smallRowsStream};
+  return {small_portable::W, small_portable::SMR, small_portable::SNV, small_portable::smallTileFn, small_portable::smallMatvec, small_portable::smallRowsStream, small_portable::colTileFn, small_portable::colVectors};
 }
 
 // A block of KC x NB floats of B (32 KiB) stays in L1 across the row panels.
@@ -134,6 +137,97 @@ static bool streamRows(const SmallKernel& sk, const Panelizer& a, const float* b
   return true;
 }
 
+// Rows of C per panel of the column stream (colTile's largest tile), and its depth block: a panel's slice of
+// packed A (kColDepth x 16 floats, 16 KiB) stays in L1 while the column blocks pass over it.
+constexpr long kColPanel = 16, kColDepth = 256;
+
+// B packed for the column stream: [vectors][k][W], vector j of columns down all k rows as one contiguous run,
+// zero-padded past column n to whole work units of 4 vectors (a tile reads all the vectors of its block).
+static long colPackedSize(const SmallKernel& sk, long n, long k) { return ceilDiv(n, 4L * sk.width) * 4 * k * sk.width; }
+
+// 2..64 rows against B packed by smallPack: A packed once per panel of at most 16 rows (64 = 4 x 16,
+// 49 = 13 + 3 x 12), B's column blocks of 4 vectors owned by threads, each block down a depth block once per
+// panel (from memory for the first panel, from L2 after), the tile's sums in registers (colTile). Depth
+// segments as in gemmSmallM below, fixed by the shape.
+static bool columnStream(const SmallKernel& sk, const Panelizer& a, const float* bp, long m, long n, long k,
+                         float* c, long ldc, const Epilogue* ep) {
+  const long ub = 4L * sk.width;  // columns per work unit: every panel's vector count divides 4
+  const long colBlocks = ceilDiv(n, ub), segments = segmentsFor(m, n, k, colBlocks);
+  const long panels = ceilDiv(m, kColPanel);
+  thread_local Scratch packBuf, partialBuf;
+  float* ap = packBuf.floats(static_cast<size_t>(k * m));
+  float* partials = segments > 1 ? partialBuf.floats(static_cast<size_t>((segments - 1) * m * n)) : nullptr;
+  if (!ap || (segments > 1 && !partials)) return false;
+  // Panel q (rows [r0, r1)) packed at ap + k * r0 as [k][r1 - r0].
+  for (long q = 0; q < panels; ++q) {
+    long r0, r1;
+    splitRange(m, panels, q, &r0, &r1);
+    a.pack(ap + k * r0, r0, r1 - r0, 0, k, static_cast<int>(r1 - r0));
+  }
+
+  const long units = colBlocks * segments, vstride = k * sk.width;
+  parallel(threadsFor(static_cast<long>(static_cast<double>(m) * n * k / 1e5), 4), [&](int tid, int nt) {
+    long u0, u1;
+    splitRange(units, nt, tid, &u0, &u1);
+    for (long u = u0; u < u1; ++u) {
+      const long s = u / colBlocks, j0 = (u % colBlocks) * ub, cols = minl(ub, n - j0);
+      float* cs = s == 0 ? c + j0 : partials + (s - 1) * m * n + j0;
+      const long lds = s == 0 ? ldc : n;
+      long k0, k1;
+      splitRange(k, segments, s, &k0, &k1);
+      const long kcEven = ceilDiv(k1 - k0, ceilDiv(k1 - k0, kColDepth));
+      for (long kk = k0; kk < k1; kk += kcEven) {
+        const long kc = minl(kcEven, k1 - kk);
+        for (long q = 0; q < panels; ++q) {
+          long r0, r1;
+          splitRange(m, panels, q, &r0, &r1);
+          const int rows = static_cast<int>(r1 - r0);
+          const auto tile = sk.colTile(rows);
+          const long w = sk.colVectors(rows) * sk.width;
+          for (long j = 0; j < cols; j += w)
+            tile(kc, ap + k * r0 + kk * rows, rows, bp + ((j0 + j) / sk.width) * vstride + kk * sk.width, vstride,
+                 cs + r0 * lds + j, lds, minl(w, cols - j), kk > k0);
+        }
+      }
+      if (ep && segments == 1) applyEpilogue(*ep, c, ldc, m, j0, j0 + cols);
+    }
+  });
+  if (segments > 1) {
+    parallel(threadsFor(m * n * segments, 1 << 15), [&](int tid, int nt) {
+      long j0, j1;
+      splitRange(n, nt, tid, &j0, &j1);
+      if (j0 == j1) return;
+      for (long i = 0; i < m; ++i) {
+        float* __restrict ci = c + i * ldc;
+        for (long s = 1; s < segments; ++s) {
+          const float* __restrict p = partials + (s - 1) * m * n + i * n;
+          for (long j = j0; j < j1; ++j) ci[j] += p[j];
+        }
+      }
+      if (ep) applyEpilogue(*ep, c, ldc, m, j0, j1);
+    });
+  }
+  return true;
+}
+
+// With B packed ahead (an inference plan's weights), 2..64 rows take the column stream: against the paths
+// below, which read B as it is, CPU time of one thread at batch 1 (A/B): 4x4x512 -> 512 3x3 (M = 16) 1.3 ->
+// 0.8 ms, 8x8x256 -> 512 stride 2 (M = 16) 0.77 -> 0.46, 7x7x1024 -> 1024 1x1 (M = 49) 1.58 -> 1.28, 2x2x512
+// -> 512 (M = 4, memory-bound) 0.65 -> 0.54; 8x8 -> 256 (M = 64) and M = 32 level. Read in place, the
+// same stream was 2-3x slower than the paths below: B's rows 2 KiB apart put every row on another page.
+long smallPackedSize(long m, long n, long k) { return m >= 2 && m <= 64 ? colPackedSize(smallKernel(), n, k) : 0; }
+
+void smallPack(const float* b, long ldb, long n, long k, float* dst) {
+  const long w = smallKernel().width;
+  for (long j0 = 0; j0 < ceilDiv(n, 4 * w) * 4 * w; j0 += w) {
+    const long real = maxl(0, minl(w, n - j0));
+    for (long p = 0; p < k; ++p, dst += w) {
+      if (real > 0) std::memcpy(dst, b + p * ldb + j0, static_cast<size_t>(real) * sizeof(float));
+      for (long j = real; j < w; ++j) dst[j] = 0.0f;
+    }
+  }
+}
+
 // Up to 64 rows: at 64 (8x8x256 -> 256 3x3) level with the main GEMM, below that 1.3-2.6x faster (CPU time,
 // one thread, A/B). The weights stream at memory bandwidth whatever M, so past that the arithmetic decides,
 // and the main GEMM's 12 x 32 tile does more of it per B load than 6 x 64.
@@ -143,7 +237,7 @@ bool smallMFits(long m, long n, long k) {
 }
 
 bool gemmSmallM(const Panelizer& a, const float* b, long ldb, long m, long n, long k, float* c, long ldc,
-                const Epilogue* ep) {
+                const Epilogue* ep, const float* packed) {
   if (m <= 0 || n <= 0) return true;
   if (k <= 0) {
     for (long i = 0; i < m; ++i) std::memset(c + i * ldc, 0, n * sizeof(float));
@@ -151,6 +245,7 @@ bool gemmSmallM(const Panelizer& a, const float* b, long ldb, long m, long n, lo
     return true;
   }
   const SmallKernel sk = smallKernel();
+  if (packed && smallPackedSize(m, n, k) > 0) return columnStream(sk, a, packed, m, n, k, c, ldc, ep);
   if (m == 1) return matvec(sk, a, b, ldb, n, k, c, ep);
   if (m <= kStreamRows) return streamRows(sk, a, b, ldb, m, n, k, c, ldc, ep);
   const long nb = static_cast<long>(sk.nv) * sk.width, mr = sk.mr;

@@ -13,8 +13,15 @@ bool smallMFits(long m, long n, long k);
 // rows of depth k: x itself, or its im2col rows); B is read in place, element (p, j) at b[p * ldb + j].
 // Threads split the columns of C and, for few columns, the depth into segments fixed by the shape, whose
 // partial products are added in segment order: the result is bitwise independent of the thread count.
-// Returns false when workspace memory could not be allocated.
+// `packed`, when given, is B laid out by smallPack for the active ISA (an inference plan's weights), for shapes
+// where smallPackedSize is not 0. Returns false when workspace memory could not be allocated.
 bool gemmSmallM(const Panelizer& a, const float* b, long ldb, long m, long n, long k, float* c, long ldc,
-                const Epilogue* ep);
+                const Epilogue* ep, const float* packed = nullptr);
+
+// Floats of B [k, n] packed for C of m rows, or 0 where gemmSmallM reads B as it is: packing pays for the
+// repeated products of an inference plan, not for one product.
+long smallPackedSize(long m, long n, long k);
+// dst [smallPackedSize floats] = B [k, n] (row stride ldb) laid out for the active ISA.
+void smallPack(const float* b, long ldb, long n, long k, float* dst);
 
 }  // namespace ck

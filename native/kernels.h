@@ -15,8 +15,9 @@ bool conv2d(const float* x, const float* w, float* y, const Geom& g);
 struct Epilogue;
 bool conv2dEx(const float* x, const float* w, float* y, const Geom& g, long ldy, const Epilogue* ep,
               const float* packed = nullptr);
-// The kernel packed as conv2dEx's direct path for few output channels reads it (`packed`), for the active ISA:
-// an inference plan packs once instead of every call. Size 0: that path does not take this geometry.
+// The kernel packed as conv2dEx's path for g reads it (`packed`), for the active ISA: the direct kernels for few
+// output channels, or the small-M GEMM for few output pixels (smallPack). An inference plan packs once
+// instead of every call. Size 0: that path does not take a packed kernel.
 long conv2dPackedSize(const Geom& g);
 void conv2dPack(const float* w, const Geom& g, float* dst);
 bool conv2dBackpropInput(const float* dy, const float* w, float* dx, const Geom& g);

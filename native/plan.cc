@@ -46,7 +46,8 @@ struct PlanOp {
   std::vector<Slot> in;
   std::vector<long> ints;
   std::vector<int> consts;
-  // Conv: the kernel packed once for the direct few-output path (conv2dPack), for the ISA of plan creation.
+  // Conv: the kernel packed once (conv2dPack); Dense: the weights for the small-M GEMM (smallPack). For the
+  // ISA of plan creation.
   std::vector<float> packed;
 };
 
@@ -110,7 +111,10 @@ bool runOp(const Plan& p, const PlanOp& o, const float* x, float* y, float* cons
     case Op::Dense: {
       const long m = o.ints[0], k = o.ints[1], n = o.ints[2];
       // Few samples (batch-1 serving): stream the weights once (gemm_small.cc), as matmul does.
-      if (smallMFits(m, n, k)) return gemmSmallM(StridedPanels(in0, k, 1), constPtr(p, o, 0), n, m, n, k, out, o.outLd, &ep);
+      if (smallMFits(m, n, k)) {
+        const float* packed = !o.packed.empty() && activeIsa() == p.isa ? o.packed.data() : nullptr;
+        return gemmSmallM(StridedPanels(in0, k, 1), constPtr(p, o, 0), n, m, n, k, out, o.outLd, &ep, packed);
+      }
       return gemm(StridedPanels(in0, k, 1), StridedPanels(constPtr(p, o, 0), 1, n), m, n, k, out, o.outLd, false, &ep);
     }
     case Op::MaxPool: maxPool(in0, out, geomOf(o)); break;
@@ -278,12 +282,24 @@ napi_value PlanCreate(napi_env env, napi_callback_info info) {
       return a.fail("code", "valid buffers"), nullptr;
     if ((o.op == Op::Conv || o.op == Op::Depthwise) && (o.ints.size() < kGeomFields || o.consts.size() < 2 || o.consts[0] < 0))
       return a.fail("code", "a convolution with its geometry and kernel"), nullptr;
+    if (o.op == Op::Dense && (o.ints.size() < 3 || o.consts.empty() || o.consts[0] < 0 ||
+                              plan->consts[o.consts[0]].len < static_cast<size_t>(o.ints[1] * o.ints[2])))
+      return a.fail("code", "a dense layer with its sizes and weights"), nullptr;
     if (o.op == Op::Conv) {
       const Geom g = geomOf(o);
+      if (plan->consts[o.consts[0]].len < static_cast<size_t>(g.kh * g.kw * g.c * g.outC))
+        return a.fail("code", "a convolution with its geometry and kernel"), nullptr;
       const long size = conv2dPackedSize(g);
       if (size > 0) {
         o.packed.resize(static_cast<size_t>(size));
         conv2dPack(plan->consts[o.consts[0]].p, g, o.packed.data());
+      }
+    } else if (o.op == Op::Dense) {
+      const long m = o.ints[0], k = o.ints[1], n = o.ints[2];
+      const long size = smallMFits(m, n, k) ? smallPackedSize(m, n, k) : 0;
+      if (size > 0) {
+        o.packed.resize(static_cast<size_t>(size));
+        smallPack(plan->consts[o.consts[0]].p, n, n, k, o.packed.data());
       }
     }
     plan->ops.push_back(std::move(o));

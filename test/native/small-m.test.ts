@@ -12,7 +12,8 @@ import { assertClose, assertSameBits, f64, forEachIsa, randomF32 } from './util.
  * threshold onto the main GEMM), N not a multiple of any vector width, K across depth blocks (128 / 512 /
  * 1024 per ISA) and into depth segments (few column blocks, long K). Also the epilogue (bias + activation)
  * on y as a channel slice of a wider buffer, on the small-M path, the main GEMM, the direct few-output
- * kernel and depthwiseConv2dEx, through the test-only convForwardEx / depthwiseForwardEx.
+ * kernel and depthwiseConv2dEx, through the test-only convForwardEx / depthwiseForwardEx. Every convolution
+ * also runs with its kernel packed as an inference plan packs it: for 2..64 rows that is the column stream.
  */
 
 const MATMUL: [m: number, k: number, n: number][] = [
@@ -44,6 +45,8 @@ test('native matmul with few rows (small-M path) matches the reference', async (
     for (const c of cases) assertClose(`${isa} matmul m=${c.m} k=${c.k} n=${c.n}`, nb.matmul(c.a, c.b, c.m, c.k, c.n, false, false), c.want, [c.m, c.n]);
   });
 });
+
+const ACT_CODE: Record<Activation, number> = { linear: 0, relu: 1, relu6: 2, sigmoid: 3, tanh: 4 };
 
 interface Case {
   input: [number, number, number, number];
@@ -77,12 +80,17 @@ test('native conv2d with few output pixels (small-M path) matches the reference'
     const w = randomF32(g.kh * g.kw * g.c * g.outC, 600 + i);
     return { c, g, x, w, want: ref.conv2d(f64(x), f64(w), g) };
   });
+  const addon = nativeAddon();
   await forEachIsa(t, (nb, isa) => {
-    for (const { c, g, x, w, want } of cases) assertClose(`${isa} conv2d ${c.note} ${JSON.stringify(c.input)} k${c.kernel}`, nb.conv2d(x, w, g), want, [g.n, g.oh, g.ow, g.outC]);
+    for (const { c, g, x, w, want } of cases) {
+      assertClose(`${isa} conv2d ${c.note} ${JSON.stringify(c.input)} k${c.kernel}`, nb.conv2d(x, w, g), want, [g.n, g.oh, g.ow, g.outC]);
+      // The kernel packed as an inference plan packs it: the column stream for 2..64 rows (gemm_small.cc).
+      const y = new Float32Array(g.n * g.oh * g.ow * g.outC);
+      addon!.convForwardEx(x, w, y, nativeGeom(g), g.outC, null, ACT_CODE.linear, true);
+      assertClose(`${isa} conv2d packed ${c.note} ${JSON.stringify(c.input)} k${c.kernel}`, y, want, [g.n, g.oh, g.ow, g.outC]);
+    }
   });
 });
-
-const ACT_CODE: Record<Activation, number> = { linear: 0, relu: 1, relu6: 2, sigmoid: 3, tanh: 4 };
 
 /** y = act(conv(x, w) + bias) written into columns [off, off + outC) of rows `ldy` wide; the rest untouched. */
 function referenceEx(x: Float32Array, w: Float32Array, g: Conv2DInfo, bias: Float32Array | null, act: Activation, depthwise: boolean): Float64Array {
@@ -98,6 +106,8 @@ const EPILOGUE: (Case & { act: Activation; bias: boolean; extra: number })[] = [
   { input: [1, 4, 4, 600], kernel: 1, filters: 20, act: 'relu', bias: false, extra: 5, note: 'small-M, segments, no bias' },
   { input: [2, 9, 9, 24], kernel: 3, filters: 40, stride: 2, act: 'relu6', bias: true, extra: 8, note: 'main GEMM, indirect' },
   { input: [2, 10, 10, 16], kernel: 1, filters: 48, act: 'sigmoid', bias: true, extra: 16, note: 'main GEMM, pointwise' },
+  { input: [2, 10, 10, 64], kernel: 3, filters: 70, act: 'relu', bias: true, extra: 6, note: 'main GEMM, bias and clip in the microkernel store after 2-3 depth blocks, full and edge tiles' },
+  { input: [3, 12, 11, 40], kernel: 1, filters: 96, act: 'relu6', bias: false, extra: 0, note: 'main GEMM, pointwise, clip in the store without bias' },
   { input: [2, 6, 6, 5], kernel: 3, filters: 12, act: 'relu', bias: true, extra: 4, note: 'direct few-output kernel' },
   { input: [2, 9, 9, 6], kernel: 3, filters: 3, act: 'tanh', bias: true, extra: 2, note: 'few outputs, transposed GEMM' },
   { input: [2, 9, 10, 6], kernel: 3, filters: 16, act: 'relu6', bias: true, extra: 8, note: 'direct few-output kernel, bias and clip in registers, whole vectors into the slice' },
@@ -116,10 +126,10 @@ test('native conv2dEx applies bias and activation on every path, into a channel 
     return { c, g, x, w, bias, want: referenceEx(x, w, g, bias, c.act, false) };
   });
   await forEachIsa(t, (_nb, isa) => {
-    for (const { c, g, x, w, bias, want } of cases) {
+    for (const { c, g, x, w, bias, want } of cases) for (const pack of [false, true]) {
       const rows = g.n * g.oh * g.ow, ldy = g.outC + c.extra, off = c.extra >> 1;
       const y = new Float32Array(rows * ldy).fill(-7);
-      addon.convForwardEx(x, w, y.subarray(off), nativeGeom(g), ldy, bias, ACT_CODE[c.act]);
+      addon.convForwardEx(x, w, y.subarray(off), nativeGeom(g), ldy, bias, ACT_CODE[c.act], pack);
       const slice = new Float32Array(rows * g.outC);
       for (let r = 0; r < rows; r++) {
         slice.set(y.subarray(r * ldy + off, r * ldy + off + g.outC), r * g.outC);
@@ -127,7 +137,7 @@ test('native conv2dEx applies bias and activation on every path, into a channel 
           if ((j < off || j >= off + g.outC) && y[r * ldy + j] !== -7) throw new Error(`${isa} ${c.note}: row ${r} column ${j} outside the slice was written`);
         }
       }
-      assertClose(`${isa} conv2dEx ${c.act} ${c.note} ${JSON.stringify(c.input)} k${c.kernel}`, slice, want, [g.n, g.oh, g.ow, g.outC]);
+      assertClose(`${isa} conv2dEx ${c.act} ${pack ? 'packed ' : ''}${c.note} ${JSON.stringify(c.input)} k${c.kernel}`, slice, want, [g.n, g.oh, g.ow, g.outC]);
     }
   });
 });
@@ -168,7 +178,9 @@ test('native small-M results are bitwise identical for 1, 2 and 3 threads', asyn
     addon.convForwardEx(x, w, y, nativeGeom(g), g.outC, bias, ACT_CODE.relu);
     const out = new Float32Array(5 * 300);
     addon.matmul(a, b, out, 5, 3000, 300, false, false);
-    return [y, out];
+    const yPacked = new Float32Array(g.oh * g.ow * g.outC);
+    addon.convForwardEx(x, w, yPacked, nativeGeom(g), g.outC, bias, ACT_CODE.relu, true);
+    return [y, out, yPacked];
   };
   await forEachIsa(t, (_nb, isa) => {
     try {
@@ -176,7 +188,7 @@ test('native small-M results are bitwise identical for 1, 2 and 3 threads', asyn
       const base = run();
       for (const n of [2, 3]) {
         setNativeThreads(n);
-        run().forEach((r, i) => assertSameBits(`${isa} ${['conv2dEx, segments', 'matmul'][i]}: 1 vs ${n} threads`, base[i], r));
+        run().forEach((r, i) => assertSameBits(`${isa} ${['conv2dEx, segments', 'matmul', 'conv2dEx packed (column stream)'][i]}: 1 vs ${n} threads`, base[i], r));
       }
     } finally {
       setNativeThreads(threads);

@@ -8,8 +8,9 @@ export interface NativeAddon {
   /**
    * Test-only: the inference forward pass conv2dEx (native/kernels.h). y holds n*oh*ow rows `ldy` floats apart,
    * of which outC are written; then y = act(y + bias). act: 0 linear, 1 relu, 2 relu6, 3 sigmoid, 4 tanh.
+   * pack: the kernel packed first, as an inference plan packs it (conv2dPack).
    */
-  convForwardEx(x: Float32Array, w: Float32Array, y: Float32Array, g: Int32Array, ldy: number, bias: Float32Array | null, act: number): void;
+  convForwardEx(x: Float32Array, w: Float32Array, y: Float32Array, g: Int32Array, ldy: number, bias: Float32Array | null, act: number, pack?: boolean): void;
   /** Test-only: depthwiseConv2dEx, the depthwise forward pass with the epilogue (as convForwardEx). */
   depthwiseForwardEx(x: Float32Array, w: Float32Array, y: Float32Array, g: Int32Array, bias: Float32Array | null, act: number): void;
   depthwiseConv2d(x: Float32Array, w: Float32Array, y: Float32Array, g: Int32Array): void;
