@@ -17,11 +17,15 @@ namespace ck {
 namespace {
 
 using RowFn = void (*)(const float*, const float*, float*, const Geom&, long, long);
+// The forward rows also take the epilogue when it is a clip (bias, relu / relu6 / linear), applied in registers
+// for depth multiplier 1; null otherwise.
+using ForwardRowFn = void (*)(const float*, const float*, float*, const Geom&, long, long, const Epilogue*);
 
 struct DwKernels {
-  RowFn forwardRow, backpropInputRow, backpropFilterRows;
-  RowFn forwardRow3x3;  // 3x3, no dilation, depth multiplier 1
-  int width;            // floats per vector
+  ForwardRowFn forwardRow;
+  RowFn backpropInputRow, backpropFilterRows;
+  ForwardRowFn forwardRow3x3;  // 3x3, no dilation, depth multiplier 1
+  int width;                   // floats per vector
 };
 
 const DwKernels& dwKernels() {
@@ -57,14 +61,17 @@ bool depthwiseConv2dEx(const float* x, const float* w, float* y, const Geom& g, 
   // 1.2x, 14x14x512 level). Streaming a batch-32 input from memory, the general path's whole-pixel runs did
   // as well or 5-15% better (32x56x56x128, 32x14x14x512). Both give the same bits.
   const bool fast3x3 = dw_portable::dwFits3x3(g) && (g.c < 4 * k.width || g.n * g.h * g.w * g.c <= kCachedInput);
-  const RowFn row = fast3x3 ? k.forwardRow3x3 : k.forwardRow;
+  const ForwardRowFn row = fast3x3 ? k.forwardRow3x3 : k.forwardRow;
+  // The epilogue in registers (as separate passes over each row it was ~5% of MobileNet's inference at batch
+  // 32); sigmoid / tanh and depth multipliers above 1 keep the pass.
+  const bool fused = ep && g.depthMultiplier == 1 && (ep->act == Act::Linear || ep->act == Act::Relu || ep->act == Act::Relu6);
   const long rows = g.n * g.oh, rowSize = g.ow * g.outC;
   parallel(threadsFor(rows * g.ow * tapWork(g), kGrain), [&](int tid, int nt) {
     long r0, r1;
     splitRange(rows, nt, tid, &r0, &r1);
     for (long r = r0; r < r1; ++r) {
-      row(x, w, y, g, r / g.oh, r % g.oh);
-      if (ep) applyEpilogue(*ep, y + r * rowSize, g.outC, g.ow, 0, g.outC);
+      row(x, w, y, g, r / g.oh, r % g.oh, fused ? ep : nullptr);
+      if (ep && !fused) applyEpilogue(*ep, y + r * rowSize, g.outC, g.ow, 0, g.outC);
     }
   });
   return true;

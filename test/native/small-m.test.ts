@@ -145,16 +145,20 @@ test('native conv2dEx applies bias and activation on every path, into a channel 
 test('native depthwiseConv2dEx applies bias and activation', async (t) => {
   const addon = nativeAddon();
   if (!addon) return t.skip('native backend not built');
-  const shapes: [number[], number, Activation][] = [
-    [[1, 9, 11, 32], 1, 'relu6'],
-    [[2, 8, 7, 21], 2, 'relu'],
-    [[1, 5, 5, 70], 1, 'sigmoid'],
+  // The 3x3 row kernel (few channels, or an input that fits the cache), the general gather (5x5; a 3x3 input
+  // past 4 MiB), both with the epilogue in registers; sigmoid as a pass after each row.
+  const shapes: [number[], number, Activation, number][] = [
+    [[1, 9, 11, 32], 1, 'relu6', 3],
+    [[2, 8, 7, 21], 2, 'relu', 3],
+    [[1, 5, 5, 70], 1, 'sigmoid', 3],
+    [[1, 7, 9, 37], 1, 'relu', 5],
+    [[2, 40, 40, 330], 1, 'relu6', 3],
   ];
   await forEachIsa(t, (_nb, isa) => {
-    shapes.forEach(([input, s, act], i) => {
-      const g = conv2dInfo({ inputShape: input, kernelSize: [3, 3], strides: [s, s], padding: 'same', depthMultiplier: 1 });
+    shapes.forEach(([input, s, act, k], i) => {
+      const g = conv2dInfo({ inputShape: input, kernelSize: [k, k], strides: [s, s], padding: 'same', depthMultiplier: 1 });
       const x = randomF32(g.n * g.h * g.w * g.c, 1000 + i);
-      const w = randomF32(9 * g.outC, 1100 + i);
+      const w = randomF32(k * k * g.outC, 1100 + i);
       const bias = randomF32(g.outC, 1200 + i);
       const y = new Float32Array(g.n * g.oh * g.ow * g.outC);
       addon.depthwiseForwardEx(x, w, y, nativeGeom(g), bias, ACT_CODE[act]);
