@@ -25,6 +25,15 @@ const median = (v: number[]): number => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
+/**
+ * A pause before each round. ORT's intra-op workers spin (sched_yield) for a while after a run, its default
+ * (session.intra_op.allow_spinning); on a 2-core machine that took a core from the convkit round right after:
+ * one 8x8x256 convolution at batch 32 read 21.4 ms there against 16.1-16.9 ms after a pause, while ORT's own
+ * time was the same with spinning off (16.0 against 16.1 ms). Serving, the two never share a process; the pause
+ * lets either side's idle workers go to sleep before the other is timed.
+ */
+const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 250));
+
 async function timeBurst(seconds: number, call: () => unknown | Promise<unknown>): Promise<number> {
   const times: number[] = [];
   const start = performance.now();
@@ -57,7 +66,9 @@ export async function benchVsOrt(models: string[], batches: (model: string) => n
       const ours: number[] = [];
       const theirs: number[] = [];
       for (let r = 0; r < rounds; r++) {
+        await settle();
         ours.push(await timeBurst(seconds, () => model.predict(x, { batchSize: batch })));
+        await settle();
         theirs.push(await timeBurst(seconds, () => session.run(feeds)));
       }
       const convkitMs = median(ours);

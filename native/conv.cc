@@ -140,9 +140,11 @@ bool conv2dEx(const float* x, const float* w, float* y, const Geom& g, long ldy,
   StridedPanels wp(w, 1, g.outC);  // B: outC rows of depth K
   // Few output pixels (batch-1 inference on small maps): stream the weights once (gemm_small.cc).
   const bool fewPixels = smallMFits(M, g.outC, K);
+  // A plan's kernel packed ahead for the main GEMM (conv2dPack): its blocks are read in place.
+  const PrepackedPanels ahead(packed, K, gemmKernel().nr);
   if (isPointwise(g)) {
     if (fewPixels) return gemmSmallM(StridedPanels(x, g.c, 1), w, g.outC, M, g.outC, K, y, ldy, ep, packed);
-    return gemm(StridedPanels(x, g.c, 1), wp, M, g.outC, K, y, ldy, false, ep);
+    return gemm(StridedPanels(x, g.c, 1), packed ? static_cast<const Panelizer&>(ahead) : wp, M, g.outC, K, y, ldy, false, ep);
   }
   // At most 8 outputs at stride 1: the planar kernel, pixels in the vector lanes (conv_planar.cc). The kernel
   // is used as it is, its columns padded to the panel (a plan pads it once: conv2dPack).
@@ -162,7 +164,8 @@ bool conv2dEx(const float* x, const float* w, float* y, const Geom& g, long ldy,
   const float* zero = zeros(static_cast<size_t>(g.c));
   if (!zero) return false;
   if (fewPixels) return gemmSmallM(Im2colRows(x, g, zero), w, g.outC, M, g.outC, K, y, ldy, ep, packed);
-  if (g.outC >= gemmKernel().nr) return gemm(Im2colRows(x, g, zero), wp, M, g.outC, K, y, ldy, false, ep);
+  if (g.outC >= gemmKernel().nr)
+    return gemm(Im2colRows(x, g, zero), packed ? static_cast<const Panelizer&>(ahead) : wp, M, g.outC, K, y, ldy, false, ep);
   // Fewer outputs than a GEMM panel but more than the direct kernel takes (not reached by today's ISAs, whose
   // direct kernel covers up to two vectors = the GEMM panel): dense, then copied and finished.
   thread_local Scratch denseBuf;
@@ -182,15 +185,17 @@ bool conv2dEx(const float* x, const float* w, float* y, const Geom& g, long ldy,
 namespace {
 
 // The layout a plan packs a kernel in (conv2dPack): the one conv2dEx's path for g reads.
-enum class Packing { None, Planar, Few, SmallM };
+enum class Packing { None, Planar, Few, SmallM, Gemm };
 
 Packing packingFor(const Geom& g) {
   const long M = g.n * g.oh * g.ow, K = g.kh * g.kw * g.c;
-  const bool smallM = smallMFits(M, g.outC, K) && smallPackedSize(M, g.outC, K) > 0;
-  if (isPointwise(g)) return smallM ? Packing::SmallM : Packing::None;
+  const bool fewPixels = smallMFits(M, g.outC, K);
+  const bool smallM = fewPixels && smallPackedSize(M, g.outC, K) > 0;
+  if (isPointwise(g)) return fewPixels ? (smallM ? Packing::SmallM : Packing::None) : Packing::Gemm;
   if (planarFits(g)) return Packing::Planar;
   if (fewOutputsPanel(g.outC)) return Packing::Few;
-  return smallM ? Packing::SmallM : Packing::None;
+  if (fewPixels) return smallM ? Packing::SmallM : Packing::None;
+  return g.outC >= gemmKernel().nr ? Packing::Gemm : Packing::None;
 }
 
 }  // namespace
@@ -201,6 +206,7 @@ long conv2dPackedSize(const Geom& g) {
     case Packing::Planar: return K * planarPanel(g.outC);
     case Packing::Few: return K * fewOutputsPanel(g.outC);
     case Packing::SmallM: return smallPackedSize(g.n * g.oh * g.ow, g.outC, K);
+    case Packing::Gemm: return gemmPackedSize(g.outC, K);
     case Packing::None: break;
   }
   return 0;
@@ -210,6 +216,7 @@ void conv2dPack(const float* w, const Geom& g, float* dst) {
   const long K = g.kh * g.kw * g.c;
   const Packing packing = packingFor(g);
   if (packing == Packing::SmallM) return smallPack(w, g.outC, g.outC, K, dst);
+  if (packing == Packing::Gemm) return gemmPack(w, g.outC, K, dst);
   const long nr = packing == Packing::Planar ? planarPanel(g.outC) : fewOutputsPanel(g.outC);
   for (long k = 0; k < K; ++k)
     for (long j = 0; j < nr; ++j) dst[k * nr + j] = j < g.outC ? w[k * g.outC + j] : 0.0f;

@@ -77,6 +77,26 @@ void StridedPanels::pack(float* dst, long r0, long rows, long d0, long depth, in
   }
 }
 
+void PrepackedPanels::pack(float* dst, long r0, long rows, long d0, long depth_, int width) const {
+  // Not on the GEMM's path (it reads the blocks in place); element by element for any other reader.
+  for (long q = 0; q < rows; q += width, dst += depth_ * width)
+    for (long d = 0; d < depth_; ++d)
+      for (long i = 0; i < width; ++i) {
+        const long r = r0 + q + i;
+        dst[d * width + i] = q + i < rows ? p[((r / nr) * depth + d0 + d) * nr + r % nr] : 0.0f;
+      }
+}
+
+long gemmPackedSize(long n, long k) {
+  const long nr = gemmKernel().nr;
+  return ceilDiv(n, nr) * nr * k;
+}
+
+void gemmPack(const float* b, long n, long k, float* dst) {
+  // B [k, n] as n rows of depth k: rows adjacent in memory, one contiguous run per depth step and panel.
+  StridedPanels(b, 1, n).pack(dst, 0, n, 0, k, gemmKernel().nr);
+}
+
 constexpr long kMaxUses = 4;
 
 long StridedPanels::segments(long d0, long depth, long maxSegs, long uses) const {
@@ -195,9 +215,9 @@ bool residentOrder(const GemmKernel& gk, long rows, long nc, long depth) {
 void runPiece(const GemmKernel& gk, const Panelizer& a, const Panelizer& b, const Piece& pc, float* packA,
               float* packB, const float** rowPtrs, const float** colPtrs, const float* zero, const Epilogue* ep) {
   long lens[kMaxSegments];
-  // C rows [ic, ic + mc) x columns [jc, jc + nc) over depth [kk, kk + kc), B's block packed at pb (or read in
-  // place through colPtrs).
-  auto block = [&](long ic, long mc, long jc, long nc, long kk, long kc, const float* pb, bool bInPlace) {
+  // C rows [ic, ic + mc) x columns [jc, jc + nc) over depth [kk, kk + kc), B's block packed at pb with column
+  // panels pbs floats apart (or read in place through colPtrs).
+  auto block = [&](long ic, long mc, long jc, long nc, long kk, long kc, const float* pb, long pbs, bool bInPlace) {
     const bool accumulate = pc.accumulate || kk > pc.k0;
     const long nseg = bInPlace ? 0 : a.segments(kk, kc, kMaxSegments, ceilDiv(nc, gk.nr));
     // The epilogue goes into the microkernel's store on the last depth block where it is a clip (the zoo's
@@ -212,10 +232,10 @@ void runPiece(const GemmKernel& gk, const Panelizer& a, const Panelizer& b, cons
       gk.macroGatherB(mc, nc, kc, packA, colPtrs, c, pc.ldc, accumulate, bias, act);
     } else if (nseg > 0) {
       a.locate(rowPtrs, lens, ic, mc, kk, kc, gk.mr, zero);
-      gk.macroIndirect(mc, nc, kc, rowPtrs, lens, nseg, pb, c, pc.ldc, accumulate, bias, act);
+      gk.macroIndirect(mc, nc, kc, rowPtrs, lens, nseg, pb, pbs, c, pc.ldc, accumulate, bias, act);
     } else {
       a.pack(packA, ic, mc, kk, kc, gk.mr);
-      gk.macro(mc, nc, kc, packA, pb, c, pc.ldc, accumulate, bias, act);
+      gk.macro(mc, nc, kc, packA, pb, pbs, c, pc.ldc, accumulate, bias, act);
     }
     if (last && !fused) applyEpilogue(*ep, pc.c + ic * pc.ldc, pc.ldc, mc, jc, jc + nc);
   };
@@ -223,20 +243,40 @@ void runPiece(const GemmKernel& gk, const Panelizer& a, const Panelizer& b, cons
   // Equal depth blocks: K = 576 as 3 x 192, not 256 + 256 + 64 (a short block pays a tile's C traffic for
   // a quarter of the arithmetic).
   const long kcEven = ceilDiv(depth, ceilDiv(depth, gk.kc));
+  // B packed ahead for its whole depth (an inference plan's weights): block (jc, kk) is read where it lies.
+  long fullDepth = 0;
+  const float* ahead = b.prepacked(&fullDepth);
   for (long jc = pc.n0; jc < pc.n1; jc += gk.nc) {
     const long nc = minl(gk.nc, pc.n1 - jc), ncr = ceilDiv(nc, gk.nr) * gk.nr;
+    if (ahead) {
+      const float* base = ahead + (jc / gk.nr) * fullDepth * gk.nr;
+      const long pbs = fullDepth * gk.nr;
+      if (residentOrder(gk, pc.m1 - pc.m0, nc, depth)) {
+        for (long ic = pc.m0; ic < pc.m1; ic += gk.mc)
+          for (long kk = pc.k0; kk < pc.k1; kk += kcEven)
+            block(ic, minl(gk.mc, pc.m1 - ic), jc, nc, kk, minl(kcEven, pc.k1 - kk), base + kk * gk.nr, pbs, false);
+      } else {
+        for (long kk = pc.k0; kk < pc.k1; kk += kcEven)
+          for (long ic = pc.m0; ic < pc.m1; ic += gk.mc)
+            block(ic, minl(gk.mc, pc.m1 - ic), jc, nc, kk, minl(kcEven, pc.k1 - kk), base + kk * gk.nr, pbs, false);
+      }
+      continue;
+    }
     if (residentOrder(gk, pc.m1 - pc.m0, nc, depth)) {
       for (long kk = pc.k0; kk < pc.k1; kk += kcEven) b.pack(packB + (kk - pc.k0) * ncr, jc, nc, kk, minl(kcEven, pc.k1 - kk), gk.nr);
       for (long ic = pc.m0; ic < pc.m1; ic += gk.mc)
-        for (long kk = pc.k0; kk < pc.k1; kk += kcEven)
-          block(ic, minl(gk.mc, pc.m1 - ic), jc, nc, kk, minl(kcEven, pc.k1 - kk), packB + (kk - pc.k0) * ncr, false);
+        for (long kk = pc.k0; kk < pc.k1; kk += kcEven) {
+          const long kc = minl(kcEven, pc.k1 - kk);
+          block(ic, minl(gk.mc, pc.m1 - ic), jc, nc, kk, kc, packB + (kk - pc.k0) * ncr, kc * gk.nr, false);
+        }
       continue;
     }
     for (long kk = pc.k0; kk < pc.k1; kk += kcEven) {
       const long kc = minl(kcEven, pc.k1 - kk);
       const bool bInPlace = pc.m1 - pc.m0 <= kMaxRowsBInPlace && b.locateColumns(colPtrs, jc, nc, kk, kc, gk.nr, zero);
       if (!bInPlace) b.pack(packB, jc, nc, kk, kc, gk.nr);
-      for (long ic = pc.m0; ic < pc.m1; ic += gk.mc) block(ic, minl(gk.mc, pc.m1 - ic), jc, nc, kk, kc, packB, bInPlace);
+      for (long ic = pc.m0; ic < pc.m1; ic += gk.mc)
+        block(ic, minl(gk.mc, pc.m1 - ic), jc, nc, kk, kc, packB, kc * gk.nr, bInPlace);
     }
   }
 }

@@ -42,6 +42,14 @@ struct Panelizer {
     (void)ptrs, (void)r0, (void)rows, (void)d0, (void)depth, (void)width, (void)zero;
     return false;
   }
+
+  // B operands packed ahead for their whole depth, as pack(dst, 0, rows, 0, depth, nr) lays them out for the
+  // active ISA's nr (an inference plan's weights: PrepackedPanels), return that array and its depth; the GEMM
+  // then reads their blocks in place, packing nothing.
+  virtual const float* prepacked(long* depth) const {
+    (void)depth;
+    return nullptr;
+  }
   virtual ~Panelizer() = default;
 };
 
@@ -58,14 +66,34 @@ struct StridedPanels final : Panelizer {
               const float* zero) const override;
 };
 
+// B packed ahead: [ceil(rows / nr)][depth][nr], rows past `rows` zero (gemmPack).
+struct PrepackedPanels final : Panelizer {
+  const float* p;
+  long depth;
+  int nr;
+  PrepackedPanels(const float* p_, long depth_, int nr_) : p(p_), depth(depth_), nr(nr_) {}
+  void pack(float* dst, long r0, long rows, long d0, long depth, int width) const override;
+  const float* prepacked(long* d) const override {
+    *d = depth;
+    return p;
+  }
+};
+
+// Floats of B (n rows of depth k) packed ahead for the active ISA (PrepackedPanels), and the packing:
+// dst = B [k, n] (row-major, the weights of a convolution or dense layer) as [ceil(n / nr)][k][nr].
+long gemmPackedSize(long n, long k);
+void gemmPack(const float* b, long n, long k, float* dst);
+
 // mc x nc block: c[i * ldc + j] = (accumulate ? c : 0) + sum_p pa[..] * pb[..], pa/pb packed by Panelizer;
 // then, on the last depth block, c = act(c + bias[j]) (bias: the block's first column, or null; act Linear,
 // Relu or Relu6), in registers before the store.
-using MacroKernel = void (*)(long mc, long nc, long kc, const float* pa, const float* pb, float* c, long ldc, bool accumulate,
-                             const float* bias, Act act);
+// pbs: floats between pb's column panels.
+using MacroKernel = void (*)(long mc, long nc, long kc, const float* pa, const float* pb, long pbs, float* c, long ldc,
+                             bool accumulate, const float* bias, Act act);
 // The same with A read in place: rows [ceil(mc/mr)][nseg][mr] and lens [nseg] as Panelizer::locate fills them.
 using MacroKernelIndirect = void (*)(long mc, long nc, long kc, const float* const* rows, const long* lens, long nseg,
-                                     const float* pb, float* c, long ldc, bool accumulate, const float* bias, Act act);
+                                     const float* pb, long pbs, float* c, long ldc, bool accumulate, const float* bias,
+                                     Act act);
 // The same with B read in place: cols [ceil(nc/nr)][kc] as Panelizer::locateColumns fills them.
 using MacroKernelGatherB = void (*)(long mc, long nc, long kc, const float* pa, const float* const* cols, float* c,
                                     long ldc, bool accumulate, const float* bias, Act act);

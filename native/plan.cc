@@ -67,7 +67,7 @@ struct Plan {
   std::vector<long> bufferSizes;
   std::vector<float*> buffers;  // allocated on the first run
   long inputSize = 0, outputSize = 0;
-  Isa isa = Isa::Portable;  // packed kernels are laid out for this ISA's vector width
+  Isa isa = Isa::Portable;  // packed kernels are laid out for this ISA's vector width, and the plan runs on it
   ~Plan() {
     for (float* b : buffers) std::free(b);
   }
@@ -103,18 +103,14 @@ bool runOp(const Plan& p, const PlanOp& o, const float* x, float* y, float* cons
   const float* in0 = o.in.empty() ? nullptr : at(o.in[0]);
   const Epilogue ep{constPtr(p, o, 1), o.act};
   switch (o.op) {
-    case Op::Conv: {
-      const float* packed = !o.packed.empty() && activeIsa() == p.isa ? o.packed.data() : nullptr;
-      return conv2dEx(in0, constPtr(p, o, 0), out, geomOf(o), o.outLd, &ep, packed);
-    }
+    case Op::Conv: return conv2dEx(in0, constPtr(p, o, 0), out, geomOf(o), o.outLd, &ep, o.packed.empty() ? nullptr : o.packed.data());
     case Op::Depthwise: return depthwiseConv2dEx(in0, constPtr(p, o, 0), out, geomOf(o), &ep);
     case Op::Dense: {
       const long m = o.ints[0], k = o.ints[1], n = o.ints[2];
       // Few samples (batch-1 serving): stream the weights once (gemm_small.cc), as matmul does.
-      if (smallMFits(m, n, k)) {
-        const float* packed = !o.packed.empty() && activeIsa() == p.isa ? o.packed.data() : nullptr;
-        return gemmSmallM(StridedPanels(in0, k, 1), constPtr(p, o, 0), n, m, n, k, out, o.outLd, &ep, packed);
-      }
+      const float* packed = o.packed.empty() ? nullptr : o.packed.data();
+      if (smallMFits(m, n, k)) return gemmSmallM(StridedPanels(in0, k, 1), constPtr(p, o, 0), n, m, n, k, out, o.outLd, &ep, packed);
+      if (packed) return gemm(StridedPanels(in0, k, 1), PrepackedPanels(packed, k, gemmKernel().nr), m, n, k, out, o.outLd, false, &ep);
       return gemm(StridedPanels(in0, k, 1), StridedPanels(constPtr(p, o, 0), 1, n), m, n, k, out, o.outLd, false, &ep);
     }
     case Op::MaxPool: maxPool(in0, out, geomOf(o)); break;
@@ -296,13 +292,28 @@ napi_value PlanCreate(napi_env env, napi_callback_info info) {
       }
     } else if (o.op == Op::Dense) {
       const long m = o.ints[0], k = o.ints[1], n = o.ints[2];
-      const long size = smallMFits(m, n, k) ? smallPackedSize(m, n, k) : 0;
+      const bool small = smallMFits(m, n, k);
+      const long size = small ? smallPackedSize(m, n, k) : gemmPackedSize(n, k);
       if (size > 0) {
         o.packed.resize(static_cast<size_t>(size));
-        smallPack(plan->consts[o.consts[0]].p, n, n, k, o.packed.data());
+        if (small) smallPack(plan->consts[o.consts[0]].p, n, n, k, o.packed.data());
+        else gemmPack(plan->consts[o.consts[0]].p, n, k, o.packed.data());
       }
     }
     plan->ops.push_back(std::move(o));
+  }
+  // Constants that only packed copies read (a packed op's kernel or weights) are let go: folded weights, made
+  // for this plan alone, are then collected (the model's own weights stay the model's), so packing costs no
+  // memory for them.
+  std::vector<int> reads(plan->consts.size(), 0);
+  for (const PlanOp& o : plan->ops)
+    for (size_t k = 0; k < o.consts.size(); ++k)
+      if (o.consts[k] >= 0 && !(k == 0 && !o.packed.empty())) ++reads[static_cast<size_t>(o.consts[k])];
+  for (size_t k = 0; k < plan->consts.size(); ++k) {
+    Const& c = plan->consts[k];
+    if (reads[k] > 0 || !c.ref) continue;
+    napi_delete_reference(env, c.ref);
+    c = Const{nullptr, 0, nullptr};
   }
   napi_value ext;
   if (napi_create_external(env, plan, finalize, nullptr, &ext) != napi_ok) return nullptr;
@@ -348,6 +359,14 @@ napi_value PlanRun(napi_env env, napi_callback_info info) {
       p.buffers.push_back(static_cast<float*>(b));
     }
   }
+  // The plan runs on the kernels its packed weights are laid out for, whichever ISA was selected since.
+  struct IsaScope {
+    Isa selected;
+    explicit IsaScope(Isa planned) : selected(activeIsa()) {
+      if (planned != selected) setIsa(planned);
+    }
+    ~IsaScope() { setIsa(selected); }
+  } isaScope(p.isa);
   if (!times) {
     for (const PlanOp& o : p.ops)
       if (!runOp(p, o, x.p, y.p, p.buffers.data())) return outOfMemory(env);

@@ -193,3 +193,35 @@ test('inference plan: a plan built under one kernel ISA stays right after anothe
     setNativeIsa(info.isa);
   }
 });
+
+test('inference plan: weights packed ahead (main GEMM, column stream), folded copies released, on every batch size', { skip: !native && 'native backend not built' }, () => {
+  resetLayerNames();
+  setSeed(31);
+  // Dense at 1 row (matrix-vector, unpacked), 20 (column stream), 100 (main GEMM reading packed panels); a
+  // convolution + batch norm (folded, then packed) at 2 and 9 images (7x7 maps: 98 and 441 rows).
+  const mlp = new Sequential([new Dense({ units: 70, activation: 'relu', inputShape: [37] }), new Dense({ units: 10 })]);
+  randomizeWeights(mlp, 32);
+  for (const batch of [1, 20, 100]) {
+    const x = input([batch, 37], 33 + batch);
+    const ref = layerByLayer(mlp, x, batch);
+    mlp.predict(x, { batchSize: batch });
+    assert.ok(mlp.inferencePlanFor(x.shape), `dense plan at batch ${batch}`);
+    assert.ok(maxRel(mlp.predict(x, { batchSize: batch }), ref) <= 1e-5, `dense at batch ${batch}`);
+  }
+  const cnn = new Sequential([
+    new Conv2D({ filters: 40, kernelSize: 3, padding: 'same', inputShape: [7, 7, 24] }),
+    new BatchNormalization(),
+    new ReLU(),
+    new Conv2D({ filters: 48, kernelSize: 1 }),
+    new GlobalAveragePooling2D(),
+  ]);
+  randomizeWeights(cnn, 34);
+  for (const batch of [2, 9]) {
+    const x = input([batch, 7, 7, 24], 35 + batch);
+    const ref = layerByLayer(cnn, x, batch);
+    cnn.predict(x, { batchSize: batch });
+    // Collect the folded copies the plan let go; its packed weights must carry it alone.
+    (globalThis as { gc?: () => void }).gc?.();
+    for (let i = 0; i < 2; i++) assert.ok(maxRel(cnn.predict(x, { batchSize: batch }), ref) <= 1e-5, `conv + BN at batch ${batch}`);
+  }
+});
