@@ -38,6 +38,22 @@ struct Slot {
   long off;
 };
 
+// Packed weights, 64-byte aligned as the GEMM's own packing buffers are: in a vector's 16-byte aligned memory
+// every other vector load of B straddled two cache lines.
+struct Packed {
+  std::unique_ptr<float, void (*)(void*)> p{nullptr, std::free};
+  size_t n = 0;
+  bool allocate(size_t count) {
+    void* m = nullptr;
+    if (posix_memalign(&m, 64, count * sizeof(float)) != 0) return false;
+    p.reset(static_cast<float*>(m));
+    n = count;
+    return true;
+  }
+  float* data() const { return p.get(); }
+  bool empty() const { return n == 0; }
+};
+
 struct PlanOp {
   Op op;
   Act act;
@@ -48,7 +64,7 @@ struct PlanOp {
   std::vector<int> consts;
   // Conv: the kernel packed once (conv2dPack); Dense: the weights for the small-M GEMM (smallPack). For the
   // ISA of plan creation.
-  std::vector<float> packed;
+  Packed packed;
 };
 
 // A constant array of the plan: JavaScript's own Float32Array, held by a reference, read in place. The folded
@@ -287,7 +303,7 @@ napi_value PlanCreate(napi_env env, napi_callback_info info) {
         return a.fail("code", "a convolution with its geometry and kernel"), nullptr;
       const long size = conv2dPackedSize(g);
       if (size > 0) {
-        o.packed.resize(static_cast<size_t>(size));
+        if (!o.packed.allocate(static_cast<size_t>(size))) return outOfMemory(env);
         conv2dPack(plan->consts[o.consts[0]].p, g, o.packed.data());
       }
     } else if (o.op == Op::Dense) {
@@ -295,7 +311,7 @@ napi_value PlanCreate(napi_env env, napi_callback_info info) {
       const bool small = smallMFits(m, n, k);
       const long size = small ? smallPackedSize(m, n, k) : gemmPackedSize(n, k);
       if (size > 0) {
-        o.packed.resize(static_cast<size_t>(size));
+        if (!o.packed.allocate(static_cast<size_t>(size))) return outOfMemory(env);
         if (small) smallPack(plan->consts[o.consts[0]].p, n, n, k, o.packed.data());
         else gemmPack(plan->consts[o.consts[0]].p, n, k, o.packed.data());
       }

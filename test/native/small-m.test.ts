@@ -152,6 +152,8 @@ test('native depthwiseConv2dEx applies bias and activation', async (t) => {
     [[2, 8, 7, 21], 2, 'relu', 3],
     [[1, 5, 5, 70], 1, 'sigmoid', 3],
     [[1, 7, 9, 37], 1, 'relu', 5],
+    [[1, 16, 16, 24], 1, 'relu', 3], // interior rows of 14 pixels: blocks of 8, 4 and 2
+    [[1, 7, 7, 40], 1, 'relu6', 3], // 5 interior pixels: 4 + 1
     [[2, 40, 40, 330], 1, 'relu6', 3],
   ];
   await forEachIsa(t, (_nb, isa) => {
