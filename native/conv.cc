@@ -130,6 +130,26 @@ float* packFewKernel(long K, long n, int nr, At at) {
 
 }  // namespace
 
+namespace {
+
+// The layout a plan packs a kernel in (conv2dPack): the one conv2dEx's path for g reads.
+enum class Packing { None, Planar, Few, SmallM, Gemm };
+
+Packing packingFor(const Geom& g) {
+  const long M = g.n * g.oh * g.ow, K = g.kh * g.kw * g.c;
+  const bool fewPixels = smallMFits(M, g.outC, K);
+  // Few pixels: the column stream (2..48 rows), the main GEMM on packed panels (49..64), or for a single
+  // pixel the matrix-vector product on the kernel as it is.
+  const Packing few = smallPackedSize(M, g.outC, K) > 0 ? Packing::SmallM : M > 1 ? Packing::Gemm : Packing::None;
+  if (isPointwise(g)) return fewPixels ? few : Packing::Gemm;
+  if (planarFits(g)) return Packing::Planar;
+  if (fewOutputsPanel(g.outC)) return Packing::Few;
+  if (g.outC < gemmKernel().nr) return Packing::None;
+  return fewPixels ? few : Packing::Gemm;
+}
+
+}  // namespace
+
 // y: [n, oh, ow, outC]; x: [n, h, w, c]; w: [kh, kw, c, outC]
 bool conv2d(const float* x, const float* w, float* y, const Geom& g) { return conv2dEx(x, w, y, g, g.outC, nullptr, nullptr); }
 
@@ -138,8 +158,9 @@ bool conv2d(const float* x, const float* w, float* y, const Geom& g) { return co
 bool conv2dEx(const float* x, const float* w, float* y, const Geom& g, long ldy, const Epilogue* ep, const float* packed) {
   const long M = g.n * g.oh * g.ow, K = g.kh * g.kw * g.c;
   StridedPanels wp(w, 1, g.outC);  // B: outC rows of depth K
-  // Few output pixels (batch-1 inference on small maps): stream the weights once (gemm_small.cc).
-  const bool fewPixels = smallMFits(M, g.outC, K);
+  // Few output pixels (batch-1 inference on small maps): stream the weights once (gemm_small.cc), unless a
+  // plan packed them for the main GEMM.
+  const bool fewPixels = smallMFits(M, g.outC, K) && !(packed && packingFor(g) == Packing::Gemm);
   // A plan's kernel packed ahead for the main GEMM (conv2dPack): its blocks are read in place.
   const PrepackedPanels ahead(packed, K, gemmKernel().nr);
   if (isPointwise(g)) {
@@ -181,24 +202,6 @@ bool conv2dEx(const float* x, const float* w, float* y, const Geom& g, long ldy,
   });
   return true;
 }
-
-namespace {
-
-// The layout a plan packs a kernel in (conv2dPack): the one conv2dEx's path for g reads.
-enum class Packing { None, Planar, Few, SmallM, Gemm };
-
-Packing packingFor(const Geom& g) {
-  const long M = g.n * g.oh * g.ow, K = g.kh * g.kw * g.c;
-  const bool fewPixels = smallMFits(M, g.outC, K);
-  const bool smallM = fewPixels && smallPackedSize(M, g.outC, K) > 0;
-  if (isPointwise(g)) return fewPixels ? (smallM ? Packing::SmallM : Packing::None) : Packing::Gemm;
-  if (planarFits(g)) return Packing::Planar;
-  if (fewOutputsPanel(g.outC)) return Packing::Few;
-  if (fewPixels) return smallM ? Packing::SmallM : Packing::None;
-  return g.outC >= gemmKernel().nr ? Packing::Gemm : Packing::None;
-}
-
-}  // namespace
 
 long conv2dPackedSize(const Geom& g) {
   const long K = g.kh * g.kw * g.c;

@@ -210,12 +210,14 @@ static bool columnStream(const SmallKernel& sk, const Panelizer& a, const float*
   return true;
 }
 
-// With B packed ahead (an inference plan's weights), 2..64 rows take the column stream: against the paths
+// With B packed ahead (an inference plan's weights), 2..48 rows take the column stream: against the paths
 // below, which read B as it is, CPU time of one thread at batch 1 (A/B): 4x4x512 -> 512 3x3 (M = 16) 1.3 ->
 // 0.8 ms, 8x8x256 -> 512 stride 2 (M = 16) 0.77 -> 0.46, 7x7x1024 -> 1024 1x1 (M = 49) 1.58 -> 1.28, 2x2x512
-// -> 512 (M = 4, memory-bound) 0.65 -> 0.54; 8x8 -> 256 (M = 64) and M = 32 level. Read in place, the
-// same stream was 2-3x slower than the paths below: B's rows 2 KiB apart put every row on another page.
-long smallPackedSize(long m, long n, long k) { return m >= 2 && m <= 64 ? colPackedSize(smallKernel(), n, k) : 0; }
+// -> 512 (M = 4, memory-bound) 0.65 -> 0.54; M = 32 level. Read in place, the same stream was 2-3x slower
+// than the paths below: B's rows 2 KiB apart put every row on another page. From 49 rows the main GEMM on
+// the packed panels does as well or better (2 threads, in the plans: 8x8 maps at batch 1, M = 64, 8-20%
+// faster; 7x7, M = 49, level), so a plan packs those for it (gemmPack).
+long smallPackedSize(long m, long n, long k) { return m >= 2 && m <= 48 ? colPackedSize(smallKernel(), n, k) : 0; }
 
 void smallPack(const float* b, long ldb, long n, long k, float* dst) {
   const long w = smallKernel().width;

@@ -18,8 +18,9 @@ bool smallMFits(long m, long n, long k);
 bool gemmSmallM(const Panelizer& a, const float* b, long ldb, long m, long n, long k, float* c, long ldc,
                 const Epilogue* ep, const float* packed = nullptr);
 
-// Floats of B [k, n] packed for C of m rows, or 0 where gemmSmallM reads B as it is: packing pays for the
-// repeated products of an inference plan, not for one product.
+// Floats of B [k, n] packed for C of m rows (2..48), or 0 where gemmSmallM reads B as it is: packing pays for
+// the repeated products of an inference plan, not for one product (plans pack 49..64 rows for the main GEMM
+// instead, gemmPack).
 long smallPackedSize(long m, long n, long k);
 // dst [smallPackedSize floats] = B [k, n] (row stride ldb) laid out for the active ISA.
 void smallPack(const float* b, long ldb, long n, long k, float* dst);

@@ -124,9 +124,12 @@ bool runOp(const Plan& p, const PlanOp& o, const float* x, float* y, float* cons
     case Op::Dense: {
       const long m = o.ints[0], k = o.ints[1], n = o.ints[2];
       // Few samples (batch-1 serving): stream the weights once (gemm_small.cc), as matmul does.
+      // Packed for the column stream (2..48 samples) or the main GEMM (more); a single sample streams the
+      // weights as they are (matrix-vector).
       const float* packed = o.packed.empty() ? nullptr : o.packed.data();
-      if (smallMFits(m, n, k)) return gemmSmallM(StridedPanels(in0, k, 1), constPtr(p, o, 0), n, m, n, k, out, o.outLd, &ep, packed);
+      if (packed && smallPackedSize(m, n, k) > 0) return gemmSmallM(StridedPanels(in0, k, 1), nullptr, n, m, n, k, out, o.outLd, &ep, packed);
       if (packed) return gemm(StridedPanels(in0, k, 1), PrepackedPanels(packed, k, gemmKernel().nr), m, n, k, out, o.outLd, false, &ep);
+      if (smallMFits(m, n, k)) return gemmSmallM(StridedPanels(in0, k, 1), constPtr(p, o, 0), n, m, n, k, out, o.outLd, &ep);
       return gemm(StridedPanels(in0, k, 1), StridedPanels(constPtr(p, o, 0), 1, n), m, n, k, out, o.outLd, false, &ep);
     }
     case Op::MaxPool: maxPool(in0, out, geomOf(o)); break;
@@ -308,8 +311,8 @@ napi_value PlanCreate(napi_env env, napi_callback_info info) {
       }
     } else if (o.op == Op::Dense) {
       const long m = o.ints[0], k = o.ints[1], n = o.ints[2];
-      const bool small = smallMFits(m, n, k);
-      const long size = small ? smallPackedSize(m, n, k) : gemmPackedSize(n, k);
+      const bool small = smallPackedSize(m, n, k) > 0;
+      const long size = small ? smallPackedSize(m, n, k) : m > 1 ? gemmPackedSize(n, k) : 0;
       if (size > 0) {
         if (!o.packed.allocate(static_cast<size_t>(size))) return outOfMemory(env);
         if (small) smallPack(plan->consts[o.consts[0]].p, n, n, k, o.packed.data());
