@@ -11,6 +11,7 @@
 #include "gemm_small.h"
 
 #include <atomic>
+#include <utility>
 
 #include "isa.h"
 #include "threadpool.h"
@@ -36,17 +37,18 @@ struct SmallKernel {
   StreamFn stream;
   ColTileFn (*colTile)(int rows);
   int (*colVectors)(int rows);
+  int colMaxRows;
 };
 
 SmallKernel smallKernel() {
 #if CK_HAVE_X86_VARIANTS
   switch (activeIsa()) {
-    case Isa::Avx512: return {small_avx512::W, small_avx512::SMR, small_avx512::SNV, small_avx512::smallTileFn, small_avx512::smallMatvec, small_avx512::smallRowsStream, small_avx512::colTileFn, small_avx512::colVectors};
-    case Isa::Avx2: return {small_avx2::W, small_avx2::SMR, small_avx2::SNV, small_avx2::smallTileFn, small_avx2::smallMatvec, small_avx2::smallRowsStream, small_avx2::colTileFn, small_avx2::colVectors};
+    case Isa::Avx512: return {small_avx512::W, small_avx512::SMR, small_avx512::SNV, small_avx512::smallTileFn, small_avx512::smallMatvec, small_avx512::smallRowsStream, small_avx512::colTileFn, small_avx512::colVectors, small_avx512::kColMaxRows};
+    case Isa::Avx2: return {small_avx2::W, small_avx2::SMR, small_avx2::SNV, small_avx2::smallTileFn, small_avx2::smallMatvec, small_avx2::smallRowsStream, small_avx2::colTileFn, small_avx2::colVectors, small_avx2::kColMaxRows};
     default: break;
   }
 #endif
-  return {small_portable::W, small_portable::SMR, small_portable::SNV, small_portable::smallTileFn, small_portable::smallMatvec, small_portable::smallRowsStream, small_portable::colTileFn, small_portable::colVectors};
+  return {small_portable::W, small_portable::SMR, small_portable::SNV, small_portable::smallTileFn, small_portable::smallMatvec, small_portable::smallRowsStream, small_portable::colTileFn, small_portable::colVectors, small_portable::kColMaxRows};
 }
 
 // A block of KC x NB floats of B (32 KiB) stays in L1 across the row panels.
@@ -137,23 +139,23 @@ static bool streamRows(const SmallKernel& sk, const Panelizer& a, const float* b
   return true;
 }
 
-// Rows of C per panel of the column stream (colTile's largest tile), and its depth block: a panel's slice of
-// packed A (kColDepth x 16 floats, 16 KiB) stays in L1 while the column blocks pass over it.
-constexpr long kColPanel = 16, kColDepth = 256;
+// The column stream's depth block: a panel's slice of packed A (kColDepth x at most 16 floats, 16 KiB) stays in
+// L1 while the column blocks pass over it.
+constexpr long kColDepth = 256;
 
 // B packed for the column stream: [vectors][k][W], vector j of columns down all k rows as one contiguous run,
 // zero-padded past column n to whole work units of 4 vectors (a tile reads all the vectors of its block).
 static long colPackedSize(const SmallKernel& sk, long n, long k) { return ceilDiv(n, 4L * sk.width) * 4 * k * sk.width; }
 
-// 2..64 rows against B packed by smallPack: A packed once per panel of at most 16 rows (64 = 4 x 16,
-// 49 = 13 + 3 x 12), B's column blocks of 4 vectors owned by threads, each block down a depth block once per
-// panel (from memory for the first panel, from L2 after), the tile's sums in registers (colTile). Depth
-// segments as in gemmSmallM below, fixed by the shape.
+// 2..48 rows against B packed by smallPack: A packed once per panel of at most colMaxRows rows (avx512: 16, so
+// 48 = 3 x 16 and 25 = 13 + 12; 12 with 16 vector registers), B's column blocks of 4 vectors owned
+// by threads, each block down a depth block once per panel (from memory for the first panel, from L2 after),
+// the tile's sums in registers (colTile). Depth segments as in gemmSmallM below, fixed by the shape.
 static bool columnStream(const SmallKernel& sk, const Panelizer& a, const float* bp, long m, long n, long k,
                          float* c, long ldc, const Epilogue* ep) {
   const long ub = 4L * sk.width;  // columns per work unit: every panel's vector count divides 4
   const long colBlocks = ceilDiv(n, ub), segments = segmentsFor(m, n, k, colBlocks);
-  const long panels = ceilDiv(m, kColPanel);
+  const long panels = ceilDiv(m, sk.colMaxRows);
   thread_local Scratch packBuf, partialBuf;
   float* ap = packBuf.floats(static_cast<size_t>(k * m));
   float* partials = segments > 1 ? partialBuf.floats(static_cast<size_t>((segments - 1) * m * n)) : nullptr;
