@@ -38,19 +38,26 @@ struct Slot {
   long off;
 };
 
-// Packed weights, 64-byte aligned as the GEMM's own packing buffers are: in a vector's 16-byte aligned memory
-// every other vector load of B straddled two cache lines.
+// Packed weights: the plan's own 64-byte aligned array, or (in place) the memory of a constant made for this
+// plan alone, whose original layout nothing reads any more.
 struct Packed {
-  std::unique_ptr<float, void (*)(void*)> p{nullptr, std::free};
+  std::unique_ptr<float, void (*)(void*)> own{nullptr, std::free};
+  float* p = nullptr;
   size_t n = 0;
   bool allocate(size_t count) {
     void* m = nullptr;
     if (posix_memalign(&m, 64, count * sizeof(float)) != 0) return false;
-    p.reset(static_cast<float*>(m));
+    own.reset(static_cast<float*>(m));
+    p = own.get();
     n = count;
     return true;
   }
-  float* data() const { return p.get(); }
+  void borrow(float* at, size_t count) {
+    own.reset();
+    p = at;
+    n = count;
+  }
+  float* data() const { return p; }
   bool empty() const { return n == 0; }
 };
 
@@ -75,6 +82,8 @@ struct Const {
   const float* p;
   size_t len;
   napi_ref ref;
+  bool owned = false;   // made for this plan alone (CompiledPlan.owned): may be packed in place
+  bool packedIn = false;  // holds an op's packed weights now (kept alive, never read as the original)
 };
 
 struct Plan {
@@ -208,8 +217,36 @@ bool readInt32(napi_env env, napi_value v, const int32_t** p, size_t* len) {
   return true;
 }
 
+// Packs an op's weights (const index ci, `size` floats) with `pack(dst)`: in place when the constant was made for
+// this plan alone and the packed layout has its size (batch norm folded into a convolution whose outputs fill
+// the panels: no memory beyond what the plan held before packing), else into the plan's own array. A model's
+// own weights are packed only where the product has at most kPackCopyRows rows (batch-1 serving, where
+// every thread packing B on every call cost most: 13% of MobileNet's inference) or the copy is small: at
+// larger batches the packing is paid for by the rows, and a copy of every weight would raise the memory a
+// model trains and predicts in.
+constexpr long kPackCopyRows = 64, kPackCopySmall = 1L << 18;
+
+template <class PackFn>
+bool packWeights(Plan* plan, PlanOp& o, long size, long rows, Scratch& tmp, PackFn pack) {
+  Const& c = plan->consts[static_cast<size_t>(o.consts[0])];
+  if (c.owned && !c.packedIn && static_cast<size_t>(size) == c.len) {
+    float* t = tmp.floats(static_cast<size_t>(size));
+    if (!t) return false;
+    pack(t);
+    float* at = const_cast<float*>(c.p);
+    std::memcpy(at, t, static_cast<size_t>(size) * sizeof(float));
+    o.packed.borrow(at, static_cast<size_t>(size));
+    c.packedIn = true;
+    return true;
+  }
+  if (!c.owned && rows > kPackCopyRows && size > kPackCopySmall) return true;  // read as it is
+  if (!o.packed.allocate(static_cast<size_t>(size))) return false;
+  pack(o.packed.data());
+  return true;
+}
+
 // planCreate(code: Int32Array, consts: Float32Array[], bufferSizes: Int32Array|Float64Array-as-numbers[],
-//            inputSize, outputSize) -> external
+//            inputSize, outputSize[, owned: Uint8Array]) -> external
 napi_value PlanCreate(napi_env env, napi_callback_info info) {
   Args a(env, info);
   if (!a.count(5)) return nullptr;
@@ -248,6 +285,20 @@ napi_value PlanCreate(napi_env env, napi_callback_info info) {
     if (napi_create_reference(env, v, 1, &c.ref) != napi_ok) return a.fail("consts", "Float32Arrays"), nullptr;
     plan->consts.push_back(c);
   }
+  {  // owned flags: optional (absent: nothing is the plan's own)
+    const uint8_t* owned = nullptr;
+    size_t ownedLen = 0;
+    bool typed = false;
+    napi_is_typedarray(env, a.arg(5), &typed);
+    if (typed) {
+      napi_typedarray_type type;
+      void* d = nullptr;
+      if (napi_get_typedarray_info(env, a.arg(5), &type, &ownedLen, &d, nullptr, nullptr) != napi_ok || type != napi_uint8_array)
+        return a.fail("owned", "a Uint8Array"), nullptr;
+      owned = static_cast<const uint8_t*>(d);
+    }
+    for (size_t k = 0; k < plan->consts.size() && k < ownedLen; ++k) plan->consts[k].owned = owned[k] != 0;
+  }
   for (uint32_t i = 0; i < nBufs; ++i) {
     napi_value v;
     double size = 0;
@@ -256,6 +307,7 @@ napi_value PlanCreate(napi_env env, napi_callback_info info) {
     plan->bufferSizes.push_back(static_cast<long>(size));
   }
 
+  Scratch packTmp;  // one layer's packing on its way into a constant's own memory; freed with this call
   // Decode, checking every index against the arrays it names: a malformed code must not reach a kernel.
   size_t i = 0;
   auto next = [&](long* v) {
@@ -305,19 +357,16 @@ napi_value PlanCreate(napi_env env, napi_callback_info info) {
       if (plan->consts[o.consts[0]].len < static_cast<size_t>(g.kh * g.kw * g.c * g.outC))
         return a.fail("code", "a convolution with its geometry and kernel"), nullptr;
       const long size = conv2dPackedSize(g);
-      if (size > 0) {
-        if (!o.packed.allocate(static_cast<size_t>(size))) return outOfMemory(env);
-        conv2dPack(plan->consts[o.consts[0]].p, g, o.packed.data());
-      }
+      const float* w = plan->consts[o.consts[0]].p;
+      if (size > 0 && !packWeights(plan, o, size, g.n * g.oh * g.ow, packTmp, [&](float* dst) { conv2dPack(w, g, dst); }))
+        return outOfMemory(env);
     } else if (o.op == Op::Dense) {
       const long m = o.ints[0], k = o.ints[1], n = o.ints[2];
       const bool small = smallPackedSize(m, n, k) > 0;
       const long size = small ? smallPackedSize(m, n, k) : m > 1 ? gemmPackedSize(n, k) : 0;
-      if (size > 0) {
-        if (!o.packed.allocate(static_cast<size_t>(size))) return outOfMemory(env);
-        if (small) smallPack(plan->consts[o.consts[0]].p, n, n, k, o.packed.data());
-        else gemmPack(plan->consts[o.consts[0]].p, n, k, o.packed.data());
-      }
+      const float* w = plan->consts[o.consts[0]].p;
+      if (size > 0 && !packWeights(plan, o, size, m, packTmp, [&](float* dst) { small ? smallPack(w, n, n, k, dst) : gemmPack(w, n, k, dst); }))
+        return outOfMemory(env);
     }
     plan->ops.push_back(std::move(o));
   }
@@ -330,7 +379,9 @@ napi_value PlanCreate(napi_env env, napi_callback_info info) {
       if (o.consts[k] >= 0 && !(k == 0 && !o.packed.empty())) ++reads[static_cast<size_t>(o.consts[k])];
   for (size_t k = 0; k < plan->consts.size(); ++k) {
     Const& c = plan->consts[k];
-    if (reads[k] > 0 || !c.ref) continue;
+    // Packed in place, its original layout is gone: nothing may read it as the original.
+    if (c.packedIn && reads[k] > 0) return a.fail("owned", "constants each read by one op only"), nullptr;
+    if (reads[k] > 0 || !c.ref || c.packedIn) continue;
     napi_delete_reference(env, c.ref);
     c = Const{nullptr, 0, nullptr};
   }

@@ -42,7 +42,8 @@ export function availableBackends(): string[] {
  * it loads, so that importing the plan never loads the addon by itself.
  */
 export interface PlanRunner {
-  planCreate(code: Int32Array, consts: Float32Array[], bufferSizes: number[], inputSize: number, outputSize: number): unknown;
+  /** owned: per constant, 1 where it was made for this plan alone (CompiledPlan.owned). */
+  planCreate(code: Int32Array, consts: Float32Array[], bufferSizes: number[], inputSize: number, outputSize: number, owned?: Uint8Array): unknown;
   planRun(plan: unknown, x: Float32Array, y: Float32Array, times?: Float64Array): void;
 }
 const planRunners = new Map<string, PlanRunner>();

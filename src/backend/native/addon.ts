@@ -51,7 +51,7 @@ export interface NativeAddon {
   /** FP32 FMA peak in GFLOP/s over `threads` pool threads for `milliseconds` (native/peak.cc). */
   fmaPeak(milliseconds: number, threads: number): number;
   /** An inference plan (native/plan.cc): op records, constants (copied), buffer sizes in floats. */
-  planCreate(code: Int32Array, consts: Float32Array[], bufferSizes: number[], inputSize: number, outputSize: number): NativePlanHandle;
+  planCreate(code: Int32Array, consts: Float32Array[], bufferSizes: number[], inputSize: number, outputSize: number, owned?: Uint8Array): NativePlanHandle;
   /** With times (one per op), adds each op's seconds to it. */
   planRun(plan: NativePlanHandle, x: Float32Array, y: Float32Array, times?: Float64Array): void;
   info(): NativeInfo;

@@ -36,6 +36,11 @@ interface PlanOp {
 export interface CompiledPlan {
   code: Int32Array;
   consts: Float32Array[];
+  /**
+   * 1 for a constant made for this plan alone (weights with batch norm folded in, transposed dense kernels):
+   * the native plan may pack it in place and let the original layout go. 0 for the model's own arrays.
+   */
+  owned: Uint8Array;
   bufferSizes: number[];
   inputSize: number;
   outputSize: number;
@@ -244,6 +249,8 @@ export function compileTrace(trace: Trace): CompiledPlan {
 
   const consts: Float32Array[] = [];
   const constIndex = new Map<Float32Array, number>();
+  const ownedConsts = new Set<Float32Array>();
+  for (const o of ops) if (o.ownsWeights && o.consts[0]) ownedConsts.add(o.consts[0]);
   const code: number[] = [];
   const opCounts: Record<string, number> = {};
   const opNames: string[] = [];
@@ -272,5 +279,6 @@ export function compileTrace(trace: Trace): CompiledPlan {
       code.push(i);
     }
   }
-  return { code: Int32Array.from(code), consts, bufferSizes, inputSize: sizes[0], outputSize: sizes[output], opCounts, opNames };
+  const owned = Uint8Array.from(consts, (c) => (ownedConsts.has(c) ? 1 : 0));
+  return { code: Int32Array.from(code), consts, owned, bufferSizes, inputSize: sizes[0], outputSize: sizes[output], opCounts, opNames };
 }

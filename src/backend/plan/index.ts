@@ -63,7 +63,7 @@ export class InferencePlan {
     try {
       const { trace } = traceForward(x.data, () => (result = forward()).data);
       const c = compileTrace(trace);
-      const handle = runner.planCreate(c.code, c.consts, c.bufferSizes, c.inputSize, c.outputSize);
+      const handle = runner.planCreate(c.code, c.consts, c.bufferSizes, c.inputSize, c.outputSize, c.owned);
       const plan = new InferencePlan(runner, handle, c.inputSize, [...(result as unknown as Tensor).shape], versions, c.opCounts, c.bufferSizes.reduce((a, b) => a + b, 0), c.opNames);
       const traced = result as unknown as Tensor;
       const planned = plan.run(x.data);
