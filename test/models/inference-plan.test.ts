@@ -194,7 +194,7 @@ test('inference plan: a plan built under one kernel ISA stays right after anothe
   }
 });
 
-test('inference plan: weights packed ahead (main GEMM, column stream), folded copies released, on every batch size', { skip: !native && 'native backend not built' }, () => {
+test('inference plan: weights packed ahead (main GEMM, column stream), folded copies packed in place or released, on every batch size', { skip: !native && 'native backend not built' }, () => {
   resetLayerNames();
   setSeed(31);
   // Dense at 1 row (matrix-vector, unpacked), 20 (column stream), 100 (main GEMM reading packed panels); a
@@ -208,8 +208,13 @@ test('inference plan: weights packed ahead (main GEMM, column stream), folded co
     assert.ok(mlp.inferencePlanFor(x.shape), `dense plan at batch ${batch}`);
     assert.ok(maxRel(mlp.predict(x, { batchSize: batch }), ref) <= 1e-5, `dense at batch ${batch}`);
   }
+  // 40 outputs: folded, packed into the plan's own array (the padded panels are larger); 64: folded and
+  // packed in place, into the folded copy's memory; the 1x1 without batch norm: the model's own kernel, copied.
   const cnn = new Sequential([
     new Conv2D({ filters: 40, kernelSize: 3, padding: 'same', inputShape: [7, 7, 24] }),
+    new BatchNormalization(),
+    new ReLU(),
+    new Conv2D({ filters: 64, kernelSize: 3, padding: 'same' }),
     new BatchNormalization(),
     new ReLU(),
     new Conv2D({ filters: 48, kernelSize: 1 }),
