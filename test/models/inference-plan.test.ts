@@ -227,6 +227,13 @@ test('inference plan: weights packed ahead (main GEMM, column stream), folded co
     cnn.predict(x, { batchSize: batch });
     // Collect the folded copies the plan let go; its packed weights must carry it alone.
     (globalThis as { gc?: () => void }).gc?.();
-    for (let i = 0; i < 2; i++) assert.ok(maxRel(cnn.predict(x, { batchSize: batch }), ref) <= 1e-5, `conv + BN at batch ${batch}`);
+    // Relative to the output's scale: two folded batch norms round differently from the layer-by-layer path, and
+    // the pooled outputs pass near zero.
+    let floor = 0;
+    for (let i = 0; i < ref.size; i++) floor = Math.max(floor, 1e-2 * Math.abs(ref.data[i]));
+    for (let i = 0; i < 2; i++) {
+      const rel = maxRel(cnn.predict(x, { batchSize: batch }), ref, floor);
+      assert.ok(rel <= 1e-5, `conv + BN at batch ${batch}: ${rel}`);
+    }
   }
 });
