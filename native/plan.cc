@@ -224,7 +224,7 @@ bool readInt32(napi_env env, napi_value v, const int32_t** p, size_t* len) {
 // every thread packing B on every call cost most: 13% of MobileNet's inference) or the copy is small: at
 // larger batches the packing is paid for by the rows, and a copy of every weight would raise the memory a
 // model trains and predicts in.
-constexpr long kPackCopyRows = 64, kPackCopySmall = 1L << 18;
+constexpr long kPackCopyRows = 256, kPackCopySmall = 1L << 18;
 
 template <class PackFn>
 bool packWeights(Plan* plan, PlanOp& o, long size, long rows, Scratch& tmp, PackFn pack) {
