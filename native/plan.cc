@@ -226,10 +226,12 @@ bool readInt32(napi_env env, napi_value v, const int32_t** p, size_t* len) {
 // M = 128, spent a quarter to a half of their arithmetic's time on it). With more rows the packing is paid
 // for, and a copy of every weight would raise the memory a model trains and predicts in (peak RSS level with
 // before packing: VGG16 282 / 282 MB, ResNet18 405 / 406 MB at batch 32).
-constexpr long kPackCopyRows = 256, kPackCopySmall = 1L << 18;
+// The column stream's copy pays up to 25 rows (a 5x5 map at batch 1: 20% on AlexNet8's, 4x4: ~2x); at 32 it was
+// level with reading B as it is (a dense layer at batch 32: AlexNet8's 25 MB of dense weights for nothing).
+constexpr long kPackCopyRows = 256, kColCopyRows = 25, kPackCopySmall = 1L << 18;
 
 template <class PackFn>
-bool packWeights(Plan* plan, PlanOp& o, long size, long rows, Scratch& tmp, PackFn pack) {
+bool packWeights(Plan* plan, PlanOp& o, long size, long rows, bool column, Scratch& tmp, PackFn pack) {
   Const& c = plan->consts[static_cast<size_t>(o.consts[0])];
   if (c.owned && !c.packedIn && static_cast<size_t>(size) == c.len) {
     float* t = tmp.floats(static_cast<size_t>(size));
@@ -241,7 +243,7 @@ bool packWeights(Plan* plan, PlanOp& o, long size, long rows, Scratch& tmp, Pack
     c.packedIn = true;
     return true;
   }
-  if (!c.owned && rows > kPackCopyRows && size > kPackCopySmall) return true;  // read as it is
+  if (!c.owned && rows > (column ? kColCopyRows : kPackCopyRows) && size > kPackCopySmall) return true;  // read as it is
   if (!o.packed.allocate(static_cast<size_t>(size))) return false;
   pack(o.packed.data());
   return true;
@@ -360,14 +362,16 @@ napi_value PlanCreate(napi_env env, napi_callback_info info) {
         return a.fail("code", "a convolution with its geometry and kernel"), nullptr;
       const long size = conv2dPackedSize(g);
       const float* w = plan->consts[o.consts[0]].p;
-      if (size > 0 && !packWeights(plan, o, size, g.n * g.oh * g.ow, packTmp, [&](float* dst) { conv2dPack(w, g, dst); }))
+      const long rows = g.n * g.oh * g.ow;
+      const bool column = smallPackedSize(rows, g.outC, g.kh * g.kw * g.c) > 0;
+      if (size > 0 && !packWeights(plan, o, size, rows, column, packTmp, [&](float* dst) { conv2dPack(w, g, dst); }))
         return outOfMemory(env);
     } else if (o.op == Op::Dense) {
       const long m = o.ints[0], k = o.ints[1], n = o.ints[2];
       const bool small = smallPackedSize(m, n, k) > 0;
       const long size = small ? smallPackedSize(m, n, k) : m > 1 ? gemmPackedSize(n, k) : 0;
       const float* w = plan->consts[o.consts[0]].p;
-      if (size > 0 && !packWeights(plan, o, size, m, packTmp, [&](float* dst) { small ? smallPack(w, n, n, k, dst) : gemmPack(w, n, k, dst); }))
+      if (size > 0 && !packWeights(plan, o, size, m, small, packTmp, [&](float* dst) { small ? smallPack(w, n, n, k, dst) : gemmPack(w, n, k, dst); }))
         return outOfMemory(env);
     }
     plan->ops.push_back(std::move(o));
