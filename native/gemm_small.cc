@@ -63,6 +63,24 @@ long segmentsFor(long m, long n, long k, long colBlocks) {
   return maxl(1, minl(k / kMinSegment, ceilDiv(kUnits, colBlocks)));
 }
 
+// c [m, n] (row stride ldc) += partials 1, 2, ... (segments - 1 of them, each [m, n]) in segment order, then
+// the epilogue. Threads own column ranges, so each value's additions keep the shape's order.
+void addPartials(float* c, long ldc, const float* partials, long m, long n, long segments, const Epilogue* ep) {
+  parallel(threadsFor(m * n * segments, 1 << 14), [&](int tid, int nt) {
+    long j0, j1;
+    splitRange(n, nt, tid, &j0, &j1);
+    if (j0 >= j1) return;
+    for (long i = 0; i < m; ++i) {
+      float* __restrict ci = c + i * ldc;
+      for (long s = 1; s < segments; ++s) {
+        const float* __restrict p = partials + (s - 1) * m * n + i * n;
+        for (long j = j0; j < j1; ++j) ci[j] += p[j];
+      }
+    }
+    if (ep) applyEpilogue(*ep, c, ldc, m, j0, j1);
+  });
+}
+
 }  // namespace
 
 // One row of C: depth segments of whole B rows (fixed by the shape: k / 256, at most 8), each summed into its
@@ -86,16 +104,7 @@ static bool matvec(const SmallKernel& sk, const Panelizer& a, const float* b, lo
       sk.matvec(x + p0, b + p0 * ldb, ldb, p1 - p0, n, y);
     }
   });
-  parallel(threadsFor(n * segments, 1 << 14), [&](int tid, int nt) {
-    long j0, j1;
-    splitRange(n, nt, tid, &j0, &j1);
-    if (j0 >= j1) return;
-    for (long s = 1; s < segments; ++s) {
-      const float* p = partials + (s - 1) * n;
-      for (long j = j0; j < j1; ++j) c[j] += p[j];
-    }
-    if (ep) applyEpilogue(*ep, c, n, 1, j0, j1);
-  });
+  addPartials(c, n, partials, 1, n, segments, ep);
   return true;
 }
 
@@ -124,18 +133,7 @@ static bool streamRows(const SmallKernel& sk, const Panelizer& a, const float* b
       sk.stream(ap + p0 * m, m, b + p0 * ldb, ldb, p1 - p0, n, y, ldy);
     }
   });
-  parallel(threadsFor(m * n * segments, 1 << 14), [&](int tid, int nt) {
-    long j0, j1;
-    splitRange(n, nt, tid, &j0, &j1);
-    if (j0 >= j1) return;
-    for (long s = 1; s < segments; ++s)
-      for (long i = 0; i < m; ++i) {
-        const float* pr = partials + ((s - 1) * m + i) * n;
-        float* ci = c + i * ldc;
-        for (long j = j0; j < j1; ++j) ci[j] += pr[j];
-      }
-    if (ep) applyEpilogue(*ep, c, ldc, m, j0, j1);
-  });
+  addPartials(c, ldc, partials, m, n, segments, ep);
   return true;
 }
 
@@ -194,21 +192,7 @@ static bool columnStream(const SmallKernel& sk, const Panelizer& a, const float*
       if (ep && segments == 1) applyEpilogue(*ep, c, ldc, m, j0, j0 + cols);
     }
   });
-  if (segments > 1) {
-    parallel(threadsFor(m * n * segments, 1 << 15), [&](int tid, int nt) {
-      long j0, j1;
-      splitRange(n, nt, tid, &j0, &j1);
-      if (j0 == j1) return;
-      for (long i = 0; i < m; ++i) {
-        float* __restrict ci = c + i * ldc;
-        for (long s = 1; s < segments; ++s) {
-          const float* __restrict p = partials + (s - 1) * m * n + i * n;
-          for (long j = j0; j < j1; ++j) ci[j] += p[j];
-        }
-      }
-      if (ep) applyEpilogue(*ep, c, ldc, m, j0, j1);
-    });
-  }
+  if (segments > 1) addPartials(c, ldc, partials, m, n, segments, ep);
   return true;
 }
 
@@ -314,22 +298,7 @@ bool gemmSmallM(const Panelizer& a, const float* b, long ldb, long m, long n, lo
   });
   if (!ok) return false;
 
-  if (segments > 1) {
-    // c += partial 1, partial 2, ... in order, then the epilogue; threads own column ranges.
-    parallel(threadsFor(m * n * segments, 1 << 15), [&](int tid, int nt) {
-      long j0, j1;
-      splitRange(n, nt, tid, &j0, &j1);
-      if (j0 == j1) return;
-      for (long i = 0; i < m; ++i) {
-        float* __restrict ci = c + i * ldc;
-        for (long s = 1; s < segments; ++s) {
-          const float* __restrict p = partials + (s - 1) * m * n + i * n;
-          for (long j = j0; j < j1; ++j) ci[j] += p[j];
-        }
-      }
-      if (ep) applyEpilogue(*ep, c, ldc, m, j0, j1);
-    });
-  }
+  if (segments > 1) addPartials(c, ldc, partials, m, n, segments, ep);
   return true;
 }
 
