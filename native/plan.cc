@@ -14,6 +14,7 @@
 #include <node_api.h>
 
 #include <chrono>
+#include <cstring>
 #include <memory>
 #include <vector>
 
@@ -22,182 +23,11 @@
 #include "isa.h"
 #include "kernels.h"
 #include "napi_util.h"
+#include "plan.h"
 #include "threadpool.h"
 
 namespace ck {
 namespace {
-
-enum class Op {
-  Conv = 0, Depthwise = 1, Dense = 2, MaxPool = 3, AvgPool = 4, GlobalAvg = 5, GlobalMax = 6, Add = 7,
-  Affine = 8, Bias = 9, Activation = 10, Softmax = 11, Concat = 12, Pad = 13, Binary = 14, Scale = 15,
-};
-constexpr int kOps = 16;
-
-struct Slot {
-  int buf;
-  long off;
-};
-
-// Packed weights: the plan's own 64-byte aligned array, or (in place) the memory of a constant made for this
-// plan alone, whose original layout nothing reads any more.
-struct Packed {
-  std::unique_ptr<float, void (*)(void*)> own{nullptr, std::free};
-  float* p = nullptr;
-  size_t n = 0;
-  bool allocate(size_t count) {
-    void* m = nullptr;
-    if (posix_memalign(&m, 64, count * sizeof(float)) != 0) return false;
-    own.reset(static_cast<float*>(m));
-    p = own.get();
-    n = count;
-    return true;
-  }
-  void borrow(float* at, size_t count) {
-    own.reset();
-    p = at;
-    n = count;
-  }
-  float* data() const { return p; }
-  bool empty() const { return n == 0; }
-};
-
-struct PlanOp {
-  Op op;
-  Act act;
-  Slot out;
-  long outLd;
-  std::vector<Slot> in;
-  std::vector<long> ints;
-  std::vector<int> consts;
-  // Conv: the kernel packed once (conv2dPack); Dense: the weights for the small-M GEMM (smallPack). For the
-  // ISA of plan creation.
-  Packed packed;
-};
-
-// A constant array of the plan: JavaScript's own Float32Array, held by a reference, read in place. The folded
-// weights are arrays compile.ts made for this plan; the others are the model's weights themselves, which the
-// JavaScript side never runs a plan against once they changed (Variable.version): copying them would only
-// double the model's memory while the plan is built.
-struct Const {
-  const float* p;
-  size_t len;
-  napi_ref ref;
-  bool owned = false;   // made for this plan alone (CompiledPlan.owned): may be packed in place
-  bool packedIn = false;  // holds an op's packed weights now (kept alive, never read as the original)
-};
-
-struct Plan {
-  std::vector<PlanOp> ops;
-  std::vector<Const> consts;
-  std::vector<long> bufferSizes;
-  std::vector<float*> buffers;  // allocated on the first run
-  long inputSize = 0, outputSize = 0;
-  Isa isa = Isa::Portable;  // packed kernels are laid out for this ISA's vector width, and the plan runs on it
-  ~Plan() {
-    for (float* b : buffers) std::free(b);
-  }
-};
-
-const float* constPtr(const Plan& p, const PlanOp& o, size_t i) {
-  return i < o.consts.size() && o.consts[i] >= 0 ? p.consts[o.consts[i]].p : nullptr;
-}
-
-Geom geomOf(const PlanOp& o) {
-  Geom g;
-  long* f = &g.n;
-  for (int k = 0; k < kGeomFields; ++k) f[k] = o.ints[k];
-  return g;
-}
-
-// The activation on n values in place (after ops whose kernels have no epilogue of their own).
-void activateInPlace(Act act, float* y, long n) {
-  if (act == Act::Linear) return;
-  // Through the epilogue's clip (branch-free in place), threaded over chunks for large arrays.
-  const Epilogue ep{nullptr, act};
-  const long chunk = 1 << 16;
-  parallel(threadsFor(n, chunk), [&](int tid, int nt) {
-    long i0, i1;
-    splitRange(n, nt, tid, &i0, &i1);
-    if (i1 > i0) applyEpilogue(ep, y + i0, i1 - i0, 1, 0, i1 - i0);
-  });
-}
-
-bool runOp(const Plan& p, const PlanOp& o, const float* x, float* y, float* const* bufs) {
-  auto at = [&](Slot s) -> float* { return (s.buf == -1 ? const_cast<float*>(x) : s.buf == -2 ? y : bufs[s.buf]) + s.off; };
-  float* out = at(o.out);
-  const float* in0 = o.in.empty() ? nullptr : at(o.in[0]);
-  const Epilogue ep{constPtr(p, o, 1), o.act};
-  switch (o.op) {
-    case Op::Conv: return conv2dEx(in0, constPtr(p, o, 0), out, geomOf(o), o.outLd, &ep, o.packed.empty() ? nullptr : o.packed.data());
-    case Op::Depthwise: return depthwiseConv2dEx(in0, constPtr(p, o, 0), out, geomOf(o), &ep);
-    case Op::Dense: {
-      const long m = o.ints[0], k = o.ints[1], n = o.ints[2];
-      // Few samples (batch-1 serving): stream the weights once (gemm_small.cc), as matmul does.
-      // Packed for the column stream (2..48 samples) or the main GEMM (more); a single sample streams the
-      // weights as they are (matrix-vector).
-      const float* packed = o.packed.empty() ? nullptr : o.packed.data();
-      if (packed && smallPackedSize(m, n, k) > 0) return gemmSmallM(StridedPanels(in0, k, 1), nullptr, n, m, n, k, out, o.outLd, &ep, packed);
-      if (packed) return gemm(StridedPanels(in0, k, 1), PrepackedPanels(packed, k, gemmKernel().nr), m, n, k, out, o.outLd, false, &ep);
-      if (smallMFits(m, n, k)) return gemmSmallM(StridedPanels(in0, k, 1), constPtr(p, o, 0), n, m, n, k, out, o.outLd, &ep);
-      return gemm(StridedPanels(in0, k, 1), StridedPanels(constPtr(p, o, 0), 1, n), m, n, k, out, o.outLd, false, &ep);
-    }
-    case Op::MaxPool: maxPool(in0, out, geomOf(o)); break;
-    case Op::AvgPool: avgPool(in0, out, geomOf(o)); break;
-    case Op::GlobalAvg: globalAvgPool(in0, out, o.ints[0], o.ints[1], o.ints[2]); break;
-    case Op::GlobalMax: globalMaxPool(in0, out, o.ints[0], o.ints[1], o.ints[2]); break;
-    case Op::Add: {
-      const float* parts[8];
-      const int k = static_cast<int>(o.in.size());
-      for (int i = 0; i < k; ++i) parts[i] = at(o.in[i]);
-      addN(parts, k, out, o.ints[0]);
-      break;
-    }
-    case Op::Affine:
-      channelAffine(in0, constPtr(p, o, 0), constPtr(p, o, 1), out, o.ints[0], o.ints[1], o.act);
-      return true;
-    case Op::Bias: biasAdd(in0, constPtr(p, o, 0), out, o.ints[0], o.ints[1]); break;
-    case Op::Activation: activation(o.act, in0, out, o.ints[0]); return true;
-    case Op::Softmax: softmax(in0, out, o.ints[0], o.ints[1]); return true;
-    case Op::Concat: {
-      // Parts that were not written in place: ints = rows, total width, then (column offset, width) per input.
-      const long rows = o.ints[0], total = o.ints[1];
-      for (size_t i = 0; i < o.in.size(); ++i) {
-        const long off = o.ints[2 + 2 * i], width = o.ints[3 + 2 * i];
-        copyRows(at(o.in[i]), width, 0, out + off, total, 0, 1, rows, width);
-      }
-      return true;
-    }
-    case Op::Pad: {
-      // ints = n, h, w, c, top, bottom, left, right
-      const long n = o.ints[0], h = o.ints[1], w = o.ints[2], c = o.ints[3], t = o.ints[4], b = o.ints[5];
-      const long l = o.ints[6], r = o.ints[7], oh = h + t + b, ow = w + l + r;
-      std::memset(out, 0, static_cast<size_t>(n * oh * ow * c) * sizeof(float));
-      copyRows(in0, w * c, h * w * c, out + (t * ow + l) * c, ow * c, oh * ow * c, n, h, w * c);
-      return true;
-    }
-    case Op::Binary: binary(static_cast<Binary>(o.ints[0]), in0, at(o.in[1]), out, o.ints[1]); break;
-    case Op::Scale: scale(in0, constPtr(p, o, 0)[0], out, o.ints[0]); break;
-  }
-  // Ops whose kernels do not apply the activation themselves.
-  if (o.op == Op::Add || o.op == Op::Bias || o.op == Op::MaxPool || o.op == Op::AvgPool || o.op == Op::GlobalAvg ||
-      o.op == Op::GlobalMax || o.op == Op::Binary || o.op == Op::Scale) {
-    long n = 0;
-    switch (o.op) {
-      case Op::Add: n = o.ints[0]; break;
-      case Op::Bias: n = o.ints[0] * o.ints[1]; break;
-      case Op::GlobalAvg:
-      case Op::GlobalMax: n = o.ints[0] * o.ints[2]; break;
-      case Op::Binary: n = o.ints[1]; break;
-      case Op::Scale: n = o.ints[0]; break;
-      default: {
-        const Geom g = geomOf(o);
-        n = g.n * g.oh * g.ow * g.c;
-      }
-    }
-    activateInPlace(o.act, out, n);
-  }
-  return true;
-}
 
 void finalize(napi_env env, void* data, void*) {
   Plan* plan = static_cast<Plan*>(data);
