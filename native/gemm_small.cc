@@ -81,6 +81,28 @@ void addPartials(float* c, long ldc, const float* partials, long m, long n, long
   });
 }
 
+// Work unit u of (depth segments x column blocks of `width`): its columns [j0, j0 + cols), depth [k0, k1) in equal
+// blocks of at most kcMax (as gemm.cc: 300 as 2 x 150, not 128 + 128 + 44), and where its sums go: C for
+// segment 0, else that segment's partial product ([m, n]).
+struct Unit {
+  long s, j0, cols, k0, k1, kcEven;
+  float* cs;
+  long lds;
+};
+
+Unit unitOf(long u, long colBlocks, long width, long m, long n, long k, long segments, long kcMax, float* c, long ldc,
+            float* partials) {
+  Unit t;
+  t.s = u / colBlocks;
+  t.j0 = (u % colBlocks) * width;
+  t.cols = minl(width, n - t.j0);
+  t.cs = t.s == 0 ? c + t.j0 : partials + (t.s - 1) * m * n + t.j0;
+  t.lds = t.s == 0 ? ldc : n;
+  splitRange(k, segments, t.s, &t.k0, &t.k1);
+  t.kcEven = ceilDiv(t.k1 - t.k0, ceilDiv(t.k1 - t.k0, kcMax));
+  return t;
+}
+
 }  // namespace
 
 // One row of C: depth segments of whole B rows (fixed by the shape: k / 256, at most 8), each summed into its
@@ -170,12 +192,9 @@ static bool columnStream(const SmallKernel& sk, const Panelizer& a, const float*
     long u0, u1;
     splitRange(units, nt, tid, &u0, &u1);
     for (long u = u0; u < u1; ++u) {
-      const long s = u / colBlocks, j0 = (u % colBlocks) * ub, cols = minl(ub, n - j0);
-      float* cs = s == 0 ? c + j0 : partials + (s - 1) * m * n + j0;
-      const long lds = s == 0 ? ldc : n;
-      long k0, k1;
-      splitRange(k, segments, s, &k0, &k1);
-      const long kcEven = ceilDiv(k1 - k0, ceilDiv(k1 - k0, kColDepth));
+      const Unit t = unitOf(u, colBlocks, ub, m, n, k, segments, kColDepth, c, ldc, partials);
+      const long j0 = t.j0, cols = t.cols, k0 = t.k0, k1 = t.k1, kcEven = t.kcEven, lds = t.lds;
+      float* cs = t.cs;
       for (long kk = k0; kk < k1; kk += kcEven) {
         const long kc = minl(kcEven, k1 - kk);
         for (long q = 0; q < panels; ++q) {
@@ -265,18 +284,14 @@ bool gemmSmallM(const Panelizer& a, const float* b, long ldb, long m, long n, lo
       return;
     }
     for (long u = u0; u < u1; ++u) {
-      const long s = u / colBlocks, j0 = (u % colBlocks) * nb, cols = minl(nb, n - j0);
+      const Unit t = unitOf(u, colBlocks, nb, m, n, k, segments, kcMax, c, ldc, partials);
+      const long j0 = t.j0, cols = t.cols, k0 = t.k0, k1 = t.k1, kcEven = t.kcEven, lds = t.lds;
+      float* cs = t.cs;
       const int nv = static_cast<int>(ceilDiv(cols, sk.width));
       const long w = nv * sk.width;
       // A column tail that ends inside a vector is copied first, zero-padded: its last vector would read past
       // the end of B's last row.
       const bool padded = cols != w;
-      float* cs = s == 0 ? c + j0 : partials + (s - 1) * m * n + j0;
-      const long lds = s == 0 ? ldc : n;
-      long k0, k1;
-      splitRange(k, segments, s, &k0, &k1);
-      // Equal depth blocks (as gemm.cc): 300 as 2 x 150, not 128 + 128 + 44.
-      const long kcEven = ceilDiv(k1 - k0, ceilDiv(k1 - k0, kcMax));
       for (long kk = k0; kk < k1; kk += kcEven) {
         const long kc = minl(kcEven, k1 - kk);
         const float* bs = b + kk * ldb + j0;
