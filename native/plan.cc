@@ -50,15 +50,14 @@ bool readInt32(napi_env env, napi_value v, const int32_t** p, size_t* len) {
 // Packs an op's weights (its consts[0], `size` floats) with `pack(dst)`: in place when the constant was made for
 // this plan alone and the packed layout has its size (batch norm folded into a convolution whose outputs fill
 // the panels: no memory beyond what the plan held before packing), else into the plan's own array. A model's
-// own weights are copied packed only where the product has at most kPackCopyRows rows or the copy is small:
-// there every thread packing its B blocks on every call costs a share of the product (B's N x K against
-// M x N x K multiply-adds: 13% of MobileNet's batch-1 inference went to it; VGG16's 2x2 maps at batch 32,
-// M = 128, spent a quarter to a half of their arithmetic's time on it). With more rows the packing is paid
-// for, and a copy of every weight would raise the memory a model trains and predicts in (peak RSS level with
-// before packing: VGG16 282 / 282 MB, ResNet18 405 / 406 MB at batch 32).
-// The column stream's copy pays up to 25 rows (a 5x5 map at batch 1: 20% on AlexNet8's, 4x4: ~2x); at 32 it was
-// level with reading B as it is (a dense layer at batch 32: AlexNet8's 25 MB of dense weights for nothing).
-constexpr long kPackCopyRows = 256, kColCopyRows = 25, kPackCopySmall = 1L << 18;
+// own weights are copied packed only for products of few rows (batch-1 serving: there every thread packing
+// its B blocks on every call cost most, 13% of MobileNet's batch-1 inference) or where the copy is small.
+// With more rows the packing is paid for by them: copies at up to 256 rows raised AlexNet8's peak RSS at
+// batch 128 by 24 MB (its dense weights) with inference no faster. So peak RSS stays level with before
+// packing (ResNet18 405 / 406 MB, VGG16 282 / 282, AlexNet8 170 / 168 at batch 32).
+// The column stream's copy pays up to 25 rows (a 5x5 map at batch 1: 20% on AlexNet8's; 4x4: ~2x); at 32 it
+// was level with reading B as it is.
+constexpr long kPackCopyRows = 64, kColCopyRows = 25, kPackCopySmall = 1L << 18;
 
 template <class PackFn>
 bool packWeights(Plan* plan, PlanOp& o, long size, long rows, bool column, Scratch& tmp, PackFn pack) {
