@@ -228,11 +228,13 @@ void conv2dPack(const float* w, const Geom& g, float* dst) {
 // dw: [kh, kw, c, outC]; x: [n, h, w, c]; dy: [n, oh, ow, outC]
 bool conv2dBackpropFilter(const float* x, const float* dy, float* dw, const Geom& g) {
   const long M = g.n * g.oh * g.ow, K = g.kh * g.kw * g.c;
-  // Direct (vectorised over a kernel row's taps) when a kernel row has few taps (kw * c <= 48) and the layer
+  // Direct (vectorised over a kernel row's taps) when a kernel row has few taps (kw * c <= 80) and the layer
   // few outputs: LeNet conv1 1.49 -> 0.28 ms (5x the GEMM), Inception10's 1x1 stride-2 16 -> 16 0.68 -> 0.46
-  // ms, 3x3 16 -> 16 2.65 -> 2.1-2.5 ms. With longer rows the GEMM's packing is cheap and it ties or wins
-  // (5x5 16 -> 16, 1x1 64 -> 16; 1x1 32 -> 64: 8 vs 16 ms).
-  if (g.kw * g.c <= 48 && fewOutputsPanel(g.outC)) return convFilterTaps(x, dy, dw, g);
+  // ms, 3x3 16 -> 16 2.65 -> 2.1-2.5 ms, 5x5 16 -> 16 at batch 32 3.8-4.7 -> 1.6-1.7 ms (the GEMM's 16 rows
+  // of C filled 12 + 4 of its 12-row tiles; a tenth of Inception10's training step). With longer rows the
+  // GEMM's packing is cheap and it ties or wins (5x5 32 -> 32: 1.0-1.6 against 1.4-2.2 ms; 1x1 64 -> 16;
+  // 1x1 32 -> 64: 8 vs 16 ms).
+  if (g.kw * g.c <= 80 && fewOutputsPanel(g.outC)) return convFilterTaps(x, dy, dw, g);
   // Few input channels (the RGB stem): every im2col panel is a gather of short runs whichever way round, so
   // it goes in as A, dw = col^T dy, and dy is B, read in place (no dy^T panels, no transpose).
   if (g.c < kFewChannels && !isPointwise(g))

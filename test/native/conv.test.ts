@@ -40,6 +40,8 @@ const CASES: ConvCase[] = [
   { input: [2, 9, 8, 5], kernel: [2, 2], filters: 7, strides: [2, 3], padding: [[1, 0], [0, 2]], note: 'disjoint windows (stride >= kernel) with gaps and padding: input gradient written once' },
   { input: [1, 10, 11, 12], kernel: [3, 3], filters: 20, strides: [3, 3], padding: 'same', note: 'disjoint 3x3 stride 3, same' },
   { input: [6, 20, 23, 5], kernel: [5, 3], filters: 13, strides: [1, 2], padding: 'same', note: 'direct filter gradient: padded rows, dy padded to the channel block, two pixel segments' },
+  { input: [3, 9, 11, 16], kernel: [5, 5], filters: 16, padding: 'same', note: 'direct filter gradient with 80-tap rows (Inception10 5x5 16 -> 16)' },
+  { input: [2, 7, 9, 13], kernel: [5, 5], filters: 7, strides: [2, 2], padding: 'same', note: 'direct filter gradient, 65-tap rows, stride 2 same' },
   { input: [1, 13, 17, 5], kernel: [3, 5], filters: 7, padding: 'same', note: 'planar kernel (pixels in the lanes): batch 1, 7 outputs, odd rows, input gradient with 5 outputs' },
   { input: [3, 10, 40, 2], kernel: [3, 3], filters: 8, padding: 'valid', note: 'planar kernel: 8 outputs, two pixel blocks and a tail, rows taken two at a time across images' },
 ];
