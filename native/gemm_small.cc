@@ -85,7 +85,7 @@ void addPartials(float* c, long ldc, const float* partials, long m, long n, long
 // blocks of at most kcMax (as gemm.cc: 300 as 2 x 150, not 128 + 128 + 44), and where its sums go: C for
 // segment 0, else that segment's partial product ([m, n]).
 struct Unit {
-  long s, j0, cols, k0, k1, kcEven;
+  long j0, cols, k0, k1, kcEven;
   float* cs;
   long lds;
 };
@@ -93,12 +93,12 @@ struct Unit {
 Unit unitOf(long u, long colBlocks, long width, long m, long n, long k, long segments, long kcMax, float* c, long ldc,
             float* partials) {
   Unit t;
-  t.s = u / colBlocks;
+  const long s = u / colBlocks;
   t.j0 = (u % colBlocks) * width;
   t.cols = minl(width, n - t.j0);
-  t.cs = t.s == 0 ? c + t.j0 : partials + (t.s - 1) * m * n + t.j0;
-  t.lds = t.s == 0 ? ldc : n;
-  splitRange(k, segments, t.s, &t.k0, &t.k1);
+  t.cs = s == 0 ? c + t.j0 : partials + (s - 1) * m * n + t.j0;
+  t.lds = s == 0 ? ldc : n;
+  splitRange(k, segments, s, &t.k0, &t.k1);
   t.kcEven = ceilDiv(t.k1 - t.k0, ceilDiv(t.k1 - t.k0, kcMax));
   return t;
 }

@@ -54,15 +54,16 @@ bool readInt32(napi_env env, napi_value v, const int32_t** p, size_t* len) {
 // its B blocks on every call cost most, 13% of MobileNet's batch-1 inference) or where the copy is small.
 // With more rows the packing is paid for by them: copies at up to 256 rows raised AlexNet8's peak RSS at
 // batch 128 by 24 MB (its dense weights) with inference no faster. So peak RSS stays level with before
-// packing (ResNet18 405 / 406 MB, VGG16 282 / 282, AlexNet8 170 / 168 at batch 32).
+// packing (first predict at batch 32: ResNet18 406 / 402 MB, VGG16 282 / 283, AlexNet8 172 / 172).
 // The column stream's copy pays up to 25 rows (a 5x5 map at batch 1: 20% on AlexNet8's; 4x4: ~2x); at 32 it
 // was level with reading B as it is.
 constexpr long kPackCopyRows = 64, kColCopyRows = 25, kPackCopySmall = 1L << 18;
 
+// `alone`: no other op reads the constant, so its original layout may go.
 template <class PackFn>
-bool packWeights(Plan* plan, PlanOp& o, long size, long rows, bool column, Scratch& tmp, PackFn pack) {
+bool packWeights(Plan* plan, PlanOp& o, long size, long rows, bool column, bool alone, Scratch& tmp, PackFn pack) {
   Const& c = plan->consts[static_cast<size_t>(o.consts[0])];
-  if (c.owned && !c.packedIn && static_cast<size_t>(size) == c.len) {
+  if (c.owned && alone && static_cast<size_t>(size) == c.len) {
     float* t = tmp.floats(static_cast<size_t>(size));
     if (!t) return false;
     pack(t);
@@ -189,33 +190,42 @@ napi_value PlanCreate(napi_env env, napi_callback_info info) {
       const Geom g = geomOf(o);
       if (plan->consts[o.consts[0]].len < static_cast<size_t>(g.kh * g.kw * g.c * g.outC))
         return a.fail("code", "a convolution with its geometry and kernel"), nullptr;
+    }
+    plan->ops.push_back(std::move(o));
+  }
+  // Pack once every op is known: a constant is packed in place only when no other op reads it.
+  std::vector<int> uses(plan->consts.size(), 0);
+  for (const PlanOp& o : plan->ops)
+    for (int ci : o.consts)
+      if (ci >= 0) ++uses[static_cast<size_t>(ci)];
+  for (PlanOp& o : plan->ops) {
+    const bool alone = (o.op == Op::Conv || o.op == Op::Dense) && uses[static_cast<size_t>(o.consts[0])] == 1;
+    if (o.op == Op::Conv) {
+      const Geom g = geomOf(o);
       const long size = conv2dPackedSize(g);
       const float* w = plan->consts[o.consts[0]].p;
       const long rows = g.n * g.oh * g.ow;
       const bool column = smallPackedSize(rows, g.outC, g.kh * g.kw * g.c) > 0;
-      if (size > 0 && !packWeights(plan, o, size, rows, column, packTmp, [&](float* dst) { conv2dPack(w, g, dst); }))
+      if (size > 0 && !packWeights(plan, o, size, rows, column, alone, packTmp, [&](float* dst) { conv2dPack(w, g, dst); }))
         return outOfMemory(env);
     } else if (o.op == Op::Dense) {
       const long m = o.ints[0], k = o.ints[1], n = o.ints[2];
       const bool small = smallPackedSize(m, n, k) > 0;
       const long size = small ? smallPackedSize(m, n, k) : m > 1 ? gemmPackedSize(n, k) : 0;
       const float* w = plan->consts[o.consts[0]].p;
-      if (size > 0 && !packWeights(plan, o, size, m, small, packTmp, [&](float* dst) { small ? smallPack(w, n, n, k, dst) : gemmPack(w, n, k, dst); }))
+      if (size > 0 && !packWeights(plan, o, size, m, small, alone, packTmp, [&](float* dst) { small ? smallPack(w, n, n, k, dst) : gemmPack(w, n, k, dst); }))
         return outOfMemory(env);
     }
-    plan->ops.push_back(std::move(o));
   }
   // Constants that only packed copies read (a packed op's kernel or weights) are let go: folded weights, made
   // for this plan alone, are then collected (the model's own weights stay the model's), so packing costs no
-  // memory for them.
+  // memory for them. One packed in place holds its op's packed weights and stays.
   std::vector<int> reads(plan->consts.size(), 0);
   for (const PlanOp& o : plan->ops)
     for (size_t k = 0; k < o.consts.size(); ++k)
       if (o.consts[k] >= 0 && !(k == 0 && !o.packed.empty())) ++reads[static_cast<size_t>(o.consts[k])];
   for (size_t k = 0; k < plan->consts.size(); ++k) {
     Const& c = plan->consts[k];
-    // Packed in place, its original layout is gone: nothing may read it as the original.
-    if (c.packedIn && reads[k] > 0) return a.fail("owned", "constants each read by one op only"), nullptr;
     if (reads[k] > 0 || !c.ref || c.packedIn) continue;
     napi_delete_reference(env, c.ref);
     c = Const{nullptr, 0, nullptr};
