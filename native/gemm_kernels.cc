@@ -13,6 +13,8 @@
 #include "gemm.h"
 #include "isa.h"
 
+#include <type_traits>
+
 #if CK_HAVE_X86_VARIANTS
 #define CK_NS avx512
 #define CK_TARGET CK_TARGET_AVX512

@@ -5,7 +5,8 @@ import { assertClose, f64, forEachIsa, randomF32 } from './util.js';
 /**
  * SGEMM sweep: sizes below, at and above the register tiles (6x16 avx2, 12x32 avx512, 6x8 portable) and the
  * cache blocks (KC 192/384/256, MC 144, NC 3072/4096), primes, vectors, a long reduction that takes the split-k
- * path, A read in place (not transposed, at most four column panels) and packed, and every transpose combination.
+ * path, A read in place (not transposed, at most four column panels) and packed, last row panels of every tile
+ * height (1, 2, 4, 8 rows and full), and every transpose combination.
  */
 const SHAPES: [m: number, k: number, n: number][] = [
   [1, 1, 1],
@@ -18,6 +19,10 @@ const SHAPES: [m: number, k: number, n: number][] = [
   [145, 257, 49],
   [97, 520, 101],
   [151, 800, 64], // A read in place over three depth blocks, row tail
+  [148, 800, 64], // ... a tail of 4 rows (the 4-row tile), and of 2
+  [134, 800, 64],
+  [52, 250, 70], // tails of 4 and 2 rows on packed A, two depth blocks
+  [26, 250, 70],
   [40, 900, 64], // few rows: B read in place over three depth blocks
   [1, 300, 333],
   [333, 300, 1],
