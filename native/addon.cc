@@ -75,9 +75,11 @@ napi_value Conv(napi_env env, napi_callback_info info) {
 }
 
 // Test-only entries to the inference forward passes (kernels.h): convForwardEx(x, w, y, g, ldy, bias | null,
-// act[, pack]) runs conv2dEx, y holding oh*ow*n rows `ldy` floats apart (outC of them written), with the kernel
-// packed first as an inference plan packs it when `pack` is true;
-// depthwiseForwardEx(x, w, y, g, bias | null, act) runs depthwiseConv2dEx. act: an Act code (0 to 4).
+// act[, pack[, addend]]) runs conv2dEx, y holding oh*ow*n rows `ldy` floats apart (outC of them written), with
+// the kernel packed first as an inference plan packs it when `pack` is true, and a residual summand (dense
+// [rows, outC]) in the epilogue when `addend` is given;
+// depthwiseForwardEx(x, w, y, g, bias | null, act[, undefined, addend]) runs depthwiseConv2dEx. act: an Act
+// code (0 to 4).
 napi_value ConvForwardEx(napi_env env, napi_callback_info info) {
   Args a(env, info);
   const bool depthwise = a.data() != nullptr;
@@ -100,7 +102,9 @@ napi_value ConvForwardEx(napi_env env, napi_callback_info info) {
       !a.f32(2, "y", rows > 0 ? (rows - 1) * ldy + g.outC : 0, &y) || !a.f32(bi, "bias", g.outC, &bias, true)) {
     return nullptr;
   }
-  const Epilogue ep{bias.p, static_cast<Act>(act)};
+  F32 addend;
+  if (!a.f32(bi + 3, "addend", rows * g.outC, &addend, true)) return nullptr;
+  const Epilogue ep{bias.p, static_cast<Act>(act), addend.p, g.outC};
   std::vector<float> packed;
   bool pack = false;  // an absent argument reads as undefined: not a boolean, pack stays false
   napi_get_value_bool(env, a.arg(bi + 2), &pack);

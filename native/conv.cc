@@ -198,7 +198,7 @@ bool conv2dEx(const float* x, const float* w, float* y, const Geom& g, long ldy,
     splitRange(M, nt, tid, &r0, &r1);
     if (dense != y)
       for (long r = r0; r < r1; ++r) std::memcpy(y + r * ldy, dense + r * g.outC, g.outC * sizeof(float));
-    if (ep && r1 > r0) applyEpilogue(*ep, y + r0 * ldy, ldy, r1 - r0, 0, g.outC);
+    if (ep && r1 > r0) applyEpilogue(ep->rows(r0), y + r0 * ldy, ldy, r1 - r0, 0, g.outC);
   });
   return true;
 }

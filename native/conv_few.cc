@@ -87,10 +87,11 @@ bool convFewOutputs(const float* x, const float* wp, float* y, const Geom& g, lo
   Geom gp;
   const float* xs = padRowsOnce(x, g, 0, padBuf, &gp);
   if (!zero || !xs) return false;
-  // Bias and relu / relu6 in the kernel; another activation is a pass over each thread's rows afterwards.
+  // Bias and relu / relu6 in the kernel; a residual addend or another activation is a pass over each thread's
+  // rows afterwards.
   alignas(64) float bias[2 * kMaxFewWidth] = {};
   if (ep && ep->bias) std::memcpy(bias, ep->bias, static_cast<size_t>(N) * sizeof(float));
-  const bool clipInKernel = !ep || ep->act == Act::Linear || ep->act == Act::Relu || ep->act == Act::Relu6;
+  const bool clipInKernel = !ep || (!ep->addend && (ep->act == Act::Linear || ep->act == Act::Relu || ep->act == Act::Relu6));
   const FewOut out{y, ldy, ep && ep->bias ? bias : nullptr, ep && clipInKernel ? ep->act : Act::Linear};
   const long rows = g.n * g.oh;
   parallel(threadsFor(rows * g.ow * g.kh * g.kw * g.c * nv, 1 << 15), [&](int tid, int nt) {
@@ -98,7 +99,9 @@ bool convFewOutputs(const float* x, const float* wp, float* y, const Geom& g, lo
     splitRange(rows, nt, tid, &r0, &r1);
     if (r0 >= r1) return;
     k.rows(xs, wp, out, gp, r0, r1, nv, zero);
-    if (ep && !clipInKernel) applyEpilogue(Epilogue{nullptr, ep->act}, y + r0 * g.ow * ldy, ldy, (r1 - r0) * g.ow, 0, N);
+    if (ep && !clipInKernel)
+      applyEpilogue(Epilogue{nullptr, ep->act, ep->addend, ep->ldAdd}.rows(r0 * g.ow), y + r0 * g.ow * ldy, ldy,
+                    (r1 - r0) * g.ow, 0, N);
   });
   return true;
 }

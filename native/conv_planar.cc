@@ -70,7 +70,7 @@ bool convPlanar(const float* x, const float* wk, float* y, const Geom& g, long l
     splitRange(outRows, nt, tid, &r0, &r1);
     if (r0 >= r1) return;
     rows(xp, wp, wk, static_cast<int>(np), y, ldy, g, r0, r1);
-    if (ep) applyEpilogue(*ep, y + r0 * g.ow * ldy, ldy, (r1 - r0) * g.ow, 0, g.outC);
+    if (ep) applyEpilogue(ep->rows(r0 * g.ow), y + r0 * g.ow * ldy, ldy, (r1 - r0) * g.ow, 0, g.outC);
   });
   return true;
 }

@@ -151,7 +151,19 @@ inline void clipInPlace(float* p, long n, bool six) {
 
 void applyEpilogue(const Epilogue& ep, float* c, long ldc, long rows, long j0, long j1) {
   const long n = j1 - j0;
-  if (ep.bias) {
+  if (ep.addend) {
+    // (c + bias) + addend, the order of a bias add followed by the residual sum.
+    for (long i = 0; i < rows; ++i) {
+      float* __restrict row = c + i * ldc + j0;
+      const float* __restrict s = ep.addend + i * ep.ldAdd + j0;
+      if (ep.bias) {
+        const float* __restrict b = ep.bias + j0;
+        for (long j = 0; j < n; ++j) row[j] = (row[j] + b[j]) + s[j];
+      } else {
+        for (long j = 0; j < n; ++j) row[j] += s[j];
+      }
+    }
+  } else if (ep.bias) {
     for (long i = 0; i < rows; ++i) {
       float* __restrict row = c + i * ldc + j0;
       const float* __restrict b = ep.bias + j0;
@@ -226,18 +238,20 @@ void runPiece(const GemmKernel& gk, const Panelizer& a, const Panelizer& b, cons
     const bool fused = last && (ep->act == Act::Linear || ep->act == Act::Relu || ep->act == Act::Relu6);
     const float* bias = fused && ep->bias ? ep->bias + jc : nullptr;
     const Act act = fused ? ep->act : Act::Linear;
+    const float* addend = fused && ep->addend ? ep->addend + ic * ep->ldAdd + jc : nullptr;
+    const long ldAdd = ep ? ep->ldAdd : 0;
     float* c = pc.c + ic * pc.ldc + jc;
     if (bInPlace) {
       a.pack(packA, ic, mc, kk, kc, gk.mr);
-      gk.macroGatherB(mc, nc, kc, packA, colPtrs, c, pc.ldc, accumulate, bias, act);
+      gk.macroGatherB(mc, nc, kc, packA, colPtrs, c, pc.ldc, accumulate, bias, act, addend, ldAdd);
     } else if (nseg > 0) {
       a.locate(rowPtrs, lens, ic, mc, kk, kc, gk.mr, zero);
-      gk.macroIndirect(mc, nc, kc, rowPtrs, lens, nseg, pb, pbs, c, pc.ldc, accumulate, bias, act);
+      gk.macroIndirect(mc, nc, kc, rowPtrs, lens, nseg, pb, pbs, c, pc.ldc, accumulate, bias, act, addend, ldAdd);
     } else {
       a.pack(packA, ic, mc, kk, kc, gk.mr);
-      gk.macro(mc, nc, kc, packA, pb, pbs, c, pc.ldc, accumulate, bias, act);
+      gk.macro(mc, nc, kc, packA, pb, pbs, c, pc.ldc, accumulate, bias, act, addend, ldAdd);
     }
-    if (last && !fused) applyEpilogue(*ep, pc.c + ic * pc.ldc, pc.ldc, mc, jc, jc + nc);
+    if (last && !fused) applyEpilogue(ep->rows(ic), pc.c + ic * pc.ldc, pc.ldc, mc, jc, jc + nc);
   };
   const long depth = pc.k1 - pc.k0;
   // Equal depth blocks: K = 576 as 3 x 192, not 256 + 256 + 64 (a short block pays a tile's C traffic for
@@ -376,7 +390,7 @@ bool gemm(const Panelizer& a, const Panelizer& b, long m, long n, long k, float*
         for (long i = r0; i < r1; ++i)
           for (long j = 0; j < n; ++j) c[i * ldc + j] += p[i * n + j];
       }
-      if (ep && r1 > r0) applyEpilogue(*ep, c + r0 * ldc, ldc, r1 - r0, 0, n);
+      if (ep && r1 > r0) applyEpilogue(ep->rows(r0), c + r0 * ldc, ldc, r1 - r0, 0, n);
     });
   }
   return true;

@@ -85,18 +85,19 @@ long gemmPackedSize(long n, long k);
 void gemmPack(const float* b, long n, long k, float* dst);
 
 // mc x nc block: c[i * ldc + j] = (accumulate ? c : 0) + sum_p pa[..] * pb[..], pa/pb packed by Panelizer;
-// then, on the last depth block, c = act(c + bias[j]) (bias: the block's first column, or null; act Linear,
-// Relu or Relu6), in registers before the store.
+// then, on the last depth block, c = act((c + bias[j]) + addend[i * ldAdd + j]) (bias: the block's first column,
+// or null; addend: the block's first element, or null; act Linear, Relu or Relu6), in registers before the store.
 // pbs: floats between pb's column panels.
 using MacroKernel = void (*)(long mc, long nc, long kc, const float* pa, const float* pb, long pbs, float* c, long ldc,
-                             bool accumulate, const float* bias, Act act);
+                             bool accumulate, const float* bias, Act act, const float* addend, long ldAdd);
 // The same with A read in place: rows [ceil(mc/mr)][nseg][mr] and lens [nseg] as Panelizer::locate fills them.
 using MacroKernelIndirect = void (*)(long mc, long nc, long kc, const float* const* rows, const long* lens, long nseg,
                                      const float* pb, long pbs, float* c, long ldc, bool accumulate, const float* bias,
-                                     Act act);
+                                     Act act, const float* addend, long ldAdd);
 // The same with B read in place: cols [ceil(nc/nr)][kc] as Panelizer::locateColumns fills them.
 using MacroKernelGatherB = void (*)(long mc, long nc, long kc, const float* pa, const float* const* cols, float* c,
-                                    long ldc, bool accumulate, const float* bias, Act act);
+                                    long ldc, bool accumulate, const float* bias, Act act, const float* addend,
+                                    long ldAdd);
 
 struct GemmKernel {
   Isa isa;
@@ -112,11 +113,21 @@ const GemmKernel& gemmKernel();
 const GemmKernel& gemmKernelFor(Isa isa);
 
 // What happens to a block of C once its last depth block is added (inference: a convolution's or dense
-// layer's bias, batch norm folded into it, and its activation): c[i, j] = act(c[i, j] + bias[j]), bias
-// optional. Applied while the block is still in cache, instead of as passes over the whole output.
+// layer's bias, batch norm folded into it, a residual sum, and its activation):
+//   c[i, j] = act((c[i, j] + bias[j]) + addend[i * ldAdd + j]),
+// bias and addend optional. Applied while the block is still in cache, instead of as passes over the whole
+// output. The addend (ResNet's shortcut, ONNX Runtime's Conv + Sum) is indexed like the C it comes with: a
+// callee handed rows [r0, ..) of that C gets rows(r0).
 struct Epilogue {
   const float* bias;  // [n] or nullptr
   Act act;
+  const float* addend = nullptr;  // [rows, ldAdd] or nullptr
+  long ldAdd = 0;
+  Epilogue rows(long r0) const {
+    Epilogue e = *this;
+    if (e.addend) e.addend += r0 * ldAdd;
+    return e;
+  }
 };
 // The epilogue on rows [0, rows) and columns [j0, j1) of c (row stride ldc); single-threaded.
 void applyEpilogue(const Epilogue& ep, float* c, long ldc, long rows, long j0, long j1);

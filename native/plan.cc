@@ -183,6 +183,10 @@ napi_value PlanCreate(napi_env env, napi_callback_info info) {
       return a.fail("code", "valid buffers"), nullptr;
     if ((o.op == Op::Conv || o.op == Op::Depthwise) && (o.ints.size() < kGeomFields || o.consts.size() < 2 || o.consts[0] < 0))
       return a.fail("code", "a convolution with its geometry and kernel"), nullptr;
+    // A convolution reads its input and optionally its residual summand; every op but a concatenation whose
+    // parts were all written in place reads at least one.
+    if ((o.in.empty() && o.op != Op::Concat) || (o.op == Op::Conv && o.in.size() > 2) || (o.op == Op::Depthwise && o.in.size() != 1))
+      return a.fail("code", "an op with its inputs"), nullptr;
     if (o.op == Op::Dense && (o.ints.size() < 3 || o.consts.empty() || o.consts[0] < 0 ||
                               plan->consts[o.consts[0]].len < static_cast<size_t>(o.ints[1] * o.ints[2])))
       return a.fail("code", "a dense layer with its sizes and weights"), nullptr;

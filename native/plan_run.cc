@@ -41,7 +41,13 @@ bool runOp(const Plan& p, const PlanOp& o, const float* x, float* y, float* cons
   const float* in0 = o.in.empty() ? nullptr : at(o.in[0]);
   const Epilogue ep{constPtr(p, o, 1), o.act};
   switch (o.op) {
-    case Op::Conv: return conv2dEx(in0, constPtr(p, o, 0), out, geomOf(o), o.outLd, &ep, o.packed.empty() ? nullptr : o.packed.data());
+    case Op::Conv: {
+      // A second input is a residual summand (compile.ts fused the add after the convolution into it), laid
+      // out like the output: act((conv + bias) + summand) in the epilogue.
+      const Geom g = geomOf(o);
+      const Epilogue residual{ep.bias, ep.act, o.in.size() > 1 ? at(o.in[1]) : nullptr, g.outC};
+      return conv2dEx(in0, constPtr(p, o, 0), out, g, o.outLd, &residual, o.packed.empty() ? nullptr : o.packed.data());
+    }
     case Op::Depthwise: return depthwiseConv2dEx(in0, constPtr(p, o, 0), out, geomOf(o), &ep);
     case Op::Dense: {
       const long m = o.ints[0], k = o.ints[1], n = o.ints[2];

@@ -76,6 +76,7 @@ for (const [name, options] of ZOO) {
       assert.equal(plan.opCounts.affine, undefined, `${name}: no batch norm left: ${JSON.stringify(plan.opCounts)}`);
       assert.equal(plan.opCounts.activation, undefined, `${name}: every activation fused: ${JSON.stringify(plan.opCounts)}`);
       assert.equal(plan.opCounts.concat, undefined, `${name}: concatenations in place`);
+      if (name === 'resnet18') assert.equal(plan.opCounts.add, undefined, `${name}: every residual sum in a convolution's epilogue`);
     }
   });
 }
@@ -148,6 +149,34 @@ test('inference plan: Add + ReLU, ZeroPadding2D, a concatenation with a pooled p
   assert.ok(plan, 'planned');
   assert.ok(maxRel(m.predict(x, { batchSize: 3 }), ref) <= 1e-5);
   assert.equal(plan.opCounts.concat, 1, 'the parts that are not convolutions are copied');
+  assert.equal(plan.opCounts.add, undefined, 'the sum is the later convolution\'s epilogue (the direct few-output kernel, then a pass)');
+});
+
+test('inference plan: residual sums fuse into a convolution only where its output has no other reader', { skip: !native && 'native backend not built' }, () => {
+  resetLayerNames();
+  setSeed(18);
+  const inp = Input({ shape: [9, 9, 40] });
+  // Fused: the summand is the plan's input; the main GEMM with the sum in the microkernel's store.
+  const r1 = new ReLU().apply(new Add().apply([new Conv2D({ filters: 40, kernelSize: 3, padding: 'same' }).apply(inp), inp]));
+  // Not fused: the convolution's output is also read by the next layer; and a convolution with its own relu.
+  const c2 = new Conv2D({ filters: 40, kernelSize: 1 }).apply(r1);
+  const r2 = new Add().apply([c2, r1]);
+  const c3 = new Conv2D({ filters: 40, kernelSize: 3, padding: 'same', activation: 'relu' }).apply(new Add().apply([r2, c2]));
+  const r3 = new Add().apply([c3, r2]);
+  // Not fused: three summands (two pairwise adds; the convolution runs before the first pair's sum is ready).
+  const out = new GlobalAveragePooling2D().apply(new Add().apply([r3, r1, new Conv2D({ filters: 40, kernelSize: 1 }).apply(r3)]));
+  const m = new Model({ inputs: inp, outputs: out });
+  randomizeWeights(m, 19);
+  for (const n of [1, 4]) {
+    const x = input([n, 9, 9, 40], 20 + n);
+    const ref = layerByLayer(m, x, n);
+    m.predict(x, { batchSize: n });
+    const plan = m.inferencePlanFor(x.shape)!;
+    assert.ok(plan, 'planned');
+    assert.ok(maxRel(m.predict(x, { batchSize: n }), ref) <= 1e-5);
+    assert.equal(plan.opCounts.add, 5, `one of six sums fused: ${plan.opNames.join(', ')}`);
+    assert.equal(plan.opNames.filter((o) => o.includes('+sum')).length, 1);
+  }
 });
 
 /** A layer that computes in JavaScript on its input: cannot be traced into a plan. */

@@ -92,10 +92,11 @@ test('native conv2d with few output pixels (small-M path) matches the reference'
   });
 });
 
-/** y = act(conv(x, w) + bias) written into columns [off, off + outC) of rows `ldy` wide; the rest untouched. */
-function referenceEx(x: Float32Array, w: Float32Array, g: Conv2DInfo, bias: Float32Array | null, act: Activation, depthwise: boolean): Float64Array {
+/** y = act((conv(x, w) + bias) + addend) written into columns [off, off + outC) of rows `ldy` wide; the rest untouched. */
+function referenceEx(x: Float32Array, w: Float32Array, g: Conv2DInfo, bias: Float32Array | null, act: Activation, depthwise: boolean, addend: Float32Array | null = null): Float64Array {
   let y = depthwise ? ref.depthwiseConv2d(f64(x), f64(w), g) : ref.conv2d(f64(x), f64(w), g);
   if (bias) y = ref.biasAdd(y, f64(bias), g.outC);
+  if (addend) y = ref.add(y, f64(addend));
   return Float64Array.from(act === 'linear' ? y : ref.activation(act, y));
 }
 
@@ -115,21 +116,26 @@ const EPILOGUE: (Case & { act: Activation; bias: boolean; extra: number })[] = [
   { input: [1, 11, 9, 2], kernel: 3, filters: 8, act: 'sigmoid', bias: true, extra: 3, note: 'planar kernel, 8 outputs, activation as a pass after the rows' },
 ];
 
-test('native conv2dEx applies bias and activation on every path, into a channel slice', async (t) => {
+test('native conv2dEx applies bias, a residual summand and activation on every path, into a channel slice', async (t) => {
   const addon = nativeAddon();
   if (!addon) return t.skip('native backend not built');
-  const cases = EPILOGUE.map((c, i) => {
+  // Every case also with a residual summand (an inference plan's conv + add): (conv + bias) + addend, then act.
+  const cases = EPILOGUE.flatMap((c, i) => {
     const g = info(c);
     const x = randomF32(g.n * g.h * g.w * g.c, 700 + i);
     const w = randomF32(g.kh * g.kw * g.c * g.outC, 800 + i);
     const bias = c.bias ? randomF32(g.outC, 900 + i) : null;
-    return { c, g, x, w, bias, want: referenceEx(x, w, g, bias, c.act, false) };
+    const addend = randomF32(g.n * g.oh * g.ow * g.outC, 1000 + i);
+    return [
+      { c, g, x, w, bias, addend: null, want: referenceEx(x, w, g, bias, c.act, false) },
+      { c: { ...c, note: `${c.note}, residual summand` }, g, x, w, bias, addend, want: referenceEx(x, w, g, bias, c.act, false, addend) },
+    ];
   });
   await forEachIsa(t, (_nb, isa) => {
-    for (const { c, g, x, w, bias, want } of cases) for (const pack of [false, true]) {
+    for (const { c, g, x, w, bias, addend, want } of cases) for (const pack of [false, true]) {
       const rows = g.n * g.oh * g.ow, ldy = g.outC + c.extra, off = c.extra >> 1;
       const y = new Float32Array(rows * ldy).fill(-7);
-      addon.convForwardEx(x, w, y.subarray(off), nativeGeom(g), ldy, bias, ACT_CODE[c.act], pack);
+      addon.convForwardEx(x, w, y.subarray(off), nativeGeom(g), ldy, bias, ACT_CODE[c.act], pack, addend);
       const slice = new Float32Array(rows * g.outC);
       for (let r = 0; r < rows; r++) {
         slice.set(y.subarray(r * ldy + off, r * ldy + off + g.outC), r * g.outC);
@@ -142,7 +148,7 @@ test('native conv2dEx applies bias and activation on every path, into a channel 
   });
 });
 
-test('native depthwiseConv2dEx applies bias and activation', async (t) => {
+test('native depthwiseConv2dEx applies bias, a residual summand and activation', async (t) => {
   const addon = nativeAddon();
   if (!addon) return t.skip('native backend not built');
   // The 3x3 row kernel (few channels, or an input that fits the cache), the general gather (5x5; a 3x3 input
@@ -165,6 +171,10 @@ test('native depthwiseConv2dEx applies bias and activation', async (t) => {
       const y = new Float32Array(g.n * g.oh * g.ow * g.outC);
       addon.depthwiseForwardEx(x, w, y, nativeGeom(g), bias, ACT_CODE[act]);
       assertClose(`${isa} depthwiseConv2dEx ${act} ${JSON.stringify(input)} s${s}`, y, referenceEx(x, w, g, bias, act, true), [g.n, g.oh, g.ow, g.outC]);
+      // With a summand the epilogue is a pass after each row (the kernels' registers take bias and clip only).
+      const addend = randomF32(y.length, 1300 + i);
+      addon.depthwiseForwardEx(x, w, y, nativeGeom(g), bias, ACT_CODE[act], undefined, addend);
+      assertClose(`${isa} depthwiseConv2dEx ${act} + summand ${JSON.stringify(input)} s${s}`, y, referenceEx(x, w, g, bias, act, true, addend), [g.n, g.oh, g.ow, g.outC]);
     });
   });
 });

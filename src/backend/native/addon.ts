@@ -7,12 +7,13 @@ export interface NativeAddon {
   conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, g: Int32Array): void;
   /**
    * Test-only: the inference forward pass conv2dEx (native/kernels.h). y holds n*oh*ow rows `ldy` floats apart,
-   * of which outC are written; then y = act(y + bias). act: 0 linear, 1 relu, 2 relu6, 3 sigmoid, 4 tanh.
-   * pack: the kernel packed first, as an inference plan packs it (conv2dPack).
+   * of which outC are written; then y = act((y + bias) + addend). act: 0 linear, 1 relu, 2 relu6, 3 sigmoid,
+   * 4 tanh. pack: the kernel packed first, as an inference plan packs it (conv2dPack). addend: a residual
+   * summand, dense [n*oh*ow, outC].
    */
-  convForwardEx(x: Float32Array, w: Float32Array, y: Float32Array, g: Int32Array, ldy: number, bias: Float32Array | null, act: number, pack?: boolean): void;
+  convForwardEx(x: Float32Array, w: Float32Array, y: Float32Array, g: Int32Array, ldy: number, bias: Float32Array | null, act: number, pack?: boolean, addend?: Float32Array | null): void;
   /** Test-only: depthwiseConv2dEx, the depthwise forward pass with the epilogue (as convForwardEx). */
-  depthwiseForwardEx(x: Float32Array, w: Float32Array, y: Float32Array, g: Int32Array, bias: Float32Array | null, act: number): void;
+  depthwiseForwardEx(x: Float32Array, w: Float32Array, y: Float32Array, g: Int32Array, bias: Float32Array | null, act: number, unused?: undefined, addend?: Float32Array | null): void;
   depthwiseConv2d(x: Float32Array, w: Float32Array, y: Float32Array, g: Int32Array): void;
   depthwiseConv2dBackpropInput(dy: Float32Array, w: Float32Array, dx: Float32Array, g: Int32Array): void;
   depthwiseConv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, g: Int32Array): void;

@@ -10,6 +10,8 @@ import { Untraceable } from './trace.js';
  *   - adds, pools and unfolded affines absorb a following activation;
  *   - a concatenation's parts that are convolutions read by nothing else write their channel slice of the
  *     concatenated buffer directly (row stride = its width) and are never copied;
+ *   - a sum of two values, one of them a convolution's output read by nothing else, becomes that
+ *     convolution's epilogue (ResNet's shortcut: act((conv + bias) + shortcut), ONNX Runtime's Conv + Sum);
  *   - every value gets a slice of a few buffers, reused once the value's last reader has run.
  */
 
@@ -31,6 +33,8 @@ interface PlanOp {
   into?: { value: number; offset: number; width: number };
   /** Whether consts[0] is already this op's own copy (so folding may write into it). */
   ownsWeights?: boolean;
+  /** A convolution that absorbed the residual sum after it: ins[1] is the other summand. */
+  residual?: boolean;
 }
 
 export interface CompiledPlan {
@@ -182,6 +186,41 @@ function fuse(ops: PlanOp[], readers: Map<number, number>): PlanOp[] {
   return ops.filter((_, i) => !gone.has(i));
 }
 
+/**
+ * A two-term add whose summand u is the output of a linear convolution that nothing else reads, and whose
+ * other summand v is ready when that convolution runs (computed before it, or the input), is fused into it:
+ * the convolution reads v and writes act((conv + bias) + v) to the add's output, so the sum costs no pass of
+ * its own. The same additions in the same order as the add op: the same bits. Of two candidate convolutions
+ * (a projection shortcut) the later one takes the sum, so the other's output is ready. Liveness (below) then
+ * keeps v alive until the convolution, which writes a buffer allocated before v's is freed: the output never
+ * overwrites the summand it is still reading.
+ */
+function fuseResidual(ops: PlanOp[], readers: Map<number, number>): PlanOp[] {
+  const at = new Map<number, number>();
+  ops.forEach((o, i) => at.set(o.out, i));
+  const gone = new Set<number>();
+  ops.forEach((a, k) => {
+    if (a.op !== OP.add || a.ins.length !== 2) return;
+    const host = [0, 1]
+      .map((s) => ({ s, i: at.get(a.ins[s]) }))
+      .filter(({ s, i }) => {
+        if (i === undefined || gone.has(i)) return false;
+        const p = ops[i];
+        const other = at.get(a.ins[1 - s]);
+        return p.op === OP.conv && p.act === 0 && !p.into && !p.residual && readers.get(a.ins[s]) === 1 && (a.ins[1 - s] === 0 || (other !== undefined && other < i)) && i < k;
+      })
+      .sort((x, y) => (y.i as number) - (x.i as number))[0];
+    if (!host) return;
+    const p = ops[host.i as number];
+    p.ins = [p.ins[0], a.ins[1 - host.s]];
+    p.out = a.out;
+    p.act = a.act;
+    p.residual = true;
+    gone.add(k);
+  });
+  return ops.filter((_, i) => !gone.has(i));
+}
+
 export function compileTrace(trace: Trace): CompiledPlan {
   const { sizes, output } = trace;
   if (output === 0) throw new Untraceable('the model returns its input');
@@ -207,6 +246,8 @@ export function compileTrace(trace: Trace): CompiledPlan {
     o.ints = keepInts;
     return keep.length > 0 || !ops.some((p) => p.into?.value === o.out);
   });
+
+  ops = fuseResidual(ops, readers);
 
   // Liveness: a value lives from the first op that writes it (a concatenation: its first part) to its last
   // reader. Buffers are reused smallest-fit; the model's output goes straight to the caller's array.
@@ -258,7 +299,7 @@ export function compileTrace(trace: Trace): CompiledPlan {
   for (const o of ops) {
     opCounts[names[o.op]] = (opCounts[names[o.op]] ?? 0) + 1;
     const geo = o.op <= OP.depthwise || o.op === OP.maxPool || o.op === OP.avgPool ? ` ${o.ints[0]}x${o.ints[1]}x${o.ints[2]}x${o.ints[3]}>${o.ints[16]} k${o.ints[4]}s${o.ints[6]}` : ` ${o.ints.slice(0, 3).join('x')}`;
-    opNames.push(`${names[o.op]}${geo}${o.act ? ` +${Object.keys(ACT)[o.act]}` : ''}${o.into ? ' (in place)' : ''}`);
+    opNames.push(`${names[o.op]}${geo}${o.residual ? ' +sum' : ''}${o.act ? ` +${Object.keys(ACT)[o.act]}` : ''}${o.into ? ' (in place)' : ''}`);
     const outSlot = slot.get(home(o));
     if (outSlot === undefined) throw new Error('inference plan: a value without a buffer');
     const ld = o.into ? o.into.width : o.op === OP.dense ? o.ints[2] : o.op === OP.conv ? o.ints[16] : 0;
