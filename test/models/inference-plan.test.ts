@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { activePlanRunner } from '../../src/backend/index.js';
+import { conv2dInfo, geometryFields } from '../../src/backend/geometry.js';
+import { OP } from '../../src/backend/plan/compile.js';
 import { nativeInfo, setNativeIsa, setNativeThreads } from '../../src/backend/native/index.js';
 import '../../src/index.js';
 import { Conv2D, Dense, Flatten, MaxPooling2D } from '../../src/layers/index.js';
@@ -265,4 +268,18 @@ test('inference plan: weights packed ahead (main GEMM, column stream), folded co
       assert.ok(rel <= 1e-5, `conv + BN at batch ${batch}: ${rel}`);
     }
   }
+});
+
+test('inference plan: the native decoder refuses a convolution with more inputs than its summand, and an op without input', { skip: !native && 'native backend not built' }, () => {
+  const runner = activePlanRunner()!;
+  const g = conv2dInfo({ inputShape: [1, 4, 4, 2], kernelSize: [3, 3], strides: [1, 1], padding: 'same', filters: 3 });
+  const ints = geometryFields(g);
+  const w = new Float32Array(3 * 3 * 2 * 3);
+  // op, act, outBuf, outOff, outLd, nIn, (buf, off) x nIn, nInts, ints, nConsts, consts
+  const conv = (ins: number[][]) => Int32Array.from([OP.conv, 0, -2, 0, 3, ins.length, ...ins.flat(), ints.length, ...ints, 2, 0, -1]);
+  const make = (code: Int32Array) => runner.planCreate(code, [w], [48], 32, 48);
+  assert.ok(make(conv([[-1, 0]])), 'one input');
+  assert.ok(make(conv([[-1, 0], [0, 0]])), 'an input and a summand');
+  assert.throws(() => make(conv([[-1, 0], [0, 0], [0, 0]])), /an op with its inputs/);
+  assert.throws(() => make(conv([])), /an op with its inputs/);
 });
