@@ -144,7 +144,9 @@ bool matmul(const float* a, const float* b, float* out, long m, long k, long n, 
 
 // Grow-only zero-filled memory of this OS thread, for padded taps (never written). Requests of at most
 // kMinZeros floats never move it.
-constexpr size_t kMinZeros = 1024;
+// 4608: the whole depth a plan's GEMM may take as one block (gemm.cc, kWholeDepth), whose rows past the edge read
+// that many zeros.
+constexpr size_t kMinZeros = 9 * 512;
 const float* zeros(size_t count);
 
 }  // namespace ck
