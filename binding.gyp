@@ -10,6 +10,7 @@
         "native/threadpool.cc",
         "native/isa.cc",
         "native/gemm.cc",
+        "native/gemm_panels.cc",
         "native/gemm_kernels.cc",
         "native/gemm_small.cc",
         "native/conv.cc",

@@ -1,0 +1,120 @@
+// The GEMM's operands: how A and B are packed into the microkernel's panels or located in place for it
+// (Panelizer's matrix forms: StridedPanels, PrepackedPanels, and B packed ahead by gemmPack), and the
+// zeros that padded rows and taps read. The driver that uses them is gemm.cc.
+#include <cstring>
+
+#include "gemm.h"
+#include "interleave.h"
+
+namespace ck {
+
+const float* zeros(size_t count) {
+  thread_local Scratch buf;
+  thread_local size_t zeroed = 0;
+  // Never less than kMinZeros: a request that small never moves the buffer, so the pointer a Panelizer took
+  // (conv.cc: zeros(c)) stays valid when gemm's worker on the same thread asks for its own (KC floats).
+  count = count < kMinZeros ? kMinZeros : count;
+  float* p = buf.floats(count);
+  if (!p) return nullptr;
+  if (count > zeroed) {
+    // Scratch may have moved; clear all of it once. The buffer is never written afterwards.
+    std::memset(p, 0, count * sizeof(float));
+    zeroed = count;
+  }
+  return p;
+}
+
+namespace {
+
+constexpr int kMaxPanel = 32;  // widest panel of any ISA (avx512 NR)
+
+void packRowsAny(float* __restrict dst, const float* src, long rs, long ds, long depth, int width, long real) {
+  for (long d = 0; d < depth; ++d) {
+    float* out = dst + d * width;
+    long i = 0;
+    for (; i < real; ++i) out[i] = src[i * rs + d * ds];
+    for (; i < width; ++i) out[i] = 0.0f;
+  }
+}
+
+}  // namespace
+
+void StridedPanels::pack(float* dst, long r0, long rows, long d0, long depth, int width) const {
+  for (long q = 0; q < rows; q += width, dst += depth * width) {
+    const long real = minl(width, rows - q);
+    const float* base = p + (r0 + q) * rs + d0 * ds;
+    if (rs == 1) {
+      // The panel's rows are adjacent in memory: one contiguous copy per depth step (B not transposed,
+      // A transposed).
+      for (long d = 0; d < depth; ++d) {
+        float* out = dst + d * width;
+        copyRun(out, base + d * ds, real);
+        for (long i = real; i < width; ++i) out[i] = 0.0f;
+      }
+    } else if (ds == 1 && width <= kMaxPanel) {
+      // Rows contiguous in depth (A not transposed, B transposed): a transpose of `width` rows, the rows past
+      // the matrix's last read from zeros. (Element by element, the B^T panels of a dense layer's input
+      // gradient, 16 x 120 x 400, cost more than its product.)
+      // zeros() of at most kMinZeros never moves its buffer, which a caller's Panelizer may point into.
+      const float* zero = real < width && depth <= static_cast<long>(kMinZeros) ? zeros(kMinZeros) : nullptr;
+      if (real < width && !zero) {
+        packRowsAny(dst, base, rs, ds, depth, width, real);
+        continue;
+      }
+      const float* rows[kMaxPanel];
+      for (int i = 0; i < width; ++i) rows[i] = i < real ? base + i * rs : zero;
+      interleaveRows(dst, rows, depth, width);
+    } else {
+      packRowsAny(dst, base, rs, ds, depth, width, real);
+    }
+  }
+}
+
+void PrepackedPanels::pack(float* dst, long r0, long rows, long d0, long depth_, int width) const {
+  // Not on the GEMM's path (it reads the blocks in place); element by element for any other reader.
+  for (long q = 0; q < rows; q += width, dst += depth_ * width)
+    for (long d = 0; d < depth_; ++d)
+      for (long i = 0; i < width; ++i) {
+        const long r = r0 + q + i;
+        dst[d * width + i] = q + i < rows ? p[((r / nr) * depth + d0 + d) * nr + r % nr] : 0.0f;
+      }
+}
+
+long gemmPackedSize(long n, long k) {
+  const long nr = gemmKernel().nr;
+  return ceilDiv(n, nr) * nr * k;
+}
+
+void gemmPack(const float* b, long n, long k, float* dst) {
+  // B [k, n] as n rows of depth k: rows adjacent in memory, one contiguous run per depth step and panel.
+  StridedPanels(b, 1, n).pack(dst, 0, n, 0, k, gemmKernel().nr);
+}
+
+constexpr long kMaxUses = 4;
+
+long StridedPanels::segments(long d0, long depth, long maxSegs, long uses) const {
+  (void)d0, (void)depth;
+  // Rows contiguous in depth (A not transposed). The packed panel is one stream instead of MR; over 8 column
+  // panels (1x1 128 -> 128) that won by 6%, over 4 or fewer reading in place won by 6-23% (A/B, pointwise).
+  return ds == 1 && maxSegs >= 1 && uses <= kMaxUses ? 1 : 0;
+}
+
+void StridedPanels::locate(const float** ptrs, long* lens, long r0, long rows, long d0, long depth, int width,
+                           const float* zero) const {
+  lens[0] = depth;
+  const long panels = ceilDiv(rows, width);
+  for (long i = 0; i < panels * width; ++i) ptrs[i] = i < rows ? p + (r0 + i) * rs + d0 : zero;
+}
+
+bool StridedPanels::locateColumns(const float** ptrs, long r0, long rows, long d0, long depth, int width,
+                                  const float* zero) const {
+  (void)zero;
+  // A panel's rows adjacent in memory (B not transposed): each depth step is one run. Whole panels only, so
+  // that no run reaches past the matrix.
+  if (rs != 1 || r0 % width != 0 || rows % width != 0) return false;
+  for (long q = r0; q < r0 + rows; q += width, ptrs += depth)
+    for (long d = 0; d < depth; ++d) ptrs[d] = p + q + (d0 + d) * ds;
+  return true;
+}
+
+}  // namespace ck
