@@ -92,6 +92,7 @@ struct Piece {
   float* c;  // C [.., ldc], indexed with global row/column numbers
   long ldc;
   bool accumulate;
+  long n;  // C's columns (all pieces'): what the choice of depth blocks may depend on, never the split
 };
 
 // B blocks of at most this many floats (1 MiB) are packed for the whole depth at once when C has several MC
@@ -146,8 +147,6 @@ void runPiece(const GemmKernel& gk, const Panelizer& a, const Panelizer& b, cons
     if (last && !fused) applyEpilogue(ep->rows(ic), pc.c + ic * pc.ldc, pc.ldc, mc, jc, jc + nc);
   };
   const long depth = pc.k1 - pc.k0;
-  // Equal depth blocks: K = 576 as 3 x 192, not 256 + 256 + 64 (a short block pays a tile's C traffic for
-  // a quarter of the arithmetic).
   // B packed ahead for its whole depth (an inference plan's weights): block (jc, kk) is read where it lies.
   long fullDepth = 0;
   const float* ahead = b.prepacked(&fullDepth);
@@ -156,9 +155,13 @@ void runPiece(const GemmKernel& gk, const Panelizer& a, const Panelizer& b, cons
   // Runtime's direct NCHWc kernels do; its B panel (K x NR, up to 576 KiB) streams from L2 instead of L1. Per-
   // call alternation against ONNX Runtime on the same layers (1 thread): 16x16x128 and 8x8x256 3x3 at batch 1
   // 0.97-0.99 -> 1.05-1.08 of its speed; ResNet18 at batch 32 0.89-0.90 -> 0.95-0.96, VGG16 1.07 -> 1.13.
-  // Neither operand is packed here, so no workspace grows with KC.
+  // Neither operand is packed here, so no workspace grows with KC. Decided by C's shape, not by this piece's
+  // columns, so the sums (and their bits) do not depend on the thread count; a piece has no more column
+  // panels than C, so A is read in place in every block of it.
   const bool wholeDepth = ahead && depth <= kWholeDepth &&
-                          a.segments(pc.k0, depth, kMaxSegments, ceilDiv(minl(gk.nc, pc.n1 - pc.n0), gk.nr)) > 0;
+                          a.segments(pc.k0, depth, kMaxSegments, ceilDiv(minl(gk.nc, pc.n), gk.nr)) > 0;
+  // Otherwise equal depth blocks: K = 576 as 3 x 192, not 256 + 256 + 64 (a short block pays a tile's C
+  // traffic for a quarter of the arithmetic).
   const long kcEven = wholeDepth ? depth : ceilDiv(depth, ceilDiv(depth, gk.kc));
   for (long jc = pc.n0; jc < pc.n1; jc += gk.nc) {
     const long nc = minl(gk.nc, pc.n1 - jc), ncr = ceilDiv(nc, gk.nr) * gk.nr;
@@ -258,7 +261,7 @@ bool gemm(const Panelizer& a, const Panelizer& b, long m, long n, long k, float*
     }
     for (long id = first; id < last; ++id) {
       const long s = id / plan.parts, part = id % plan.parts;
-      Piece pc{0, m, 0, n, 0, 0, c, ldc, accumulate};
+      Piece pc{0, m, 0, n, 0, 0, c, ldc, accumulate, n};
       splitRange(k, plan.segments, s, &pc.k0, &pc.k1);
       long u0, u1;
       splitRange(plan.splitRows ? rowUnits : colUnits, plan.parts, part, &u0, &u1);

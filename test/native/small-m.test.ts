@@ -189,6 +189,9 @@ test('native small-M results are bitwise identical for 1, 2 and 3 threads', asyn
   const x = randomF32(g.n * g.h * g.w * g.c, 1);
   const w = randomF32(g.kh * g.kw * g.c * g.outC, 2);
   const bias = randomF32(g.outC, 3);
+  const gPw = info({ input: [1, 8, 8, 300], kernel: 1, filters: 256, note: '' });
+  const xPw = randomF32(64 * 300, 6);
+  const wPw = randomF32(300 * 256, 7);
   const a = randomF32(5 * 3000, 4);
   const b = randomF32(3000 * 300, 5);
   const run = (): Float32Array[] => {
@@ -198,7 +201,11 @@ test('native small-M results are bitwise identical for 1, 2 and 3 threads', asyn
     addon.matmul(a, b, out, 5, 3000, 300, false, false);
     const yPacked = new Float32Array(g.oh * g.ow * g.outC);
     addon.convForwardEx(x, w, yPacked, nativeGeom(g), g.outC, bias, ACT_CODE.relu, true);
-    return [y, out, yPacked];
+    // 64 rows x 256 columns, packed: the main GEMM splits the columns among threads, and whether the depth is
+    // one block must follow C's 8 column panels, not a thread's 4 (or 3).
+    const pw = new Float32Array(64 * 256);
+    addon.convForwardEx(xPw, wPw, pw, nativeGeom(gPw), 256, null, ACT_CODE.linear, true);
+    return [y, out, yPacked, pw];
   };
   await forEachIsa(t, (_nb, isa) => {
     try {
@@ -206,7 +213,7 @@ test('native small-M results are bitwise identical for 1, 2 and 3 threads', asyn
       const base = run();
       for (const n of [2, 3]) {
         setNativeThreads(n);
-        run().forEach((r, i) => assertSameBits(`${isa} ${['conv2dEx, segments', 'matmul', 'conv2dEx packed (column stream)'][i]}: 1 vs ${n} threads`, base[i], r));
+        run().forEach((r, i) => assertSameBits(`${isa} ${['conv2dEx, segments', 'matmul', 'conv2dEx packed (column stream)', 'conv2dEx packed, pointwise, 64 rows'][i]}: 1 vs ${n} threads`, base[i], r));
       }
     } finally {
       setNativeThreads(threads);
