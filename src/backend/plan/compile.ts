@@ -216,6 +216,7 @@ function fuseResidual(ops: PlanOp[], readers: Map<number, number>): PlanOp[] {
     p.out = a.out;
     p.act = a.act;
     p.residual = true;
+    at.set(a.out, host.i as number);  // the sum is now made where the convolution runs
     gone.add(k);
   });
   return ops.filter((_, i) => !gone.has(i));
