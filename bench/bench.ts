@@ -5,7 +5,7 @@
 //
 //   npm run build && npm run bench -- [--model NAME[,NAME]]... [--json] [--seconds S] [--batch N]
 //   npm run bench -- --fit [--steps N] [--rounds R]   model.fit against the training step (bench/fit.ts)
-//   npm run bench -- --vs-ort [--rounds R]            predict against onnxruntime-node (bench/vs-ort.ts)
+//   npm run bench -- --vs-ort [--rounds R] [--alternate]  predict against onnxruntime-node (bench/vs-ort.ts)
 //
 // Training = forward in training mode + sparse categorical cross-entropy + backward + Adam step (trainStep,
 // the step model.fit runs). Inference = model.predict(x) of one batch (training off, no tape, buffers
@@ -76,18 +76,20 @@ interface Options {
   child: boolean;
   peak: number | null;
   vsOrt: boolean;
+  /** --vs-ort by single calls alternating instead of bursts (bench/vs-ort.ts). */
+  alternate: boolean;
   fit: boolean;
   rounds: number;
   steps: number | null;
 }
 
 function usage(message: string): never {
-  process.stderr.write(`bench: ${message}\nusage: npm run bench -- [--model NAME[,NAME]]... [--json] [--seconds S] [--batch N] [--vs-ort] [--fit [--steps N]] [--rounds R]\n`);
+  process.stderr.write(`bench: ${message}\nusage: npm run bench -- [--model NAME[,NAME]]... [--json] [--seconds S] [--batch N] [--vs-ort [--alternate]] [--fit [--steps N]] [--rounds R]\n`);
   process.exit(2);
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { models: [], json: false, seconds: 5, batch: null, child: false, peak: null, vsOrt: false, fit: false, rounds: 5, steps: null };
+  const o: Options = { models: [], json: false, seconds: 5, batch: null, child: false, peak: null, vsOrt: false, alternate: false, fit: false, rounds: 5, steps: null };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const eq = arg.indexOf('=');
@@ -123,6 +125,9 @@ function parseArgs(argv: string[]): Options {
       case '--vs-ort':
         o.vsOrt = true;
         break;
+      case '--alternate':
+        o.alternate = true;
+        break;
       case '--fit':
         o.fit = true;
         break;
@@ -137,7 +142,7 @@ function parseArgs(argv: string[]): Options {
         break;
       case '-h':
       case '--help':
-        process.stdout.write('usage: npm run bench -- [--model NAME[,NAME]]... [--json] [--seconds S] [--batch N] [--vs-ort] [--fit [--steps N]] [--rounds R]\n');
+        process.stdout.write('usage: npm run bench -- [--model NAME[,NAME]]... [--json] [--seconds S] [--batch N] [--vs-ort [--alternate]] [--fit [--steps N]] [--rounds R]\n');
         process.exit(0);
       default:
         usage(`unknown argument '${arg}'`);
@@ -243,9 +248,9 @@ async function main(): Promise<void> {
   if (o.vsOrt) {
     // Inference only, batch 1 and the bench batch (32 unless --batch), seconds per burst default 0.4.
     const seconds = process.argv.some((a) => a.startsWith('--seconds')) ? o.seconds : 0.4;
-    const rows = await benchVsOrt(o.models.filter((m) => m !== 'mlp' || o.models.length === 1), () => [1, o.batch ?? 32], o.rounds, seconds);
+    const rows = await benchVsOrt(o.models.filter((m) => m !== 'mlp' || o.models.length === 1), () => [1, o.batch ?? 32], o.rounds, seconds, o.alternate);
     if (o.json) for (const r of rows) process.stdout.write(`${JSON.stringify(r)}\n`);
-    else printVsOrt(rows);
+    else printVsOrt(rows, o.alternate);
     return;
   }
   const batchOf = (m: string) => o.batch ?? BENCH_BATCH[m] ?? 32;

@@ -3,6 +3,13 @@
 // the same thread count. Rounds alternate convkit and ORT (a VM's speed drifts over minutes, so only figures
 // taken side by side compare); each round times a burst of calls and keeps its median, and the table gives the
 // median over rounds. ratio = ORT ms / convkit ms: above 1 convkit is faster.
+//
+// --alternate: single calls instead, convkit then ORT, over and over (rounds x seconds in all), medians of each.
+// The VM's drift then falls on both alike call by call, which steadied the ratio where bursts moved by ±0.1
+// from run to run. ORT's spinning is off in this mode (session.intra_op.allow_spinning = 0): spinning right after
+// its call, its worker would take a core from the convkit call that follows (5 x 3x3 32x32x64 convolutions at
+// batch 1 read 5.46 ms for convkit beside a spinning ORT, 2.63 beside one that sleeps), and ORT ran as fast
+// without it (ResNet18 at batch 1 in bursts: 7.88 ms spinning, 8.03 not).
 import { loadavg } from 'node:os';
 import { nativeInfo } from '../src/backend/native/index.js';
 import { toOnnx } from '../src/export/onnx.js';
@@ -45,7 +52,23 @@ async function timeBurst(seconds: number, call: () => unknown | Promise<unknown>
   return median(times);
 }
 
-export async function benchVsOrt(models: string[], batches: (model: string) => number[], rounds: number, seconds: number): Promise<VsOrtRow[]> {
+/** Medians of single calls, convkit then ORT, repeated for `seconds` (at least 5 pairs). */
+async function timeAlternating(seconds: number, ours: () => unknown, theirs: () => Promise<unknown>): Promise<[number, number]> {
+  const a: number[] = [];
+  const b: number[] = [];
+  const start = performance.now();
+  do {
+    let t0 = performance.now();
+    ours();
+    a.push(performance.now() - t0);
+    t0 = performance.now();
+    await theirs();
+    b.push(performance.now() - t0);
+  } while (performance.now() - start < seconds * 1000 || a.length < 5);
+  return [median(a), median(b)];
+}
+
+export async function benchVsOrt(models: string[], batches: (model: string) => number[], rounds: number, seconds: number, alternate = false): Promise<VsOrtRow[]> {
   // Imported here so that the plain bench runs without the devDependency.
   const ort = await import('onnxruntime-node');
   const threads = nativeInfo()?.threads ?? 1;
@@ -53,7 +76,8 @@ export async function benchVsOrt(models: string[], batches: (model: string) => n
   for (const name of models) {
     setSeed(1);
     const model = createModel(name);
-    const session = await ort.InferenceSession.create(toOnnx(model), { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential' });
+    const spin = alternate ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {};
+    const session = await ort.InferenceSession.create(toOnnx(model), { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential', ...spin });
     const inputName = session.inputNames[0];
     for (const batch of batches(name)) {
       const x = Tensor.randomUniform([batch, ...zoo[name].inputShape], 0, 1);
@@ -62,6 +86,12 @@ export async function benchVsOrt(models: string[], batches: (model: string) => n
       for (let i = 0; i < 3; i++) {
         model.predict(x, { batchSize: batch });
         await session.run(feeds);
+      }
+      if (alternate) {
+        await settle();
+        const [convkitMs, ortMs] = await timeAlternating(rounds * seconds, () => model.predict(x, { batchSize: batch }), () => session.run(feeds));
+        rows.push({ model: name, batch, convkitMs, ortMs, ratio: ortMs / convkitMs });
+        continue;
       }
       const ours: number[] = [];
       const theirs: number[] = [];
@@ -80,9 +110,9 @@ export async function benchVsOrt(models: string[], batches: (model: string) => n
   return rows;
 }
 
-export function printVsOrt(rows: VsOrtRow[]): void {
+export function printVsOrt(rows: VsOrtRow[], alternate = false): void {
   const info = nativeInfo();
-  process.stdout.write(`convkit predict vs onnxruntime-node on convkit's ONNX export; ${info ? `${info.isa} kernels, ${info.threads} threads each` : 'reference backend'}; load ${loadavg()[0].toFixed(2)}\n`);
+  process.stdout.write(`convkit predict vs onnxruntime-node on convkit's ONNX export; ${info ? `${info.isa} kernels, ${info.threads} threads each` : 'reference backend'}; ${alternate ? 'single calls alternating, ORT not spinning' : 'alternating bursts'}; load ${loadavg()[0].toFixed(2)}\n`);
   const head = ['model', 'batch', 'convkit ms', 'ORT ms', 'ratio'];
   const cells = rows.map((r) => [r.model, String(r.batch), r.convkitMs.toFixed(3), r.ortMs.toFixed(3), r.ratio.toFixed(2)]);
   const w = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));

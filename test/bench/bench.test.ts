@@ -39,6 +39,19 @@ test('bench --vs-ort runs convkit and onnxruntime-node side by side on the same 
   for (const j of rows) for (const k of ['convkitMs', 'ortMs', 'ratio']) assert.ok(typeof j[k] === 'number' && (j[k] as number) > 0, `${k} = ${j[k]}`);
 });
 
+test('bench --vs-ort --alternate times single calls of each, alternating', { timeout: 60_000 }, () => {
+  const args = [bench, '--vs-ort', '--alternate', '--model', 'mlp', '--rounds', '1', '--seconds', '0.05'];
+  const env = { ...process.env, CONVKIT_QUIET_NATIVE: '1' };
+  const table = spawnSync(process.execPath, args, { encoding: 'utf8', env });
+  assert.equal(table.status, 0, table.stderr);
+  assert.match(table.stdout, /single calls alternating, ORT not spinning/);
+  const json = spawnSync(process.execPath, [...args, '--json'], { encoding: 'utf8', env });
+  assert.equal(json.status, 0, json.stderr);
+  const rows = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, number | string>);
+  assert.deepEqual(rows.map((j) => [j.model, j.batch]), [['mlp', 1], ['mlp', 32]]);
+  for (const j of rows) for (const k of ['convkitMs', 'ortMs', 'ratio']) assert.ok(typeof j[k] === 'number' && (j[k] as number) > 0, `${k} = ${j[k]}`);
+});
+
 test('bench --fit --model mlp prints model.fit against the bench step, table and json', { timeout: 120_000 }, () => {
   const env = { ...process.env, CONVKIT_QUIET_NATIVE: '1' };
   const args = [bench, '--fit', '--model', 'mlp', '--steps', '2', '--rounds', '1', '--seconds', '0.1', '--batch', '8'];
