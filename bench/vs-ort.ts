@@ -4,12 +4,13 @@
 // taken side by side compare); each round times a burst of calls and keeps its median, and the table gives the
 // median over rounds. ratio = ORT ms / convkit ms: above 1 convkit is faster.
 //
-// --alternate: single calls instead, convkit then ORT, over and over (rounds x seconds in all), medians of each.
-// The VM's drift then falls on both alike call by call, which steadied the ratio where bursts moved by ±0.1
-// from run to run. ORT's spinning is off in this mode (session.intra_op.allow_spinning = 0): spinning right after
-// its call, its worker would take a core from the convkit call that follows (5 x 3x3 32x32x64 convolutions at
-// batch 1 read 5.46 ms for convkit beside a spinning ORT, 2.63 beside one that sleeps), and ORT ran as fast
-// without it (ResNet18 at batch 1 in bursts: 7.88 ms spinning, 8.03 not).
+// --alternate: single calls instead, convkit then ORT, over and over (rounds x seconds in all), medians of each:
+// a second view, in which a drift of the VM's speed falls on both alike call by call. Each call comes 2 ms after
+// the other's, so that neither side's idle workers are still spinning when it starts, and ORT's spinning is off
+// (session.intra_op.allow_spinning = 0; spinning right after its call, its worker took a core from the convkit
+// call that followed: 5 x 3x3 32x32x64 convolutions at batch 1 read 5.46 ms for convkit beside a spinning ORT,
+// 2.63 beside one that sleeps; ORT ran as fast without it: ResNet18 at batch 1 in bursts, 7.88 ms spinning,
+// 8.03 not). In a slow phase of the VM neither view is steady.
 import { loadavg } from 'node:os';
 import { nativeInfo } from '../src/backend/native/index.js';
 import { toOnnx } from '../src/export/onnx.js';
@@ -57,10 +58,13 @@ async function timeAlternating(seconds: number, ours: () => unknown, theirs: () 
   const a: number[] = [];
   const b: number[] = [];
   const start = performance.now();
+  const pause = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 2));
   do {
+    await pause();
     let t0 = performance.now();
     ours();
     a.push(performance.now() - t0);
+    await pause();
     t0 = performance.now();
     await theirs();
     b.push(performance.now() - t0);
