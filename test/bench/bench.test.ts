@@ -31,12 +31,17 @@ test('bench rejects an unknown model with a usage line', () => {
   assert.match(r.stderr, /^bench: --model: expected one of .*received 'nope'/m);
 });
 
+/** --vs-ort --json output for mlp: a row for batch 1 and one for batch 32, every time and ratio positive. */
+function assertVsOrtRows(stdout: string): void {
+  const rows = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, number | string>);
+  assert.deepEqual(rows.map((j) => [j.model, j.batch]), [['mlp', 1], ['mlp', 32]]);
+  for (const j of rows) for (const k of ['convkitMs', 'ortMs', 'ratio']) assert.ok(typeof j[k] === 'number' && (j[k] as number) > 0, `${k} = ${j[k]}`);
+}
+
 test('bench --vs-ort runs convkit and onnxruntime-node side by side on the same export', { timeout: 60_000 }, () => {
   const r = spawnSync(process.execPath, [bench, '--vs-ort', '--model', 'mlp', '--rounds', '1', '--seconds', '0.05', '--json'], { encoding: 'utf8', env: { ...process.env, CONVKIT_QUIET_NATIVE: '1' } });
   assert.equal(r.status, 0, r.stderr);
-  const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, number | string>);
-  assert.deepEqual(rows.map((j) => [j.model, j.batch]), [['mlp', 1], ['mlp', 32]]);
-  for (const j of rows) for (const k of ['convkitMs', 'ortMs', 'ratio']) assert.ok(typeof j[k] === 'number' && (j[k] as number) > 0, `${k} = ${j[k]}`);
+  assertVsOrtRows(r.stdout);
 });
 
 test('bench --vs-ort --alternate times single calls of each, alternating', { timeout: 60_000 }, () => {
@@ -47,9 +52,7 @@ test('bench --vs-ort --alternate times single calls of each, alternating', { tim
   assert.match(table.stdout, /single calls alternating, ORT not spinning/);
   const json = spawnSync(process.execPath, [...args, '--json'], { encoding: 'utf8', env });
   assert.equal(json.status, 0, json.stderr);
-  const rows = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, number | string>);
-  assert.deepEqual(rows.map((j) => [j.model, j.batch]), [['mlp', 1], ['mlp', 32]]);
-  for (const j of rows) for (const k of ['convkitMs', 'ortMs', 'ratio']) assert.ok(typeof j[k] === 'number' && (j[k] as number) > 0, `${k} = ${j[k]}`);
+  assertVsOrtRows(json.stdout);
 });
 
 test('bench --fit --model mlp prints model.fit against the bench step, table and json', { timeout: 120_000 }, () => {
