@@ -113,6 +113,25 @@ napi_value CopyRows(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// gatherRows(src, rowLength, indices, dst): every index is checked against src, and dst's length against the
+// rows asked for, before anything is copied.
+napi_value GatherRows(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  F32 src, dst;
+  long rowLength;
+  const int32_t* idx = nullptr;
+  size_t count = 0;
+  if (!a.count(4) || !a.f32(0, "src", 0, &src) || !a.size(1, "rowLength", &rowLength) || !a.i32(2, "indices", &idx, &count))
+    return nullptr;
+  if (rowLength == 0) return a.fail("rowLength", "a positive integer"), nullptr;
+  if (!a.f32(3, "dst", count * static_cast<size_t>(rowLength), &dst)) return nullptr;
+  const long rows = static_cast<long>(src.len) / rowLength;
+  for (size_t i = 0; i < count; ++i)
+    if (idx[i] < 0 || idx[i] >= rows) return a.fail("indices", "row numbers of src"), nullptr;
+  gatherRows(src.p, rowLength, idx, static_cast<long>(count), dst.p);
+  return nullptr;
+}
+
 bool actKind(const Args& a, size_t i, Act* kind) {
   long k;
   if (!a.size(i, "kind", &k) || k > static_cast<long>(Act::Tanh)) return a.fail("kind", "an activation code 0..4");
@@ -259,6 +278,7 @@ void defineElementwise(napi_env env, napi_value exports) {
       fn("activationBackward", ActivationBackward),
       fn("softmax", Softmax),
       fn("copyRows", CopyRows),
+      fn("gatherRows", GatherRows),
       fn("softmaxBackward", SoftmaxBackward),
       fn("adamUpdate", AdamUpdate),
       fn("sgdUpdate", SgdUpdate),

@@ -250,6 +250,28 @@ void softmaxBackward(const float* y, const float* dy, float* dx, long rows, long
 }
 
 // Threads take whole rows (block-major), so each row is one contiguous copy.
+// A training batch's rows, in the shuffled order, from data in memory: each row is asked for kGatherAhead rows
+// before its copy, so that its misses overlap the copies before it (copied one row at a time, each row waited
+// for memory: 32 CIFAR images took 28-33 microseconds, 3% of a LeNet5 step and 6% of the MLP's).
+constexpr long kGatherAhead = 2;
+
+void gatherRows(const float* src, long rowLength, const int32_t* indices, long count, float* dst) {
+  const long bytes = rowLength * static_cast<long>(sizeof(float));
+  auto fetch = [&](long i) {
+    const char* p = reinterpret_cast<const char*>(src + indices[i] * rowLength);
+    for (long o = 0; o < bytes; o += 64) __builtin_prefetch(p + o);
+  };
+  parallel(threadsFor(count * rowLength, kGrain), [&](int tid, int nt) {
+    long i0, i1;
+    splitRange(count, nt, tid, &i0, &i1);
+    for (long i = i0; i < minl(i1, i0 + kGatherAhead); ++i) fetch(i);
+    for (long i = i0; i < i1; ++i) {
+      if (i + kGatherAhead < i1) fetch(i + kGatherAhead);
+      std::memcpy(dst + i * rowLength, src + indices[i] * rowLength, static_cast<size_t>(bytes));
+    }
+  });
+}
+
 void copyRows(const float* src, long srcStride, long srcBlockStride, float* dst, long dstStride, long dstBlockStride,
               long blocks, long rows, long width) {
   const long total = blocks * rows;

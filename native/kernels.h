@@ -76,6 +76,8 @@ void softmaxBackward(const float* y, const float* dy, float* dx, long rows, long
 // dst[b * dstBlockStride + i * dstStride + j] = src[b * srcBlockStride + i * srcStride + j], j < width.
 void copyRows(const float* src, long srcStride, long srcBlockStride, float* dst, long dstStride, long dstBlockStride,
               long blocks, long rows, long width);
+// dst row i (rowLength floats) = src row indices[i], i < count; the indices are checked by the caller.
+void gatherRows(const float* src, long rowLength, const int32_t* indices, long count, float* dst);
 
 // optim.cc, in place. Every array [n]; velocity may be null (plain SGD).
 void adamUpdate(float* param, const float* grad, float* m, float* v, long n, double alpha, double beta1, double beta2,

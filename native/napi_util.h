@@ -76,6 +76,20 @@ class Args {
     return true;
   }
 
+  // An Int32Array (its values and length).
+  bool i32(size_t i, const char* name, const int32_t** p, size_t* len) const {
+    bool isTyped = false;
+    napi_is_typedarray(env_, argv_[i], &isTyped);
+    napi_typedarray_type type;
+    void* data = nullptr;
+    if (!isTyped || napi_get_typedarray_info(env_, argv_[i], &type, len, &data, nullptr, nullptr) != napi_ok ||
+        type != napi_int32_array) {
+      return fail(name, "an Int32Array");
+    }
+    *p = static_cast<const int32_t*>(data);
+    return true;
+  }
+
   bool boolean(size_t i, const char* name, bool* out) const {
     if (napi_get_value_bool(env_, argv_[i], out) != napi_ok) return fail(name, "a boolean");
     return true;

@@ -111,6 +111,11 @@ export interface Backend {
   pad2d(x: FloatArray, n: number, h: number, w: number, c: number, top: number, bottom: number, left: number, right: number): FloatArray;
   /** The inverse crop, for the gradient of pad2d. */
   crop2d(x: FloatArray, n: number, h: number, w: number, c: number, top: number, bottom: number, left: number, right: number): FloatArray;
+  /**
+   * Row i of dst (rowLength values) = row indices[i] of src (a training batch gathered from the data in
+   * memory); dst is written in place. Every index must name a row of src, and dst hold them all.
+   */
+  gatherRows(src: FloatArray, rowLength: number, indices: ArrayLike<number>, dst: FloatArray): void;
 
   /**
    * Softmax cross-entropy on logits [rows, c] with integer labels: per-row loss and the softmax

@@ -1,3 +1,4 @@
+import { getBackend } from '../backend/index.js';
 import { AugmentOptions, augmentBatchInPlace } from '../data/augment.js';
 import { ImageDataset, imageSize, toTensor } from '../data/dataset.js';
 import { globalRandom } from '../tensor/random.js';
@@ -32,7 +33,7 @@ function gatherRows(t: Tensor, indices: ArrayLike<number>): Tensor {
 
 function gatherInto(out: Float32Array | Float64Array, t: Tensor, indices: ArrayLike<number>): void {
   const row = t.size / t.shape[0];
-  for (let i = 0; i < indices.length; i++) out.set(t.data.subarray(indices[i] * row, (indices[i] + 1) * row), i * row);
+  if (row > 0 && indices.length > 0) getBackend(t.data).gatherRows(t.data, row, indices, out);
 }
 
 /** True when indices are first, first + 1, ...: the rows are one contiguous block and a view will do. */

@@ -32,6 +32,34 @@ test('native copyRows refuses ranges outside its arrays', (t) => {
   assert.throws(() => nb.concatLastAxis([new Float32Array(5), new Float32Array(3)], [2, 1], 3), /src/);
 });
 
+test('native gatherRows copies the rows asked for, in their order, as the reference does', (t) => {
+  const nb = nativeOrSkip(t);
+  if (!nb) return;
+  // Row lengths below and above a cache line; batches below and above the size that takes both threads.
+  for (const [rows, rowLength, count] of [[1, 1, 1], [9, 5, 4], [300, 17, 33], [2000, 3072, 64]]) {
+    const src = randomF32(rows * rowLength, 80 + rowLength);
+    const indices = new Int32Array(count).map((_, i) => (i * 7919 + 3) % rows);
+    const got = new Float32Array(count * rowLength).fill(Number.NaN);
+    nb.gatherRows(src, rowLength, indices, got);
+    const want = new Float64Array(count * rowLength);
+    ref.gatherRows(f64(src), rowLength, indices, want);
+    assertClose(`gatherRows ${rows}x${rowLength} -> ${count}`, got, want, [count, rowLength]);
+    for (let i = 0; i < count; i++) assert.equal(got[i * rowLength], src[indices[i] * rowLength], `row ${i} is row ${indices[i]}`);
+  }
+});
+
+test('gatherRows refuses an index outside src and a dst too short, on both backends, before copying', (t) => {
+  const nb = nativeOrSkip(t);
+  for (const be of nb ? [ref, nb] : [ref]) {
+    const src = new Float32Array(12).fill(1);
+    const dst = new Float32Array(8).fill(7);
+    assert.throws(() => be.gatherRows(src, 4, new Int32Array([0, 3]), dst), /indices/, `${be.name}: row 3 of 3`);
+    assert.throws(() => be.gatherRows(src, 4, new Int32Array([-1, 0]), dst), /indices/, `${be.name}: row -1`);
+    assert.throws(() => be.gatherRows(src, 4, new Int32Array([0, 1, 2]), dst), /dst/, `${be.name}: 3 rows into 2`);
+    assert.ok(dst.every((v) => v === 7), `${be.name}: nothing copied before the check failed`);
+  }
+});
+
 /**
  * Every kernel writes all of its output: inside a training step outputs are recycled arrays holding the
  * previous step's values (src/backend/arena.ts). Each op runs once to learn its output sizes, the arena's

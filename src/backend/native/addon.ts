@@ -46,6 +46,8 @@ export interface NativeAddon {
   activationBackward(kind: number, x: Float32Array, y: Float32Array, dy: Float32Array, dx: Float32Array): void;
   softmax(x: Float32Array, y: Float32Array, c: number): void;
   softmaxBackward(y: Float32Array, dy: Float32Array, dx: Float32Array, c: number): void;
+  /** dst row i = src row indices[i] (rows of rowLength); throws on an index outside src or a short dst. */
+  gatherRows(src: Float32Array, rowLength: number, indices: Int32Array, dst: Float32Array): void;
   copyRows(src: Float32Array, srcOffset: number, srcStride: number, srcBlockStride: number, dst: Float32Array, dstOffset: number, dstStride: number, dstBlockStride: number, blocks: number, rows: number, width: number): void;
   adamUpdate(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, alpha: number, beta1: number, beta2: number, epsilon: number): void;
   sgdUpdate(param: Float32Array, grad: Float32Array, velocity: Float32Array | null, lr: number, momentum: number, nesterov: boolean): void;

@@ -157,6 +157,10 @@ function makeBackend(addon: NativeAddon): Backend {
         return p;
       });
     },
+    gatherRows(src, rowLength, indices, dst) {
+      if (!isF32(src) || !isF32(dst) || !(indices instanceof Int32Array)) return ref.gatherRows(src, rowLength, indices, dst);
+      addon.gatherRows(src, rowLength, indices, dst);
+    },
     pad2d(x, n, h, w, c, top, bottom, left, right) {
       if (!isF32(x)) return ref.pad2d(x, n, h, w, c, top, bottom, left, right);
       const oh = h + top + bottom;

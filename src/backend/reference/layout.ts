@@ -37,6 +37,16 @@ export function pad2d(x: FloatArray, n: number, h: number, w: number, c: number,
 }
 
 /** Removes the border that pad2d added; (h, w) are the padded sizes. */
+export function gatherRows(src: FloatArray, rowLength: number, indices: ArrayLike<number>, dst: FloatArray): void {
+  const rows = Math.floor(src.length / rowLength);
+  if (dst.length < indices.length * rowLength) throw new Error(`gatherRows: argument 'dst' expected at least ${indices.length * rowLength} values (${indices.length} rows of ${rowLength}), received ${dst.length}`);
+  for (let i = 0; i < indices.length; i++) {
+    const r = indices[i];
+    if (!(Number.isInteger(r) && r >= 0 && r < rows)) throw new Error(`gatherRows: argument 'indices' expected row numbers in [0, ${rows}), received ${r} at position ${i}`);
+  }
+  for (let i = 0; i < indices.length; i++) dst.set(src.subarray(indices[i] * rowLength, (indices[i] + 1) * rowLength), i * rowLength);
+}
+
 export function crop2d(x: FloatArray, n: number, h: number, w: number, c: number, top: number, bottom: number, left: number, right: number): FloatArray {
   const oh = h - top - bottom;
   const ow = w - left - right;
