@@ -249,7 +249,6 @@ void softmaxBackward(const float* y, const float* dy, float* dx, long rows, long
   });
 }
 
-// Threads take whole rows (block-major), so each row is one contiguous copy.
 // A training batch's rows, in the shuffled order, from data in memory: each row is asked for kGatherAhead rows
 // before its copy, so that its misses overlap the copies before it (copied one row at a time, each row waited
 // for memory: 32 CIFAR images took 28-33 microseconds, 3% of a LeNet5 step and 6% of the MLP's).
@@ -272,6 +271,7 @@ void gatherRows(const float* src, long rowLength, const int32_t* indices, long c
   });
 }
 
+// Threads take whole rows (block-major), so each row is one contiguous copy.
 void copyRows(const float* src, long srcStride, long srcBlockStride, float* dst, long dstStride, long dstBlockStride,
               long blocks, long rows, long width) {
   const long total = blocks * rows;

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import type { Backend, FloatArray } from '../../src/backend/backend.js';
 import { BufferArena, withArena } from '../../src/backend/arena.js';
 import { conv2dInfo, pool2dInfo } from '../../src/backend/geometry.js';
+import { nativeBackend } from '../../src/backend/native/index.js';
 import { referenceBackend as ref } from '../../src/backend/reference/index.js';
 import { assertClose, f64, nativeOrSkip, randomF32 } from './util.js';
 
@@ -48,8 +49,8 @@ test('native gatherRows copies the rows asked for, in their order, as the refere
   }
 });
 
-test('gatherRows refuses an index outside src and a dst too short, on both backends, before copying', (t) => {
-  const nb = nativeOrSkip(t);
+test('gatherRows refuses an index outside src and a dst too short, on both backends, before copying', () => {
+  const nb = nativeBackend();
   for (const be of nb ? [ref, nb] : [ref]) {
     const src = new Float32Array(12).fill(1);
     const dst = new Float32Array(8).fill(7);

@@ -36,7 +36,7 @@ export function pad2d(x: FloatArray, n: number, h: number, w: number, c: number,
   return y;
 }
 
-/** Removes the border that pad2d added; (h, w) are the padded sizes. */
+/** Rows of src by index into dst (Backend.gatherRows); every index is checked before any row is copied. */
 export function gatherRows(src: FloatArray, rowLength: number, indices: ArrayLike<number>, dst: FloatArray): void {
   const rows = Math.floor(src.length / rowLength);
   if (dst.length < indices.length * rowLength) throw new Error(`gatherRows: argument 'dst' expected at least ${indices.length * rowLength} values (${indices.length} rows of ${rowLength}), received ${dst.length}`);
@@ -47,6 +47,7 @@ export function gatherRows(src: FloatArray, rowLength: number, indices: ArrayLik
   for (let i = 0; i < indices.length; i++) dst.set(src.subarray(indices[i] * rowLength, (indices[i] + 1) * rowLength), i * rowLength);
 }
 
+/** Removes the border that pad2d added; (h, w) are the padded sizes. */
 export function crop2d(x: FloatArray, n: number, h: number, w: number, c: number, top: number, bottom: number, left: number, right: number): FloatArray {
   const oh = h - top - bottom;
   const ow = w - left - right;
