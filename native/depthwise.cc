@@ -25,17 +25,16 @@ struct DwKernels {
   ForwardRowFn forwardRow;
   RowFn backpropInputRow, backpropFilterRows;
   ForwardRowFn forwardRow3x3;  // 3x3, no dilation, depth multiplier 1
-  int width;                   // floats per vector
 };
 
 const DwKernels& dwKernels() {
   static const DwKernels portable{dw_portable::dwForwardRow, dw_portable::dwBackpropInputRow,
-                                  dw_portable::dwBackpropFilterRows, dw_portable::dwForwardRow3x3, dw_portable::W};
+                                  dw_portable::dwBackpropFilterRows, dw_portable::dwForwardRow3x3};
 #if CK_HAVE_X86_VARIANTS
   static const DwKernels avx2{dw_avx2::dwForwardRow, dw_avx2::dwBackpropInputRow, dw_avx2::dwBackpropFilterRows,
-                              dw_avx2::dwForwardRow3x3, dw_avx2::W};
+                              dw_avx2::dwForwardRow3x3};
   static const DwKernels avx512{dw_avx512::dwForwardRow, dw_avx512::dwBackpropInputRow,
-                                dw_avx512::dwBackpropFilterRows, dw_avx512::dwForwardRow3x3, dw_avx512::W};
+                                dw_avx512::dwBackpropFilterRows, dw_avx512::dwForwardRow3x3};
   switch (activeIsa()) {
     case Isa::Avx512: return avx512;
     case Isa::Avx2: return avx2;
@@ -46,7 +45,6 @@ const DwKernels& dwKernels() {
 }
 
 constexpr long kGrain = 1 << 15;  // multiply-adds per thread
-constexpr long kCachedInput = 1L << 20;  // floats (4 MiB): an input about the size of L2 and L3's share
 
 long tapWork(const Geom& g) { return g.kh * g.kw * g.outC; }
 
@@ -56,11 +54,15 @@ bool depthwiseConv2d(const float* x, const float* w, float* y, const Geom& g) { 
 
 bool depthwiseConv2dEx(const float* x, const float* w, float* y, const Geom& g, const Epilogue* ep) {
   const DwKernels& k = dwKernels();
-  // The 3x3 row kernel where it wins: channels short of one 4-vector block of the general path (MobileNet's 32
-  // at 112x112, 8x at batch 1 and 32), or an input that stays in cache (batch 1: 56x56x128 1.4x, 28x28x256
-  // 1.2x, 14x14x512 level). Streaming a batch-32 input from memory, the general path's whole-pixel runs did
-  // as well or 5-15% better (32x56x56x128, 32x14x14x512). Both give the same bits.
-  const bool fast3x3 = dw_portable::dwFits3x3(g) && (g.c < 4 * k.width || g.n * g.h * g.w * g.c <= kCachedInput);
+  // The 3x3 row kernel wherever it applies; both give the same bits. It won with channels short of one 4-vector
+  // block of the general path (MobileNet's 32 at 112x112, 8x at batch 1 and 32) and with inputs in cache
+  // (batch 1: 56x56x128 1.4x, 28x28x256 1.2x, 14x14x512 level). Streaming a batch-32 input from memory the
+  // general path's whole-pixel runs had done as well or 5-15% better on Zen 3 and Sapphire Rapids (32x56x56x128,
+  // 32x14x14x512), so those inputs took it; on Zen 5, summed over MobileNet's batch-32 plan in alternating
+  // processes (its 112x112x32 layer, on the 3x3 kernel either way, as the control), the 3x3 kernel took
+  // 17.7-22.3 ms over the depthwise layers that had gone to the general path, against 21.6-24.3, and with the
+  // AVX2 copy the 112x112x32 layer (32 channels: one block of the general path there) 4.9-5.4 ms against 7.9-8.9.
+  const bool fast3x3 = dw_portable::dwFits3x3(g);
   const ForwardRowFn row = fast3x3 ? k.forwardRow3x3 : k.forwardRow;
   // The epilogue in registers (as separate passes over each row it was ~5% of MobileNet's inference at batch
   // 32); sigmoid / tanh and depth multipliers above 1 keep the pass.
