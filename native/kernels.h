@@ -27,6 +27,11 @@ bool conv2dBackpropFilter(const float* x, const float* dy, float* dw, const Geom
 bool depthwiseConv2d(const float* x, const float* w, float* y, const Geom& g);
 // With the epilogue (bias, activation) applied to each output row as soon as it is written; ep may be null.
 bool depthwiseConv2dEx(const float* x, const float* w, float* y, const Geom& g, const Epilogue* ep);
+// A depthwise convolution (g: depth multiplier 1; dwEp: a clip) and the pointwise one that reads its output
+// (pwPacked: [c, outC] as gemmPack lays it out), tile by tile: y (row stride ldy) = pw(act(dw(x))), without the
+// intermediate map ever leaving cache. An inference plan's pair (src/backend/plan/compile.ts).
+bool depthwisePointwise(const float* x, const float* dwW, const Epilogue& dwEp, const Geom& g, const float* pwPacked,
+                        long outC, float* y, long ldy, const Epilogue& pwEp);
 bool depthwiseConv2dBackpropInput(const float* dy, const float* w, float* dx, const Geom& g);
 bool depthwiseConv2dBackpropFilter(const float* x, const float* dy, float* dw, const Geom& g);
 

@@ -59,10 +59,11 @@ bool readInt32(napi_env env, napi_value v, const int32_t** p, size_t* len) {
 // was level with reading B as it is.
 constexpr long kPackCopyRows = 64, kColCopyRows = 25, kPackCopySmall = 1L << 18;
 
-// `alone`: no other op reads the constant, so its original layout may go.
+// `alone`: no other op reads the constant, so its original layout may go. `which`: the op's constant to pack
+// (its kernel: the first, but a depthwise-pointwise pair's pointwise kernel is its third).
 template <class PackFn>
-bool packWeights(Plan* plan, PlanOp& o, long size, long rows, bool column, bool alone, Scratch& tmp, PackFn pack) {
-  Const& c = plan->consts[static_cast<size_t>(o.consts[0])];
+bool packWeights(Plan* plan, PlanOp& o, long size, long rows, bool column, bool alone, Scratch& tmp, PackFn pack, size_t which = 0) {
+  Const& c = plan->consts[static_cast<size_t>(o.consts[which])];
   if (c.owned && alone && static_cast<size_t>(size) == c.len) {
     float* t = tmp.floats(static_cast<size_t>(size));
     if (!t) return false;
@@ -185,8 +186,19 @@ napi_value PlanCreate(napi_env env, napi_callback_info info) {
       return a.fail("code", "a convolution with its geometry and kernel"), nullptr;
     // A convolution reads its input and optionally its residual summand; every op but a concatenation whose
     // parts were all written in place reads at least one.
-    if ((o.in.empty() && o.op != Op::Concat) || (o.op == Op::Conv && o.in.size() > 2) || (o.op == Op::Depthwise && o.in.size() != 1))
+    if ((o.in.empty() && o.op != Op::Concat) || (o.op == Op::Conv && o.in.size() > 2) || (o.op == Op::Depthwise && o.in.size() != 1) ||
+        (o.op == Op::DepthwisePointwise && o.in.size() > 2))
       return a.fail("code", "an op with its inputs"), nullptr;
+    if (o.op == Op::DepthwisePointwise) {
+      // The depthwise geometry (multiplier 1), the pointwise outputs and a clip for the depthwise activation;
+      // both kernels, sized by them.
+      const bool shaped = o.ints.size() >= kGeomFields + 2 && o.consts.size() >= 4 && o.consts[0] >= 0 && o.consts[2] >= 0;
+      const Geom g = shaped ? geomOf(o) : Geom{};
+      if (!shaped || g.depthMultiplier != 1 || g.outC != g.c || o.ints[kGeomFields] < 1 || o.ints[kGeomFields + 1] < 0 ||
+          o.ints[kGeomFields + 1] > 2 || plan->consts[o.consts[0]].len < static_cast<size_t>(g.kh * g.kw * g.c) ||
+          plan->consts[o.consts[2]].len < static_cast<size_t>(g.c * o.ints[kGeomFields]))
+        return a.fail("code", "a depthwise-pointwise pair with its geometry and kernels"), nullptr;
+    }
     if (o.op == Op::Dense && (o.ints.size() < 3 || o.consts.empty() || o.consts[0] < 0 ||
                               plan->consts[o.consts[0]].len < static_cast<size_t>(o.ints[1] * o.ints[2])))
       return a.fail("code", "a dense layer with its sizes and weights"), nullptr;
@@ -219,6 +231,14 @@ napi_value PlanCreate(napi_env env, napi_callback_info info) {
       const float* w = plan->consts[o.consts[0]].p;
       if (size > 0 && !packWeights(plan, o, size, m, small, alone, packTmp, [&](float* dst) { small ? smallPack(w, n, n, k, dst) : gemmPack(w, n, k, dst); }))
         return outOfMemory(env);
+    } else if (o.op == Op::DepthwisePointwise) {
+      // Always packed (the pair runs the main GEMM on tiles of its own, whatever the batch): a copy unless
+      // the folded kernel was made for this plan alone.
+      const long c = o.ints[3], n = o.ints[kGeomFields];
+      const float* w = plan->consts[o.consts[2]].p;
+      const bool own = uses[static_cast<size_t>(o.consts[2])] == 1;
+      if (!packWeights(plan, o, gemmPackedSize(n, c), 0, false, own, packTmp, [&](float* dst) { gemmPack(w, n, c, dst); }, 2))
+        return outOfMemory(env);
     }
   }
   // Constants that only packed copies read (a packed op's kernel or weights) are let go: folded weights, made
@@ -227,7 +247,7 @@ napi_value PlanCreate(napi_env env, napi_callback_info info) {
   std::vector<int> reads(plan->consts.size(), 0);
   for (const PlanOp& o : plan->ops)
     for (size_t k = 0; k < o.consts.size(); ++k)
-      if (o.consts[k] >= 0 && !(k == 0 && !o.packed.empty())) ++reads[static_cast<size_t>(o.consts[k])];
+      if (o.consts[k] >= 0 && !(k == (o.op == Op::DepthwisePointwise ? 2 : 0) && !o.packed.empty())) ++reads[static_cast<size_t>(o.consts[k])];
   for (size_t k = 0; k < plan->consts.size(); ++k) {
     Const& c = plan->consts[k];
     if (reads[k] > 0 || !c.ref || c.packedIn) continue;

@@ -16,8 +16,9 @@ namespace ck {
 enum class Op {
   Conv = 0, Depthwise = 1, Dense = 2, MaxPool = 3, AvgPool = 4, GlobalAvg = 5, GlobalMax = 6, Add = 7,
   Affine = 8, Bias = 9, Activation = 10, Softmax = 11, Concat = 12, Pad = 13, Binary = 14, Scale = 15,
+  DepthwisePointwise = 16,
 };
-constexpr int kOps = 16;
+constexpr int kOps = 17;
 
 struct Slot {
   int buf;
@@ -55,8 +56,8 @@ struct PlanOp {
   std::vector<Slot> in;
   std::vector<long> ints;
   std::vector<int> consts;
-  // Conv: the kernel packed once (conv2dPack); Dense: the weights for the small-M GEMM (smallPack). For the
-  // ISA of plan creation.
+  // Conv: the kernel packed once (conv2dPack); Dense: the weights for the small-M GEMM (smallPack);
+  // DepthwisePointwise: the pointwise kernel for the main GEMM (gemmPack). For the ISA of plan creation.
   Packed packed;
 };
 

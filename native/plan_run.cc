@@ -49,6 +49,14 @@ bool runOp(const Plan& p, const PlanOp& o, const float* x, float* y, float* cons
       return conv2dEx(in0, constPtr(p, o, 0), out, g, o.outLd, &residual, o.packed.empty() ? nullptr : o.packed.data());
     }
     case Op::Depthwise: return depthwiseConv2dEx(in0, constPtr(p, o, 0), out, geomOf(o), &ep);
+    case Op::DepthwisePointwise: {
+      // ints: the depthwise geometry, then the pointwise outputs and the depthwise activation; consts: the
+      // depthwise kernel and bias, the pointwise kernel (packed) and bias; act: the pointwise activation.
+      const Geom g = geomOf(o);
+      const Epilogue dwEp{constPtr(p, o, 1), static_cast<Act>(o.ints[kGeomFields + 1])};
+      const Epilogue pwEp{constPtr(p, o, 3), o.act, o.in.size() > 1 ? at(o.in[1]) : nullptr, o.ints[kGeomFields]};
+      return depthwisePointwise(in0, constPtr(p, o, 0), dwEp, g, o.packed.data(), o.ints[kGeomFields], out, o.outLd, pwEp);
+    }
     case Op::Dense: {
       const long m = o.ints[0], k = o.ints[1], n = o.ints[2];
       // Few samples (batch-1 serving): stream the weights once (gemm_small.cc), as matmul does.

@@ -8,7 +8,7 @@ import '../../src/index.js';
 import { Conv2D, Dense, Flatten, MaxPooling2D } from '../../src/layers/index.js';
 import { Input } from '../../src/layers/input.js';
 import { Layer, resetLayerNames } from '../../src/layers/layer.js';
-import { Activation, BatchNormalization, Concatenate, ReLU, ZeroPadding2D, Add, GlobalAveragePooling2D } from '../../src/layers/index.js';
+import { Activation, BatchNormalization, Concatenate, ReLU, ZeroPadding2D, Add, GlobalAveragePooling2D, DepthwiseConv2D } from '../../src/layers/index.js';
 import { Model } from '../../src/models/model.js';
 import { Sequential } from '../../src/models/sequential.js';
 import { Random, setSeed } from '../../src/tensor/random.js';
@@ -80,6 +80,8 @@ for (const [name, options] of ZOO) {
       assert.equal(plan.opCounts.activation, undefined, `${name}: every activation fused: ${JSON.stringify(plan.opCounts)}`);
       assert.equal(plan.opCounts.concat, undefined, `${name}: concatenations in place`);
       if (name === 'resnet18') assert.equal(plan.opCounts.add, undefined, `${name}: every residual sum in a convolution's epilogue`);
+      // Its depthwise-pointwise pairs with more than 64 output pixels (at 64x64: 32x32 and 16x16, and 8x8 at batch 3) run as one op.
+      if (name === 'mobilenet') assert.equal(plan.opCounts.depthwisePointwise, n === 1 ? 3 : 5, `${name}: ${plan.opNames.join(', ')}`);
     }
   });
 }
@@ -185,6 +187,49 @@ test('inference plan: residual sums fuse into a convolution only where its outpu
     assert.ok(rel <= 1e-5, `max difference ${rel} of the largest output`);
     assert.equal(plan.opCounts.add, 5, `one of six sums fused: ${plan.opNames.join(', ')}`);
     assert.equal(plan.opNames.filter((o) => o.includes('+sum')).length, 1);
+  }
+});
+
+test('inference plan: a depthwise convolution and the pointwise one reading it run as one op, with a residual sum and a concatenation slice', { skip: !native && 'native backend not built' }, () => {
+  resetLayerNames();
+  setSeed(41);
+  const inp = Input({ shape: [15, 13, 24] });
+  const bnRelu6 = (t: ReturnType<typeof Input>) => new ReLU({ maxValue: 6 }).apply(new BatchNormalization().apply(t));
+  // An inverted residual block (MobileNetV2): expand, depthwise, project (linear), plus the block's input.
+  const expanded = bnRelu6(new Conv2D({ filters: 48, kernelSize: 1, useBias: false }).apply(inp));
+  const dw1 = bnRelu6(new DepthwiseConv2D({ kernelSize: 3, padding: 'same', useBias: false }).apply(expanded));
+  const block = new Add().apply([new BatchNormalization().apply(new Conv2D({ filters: 24, kernelSize: 1, useBias: false }).apply(dw1)), inp]);
+  // Stride 2 into a concatenation: the pair writes its channel slice.
+  const dw2 = bnRelu6(new DepthwiseConv2D({ kernelSize: 3, strides: 2, padding: 'same', useBias: false }).apply(block));
+  const pw2 = bnRelu6(new Conv2D({ filters: 20, kernelSize: 1, useBias: false }).apply(dw2));
+  const other = new Conv2D({ filters: 12, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }).apply(block);
+  const cat = new Concatenate().apply([pw2, other]);
+  // Not paired: a depthwise output with two readers, a depth multiplier of 2, a sigmoid after the depthwise one.
+  const dw3 = new DepthwiseConv2D({ kernelSize: 3, padding: 'same', activation: 'relu' }).apply(cat);
+  const twoReaders = new Add().apply([new Conv2D({ filters: 32, kernelSize: 1 }).apply(dw3), new Conv2D({ filters: 32, kernelSize: 1 }).apply(dw3)]);
+  const dw4 = new DepthwiseConv2D({ kernelSize: 3, padding: 'same', depthMultiplier: 2 }).apply(twoReaders);
+  const dw5 = new DepthwiseConv2D({ kernelSize: 3, padding: 'same', activation: 'sigmoid' }).apply(new Conv2D({ filters: 16, kernelSize: 1 }).apply(dw4));
+  const out = new GlobalAveragePooling2D().apply(new Conv2D({ filters: 10, kernelSize: 1 }).apply(dw5));
+  const m = new Model({ inputs: inp, outputs: out });
+  randomizeWeights(m, 42);
+  for (const n of [1, 3]) {
+    const x = input([n, 15, 13, 24], 43 + n);
+    const ref = layerByLayer(m, x, n);
+    m.predict(x, { batchSize: n });
+    const plan = m.inferencePlanFor(x.shape)!;
+    assert.ok(plan, 'planned');
+    let scale = 0;
+    for (let i = 0; i < ref.size; i++) scale = Math.max(scale, Math.abs(ref.data[i]));
+    const rel = maxRel(m.predict(x, { batchSize: n }), ref, 1e-3 * scale);
+    assert.ok(rel <= 1e-5, `batch ${n}: max relative difference ${rel}`);
+    // The stride-2 pair has 8x7 output pixels: at batch 1 (56, at most 64) its pointwise convolution takes the
+    // small-M GEMM and the two stay apart.
+    const pairs = plan.opNames.filter((o) => o.startsWith('depthwisePointwise'));
+    assert.equal(pairs.length, n === 1 ? 1 : 2, `pairs at batch ${n}: ${plan.opNames.join(', ')}`);
+    assert.equal(plan.opCounts.depthwise, n === 1 ? 4 : 3, 'the depthwise convolutions that are not paired');
+    assert.ok(pairs[0].includes('+sum'), `the residual sum in the first pair: ${pairs[0]}`);
+    if (n === 3) assert.ok(pairs[1].includes('(in place)'), `the second pair writes its slice of the concatenation: ${pairs[1]}`);
+    assert.equal(plan.opCounts.concat, undefined, 'both parts of the concatenation written in place');
   }
 });
 

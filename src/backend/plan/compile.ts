@@ -18,6 +18,7 @@ import { Untraceable } from './trace.js';
 export const OP = {
   conv: 0, depthwise: 1, dense: 2, maxPool: 3, avgPool: 4, globalAvg: 5, globalMax: 6, add: 7,
   affine: 8, bias: 9, activation: 10, softmax: 11, concat: 12, pad: 13, binary: 14, scale: 15,
+  depthwisePointwise: 16,
 } as const;
 const ACT: Record<string, number> = { linear: 0, relu: 1, relu6: 2, sigmoid: 3, tanh: 4 };
 const BINARY: Record<string, number> = { add: 0, sub: 1, mul: 2 };
@@ -35,6 +36,8 @@ interface PlanOp {
   ownsWeights?: boolean;
   /** A convolution that absorbed the residual sum after it: ins[1] is the other summand. */
   residual?: boolean;
+  /** A depthwise-pointwise pair whose pointwise kernel (consts[2]) is its own copy. */
+  ownsPointwise?: boolean;
 }
 
 export interface CompiledPlan {
@@ -222,6 +225,48 @@ function fuseResidual(ops: PlanOp[], readers: Map<number, number>): PlanOp[] {
   return ops.filter((_, i) => !gone.has(i));
 }
 
+/** Fields of geometryFields(): depth multiplier, kernel, strides, padding. */
+const G = { n: 0, c: 3, kh: 4, kw: 5, sh: 6, sw: 7, padTop: 10, padBottom: 11, padLeft: 12, padRight: 13, oh: 14, ow: 15, outC: 16, multiplier: 17 } as const;
+
+/**
+ * A depthwise convolution (multiplier 1, a clip activation) whose output nothing but a pointwise convolution
+ * (1x1, stride 1, unpadded) reads becomes one op with it: native/depthwise.cc runs the depthwise rows of a
+ * tile into a buffer that stays in cache and the pointwise GEMM on that tile, so MobileNet's intermediate
+ * maps are never written out and read back. The pair runs where the pointwise convolution ran, reading the
+ * depthwise input (and the pointwise one's residual summand and concatenation slice, if it had them). Only
+ * where the product has more rows than the small-M GEMM takes (more than 64 pixels): there the pointwise
+ * convolution runs the same main GEMM, tile by tile, the same sums in the same order; and with fewer than 4096
+ * channels, below which the GEMM never splits the depth of a tile (gemm.cc), so the bits do not depend on the
+ * tiles, hence on the thread count.
+ */
+function fuseDepthwisePointwise(ops: PlanOp[], readers: Map<number, number>, output: number): PlanOp[] {
+  const readerOf = new Map<number, number>();
+  ops.forEach((o, i) => o.ins.forEach((v) => readerOf.set(v, i)));
+  const gone = new Set<number>();
+  ops.forEach((d, i) => {
+    const dw = d.ints;
+    if (d.op !== OP.depthwise || dw[G.multiplier] !== 1 || d.act > 2 || d.into || d.out === output || readers.get(d.out) !== 1) return;
+    if (dw[G.n] * dw[G.oh] * dw[G.ow] <= 64 || dw[G.c] >= 4096) return;
+    const j = readerOf.get(d.out);
+    if (j === undefined || j <= i) return;
+    const p = ops[j];
+    const pw = p.ints;
+    const pointwise = pw[G.kh] === 1 && pw[G.kw] === 1 && pw[G.sh] === 1 && pw[G.sw] === 1 && pw[G.padTop] + pw[G.padBottom] + pw[G.padLeft] + pw[G.padRight] === 0;
+    if (p.op !== OP.conv || !pointwise || p.ins[0] !== d.out) return;
+    ops[j] = {
+      ...p,
+      op: OP.depthwisePointwise,
+      ins: [d.ins[0], ...p.ins.slice(1)],
+      ints: [...dw, pw[G.outC], d.act],
+      consts: [d.consts[0], d.consts[1], p.consts[0], p.consts[1]],
+      ownsWeights: d.ownsWeights,
+      ownsPointwise: p.ownsWeights,
+    };
+    gone.add(i);
+  });
+  return ops.filter((_, i) => !gone.has(i));
+}
+
 export function compileTrace(trace: Trace): CompiledPlan {
   const { sizes, output } = trace;
   if (output === 0) throw new Untraceable('the model returns its input');
@@ -249,6 +294,7 @@ export function compileTrace(trace: Trace): CompiledPlan {
   });
 
   ops = fuseResidual(ops, readers);
+  ops = fuseDepthwisePointwise(ops, readers, output);
 
   // Liveness: a value lives from the first op that writes it (a concatenation: its first part) to its last
   // reader. Buffers are reused smallest-fit; the model's output goes straight to the caller's array.
@@ -292,18 +338,23 @@ export function compileTrace(trace: Trace): CompiledPlan {
   const consts: Float32Array[] = [];
   const constIndex = new Map<Float32Array, number>();
   const ownedConsts = new Set<Float32Array>();
-  for (const o of ops) if (o.ownsWeights && o.consts[0]) ownedConsts.add(o.consts[0]);
+  for (const o of ops) {
+    if (o.ownsWeights && o.consts[0]) ownedConsts.add(o.consts[0]);
+    if (o.op === OP.depthwisePointwise && o.ownsPointwise && o.consts[2]) ownedConsts.add(o.consts[2]);
+  }
   const code: number[] = [];
   const opCounts: Record<string, number> = {};
   const opNames: string[] = [];
   const names = Object.fromEntries(Object.entries(OP).map(([k, v]) => [v, k]));
   for (const o of ops) {
     opCounts[names[o.op]] = (opCounts[names[o.op]] ?? 0) + 1;
-    const geo = o.op <= OP.depthwise || o.op === OP.maxPool || o.op === OP.avgPool ? ` ${o.ints[0]}x${o.ints[1]}x${o.ints[2]}x${o.ints[3]}>${o.ints[16]} k${o.ints[4]}s${o.ints[6]}` : ` ${o.ints.slice(0, 3).join('x')}`;
+    const geo = o.op <= OP.depthwise || o.op === OP.maxPool || o.op === OP.avgPool ? ` ${o.ints[0]}x${o.ints[1]}x${o.ints[2]}x${o.ints[3]}>${o.ints[16]} k${o.ints[4]}s${o.ints[6]}`
+      : o.op === OP.depthwisePointwise ? ` ${o.ints[0]}x${o.ints[1]}x${o.ints[2]}x${o.ints[3]} k${o.ints[4]}s${o.ints[6]}${o.ints[19] ? ` +${Object.keys(ACT)[o.ints[19]]}` : ''}>${o.ints[18]}`
+      : ` ${o.ints.slice(0, 3).join('x')}`;
     opNames.push(`${names[o.op]}${geo}${o.residual ? ' +sum' : ''}${o.act ? ` +${Object.keys(ACT)[o.act]}` : ''}${o.into ? ' (in place)' : ''}`);
     const outSlot = slot.get(home(o));
     if (outSlot === undefined) throw new Error('inference plan: a value without a buffer');
-    const ld = o.into ? o.into.width : o.op === OP.dense ? o.ints[2] : o.op === OP.conv ? o.ints[16] : 0;
+    const ld = o.into ? o.into.width : o.op === OP.dense ? o.ints[2] : o.op === OP.conv ? o.ints[16] : o.op === OP.depthwisePointwise ? o.ints[18] : 0;
     code.push(o.op, o.act, outSlot, o.into?.offset ?? 0, ld, o.ins.length);
     for (const v of o.ins) {
       const b = slot.get(v);
