@@ -36,22 +36,32 @@ class Pool {
   }
 
   // Returns false (and does nothing) when another thread is using the pool.
+  //
+  // The parts of a job are claimed, not assigned: the caller runs part 0, then claims whatever parts no
+  // worker has claimed yet, and waits only for parts a worker is running. A part's result is a function of
+  // (tid, nt) alone (threadpool.h), so who runs it changes no bit. On a shared VM a worker's virtual CPU is
+  // now and then descheduled for milliseconds; the caller no longer waits for one that had not started.
   bool tryRun(int nt, TaskFn fn, void* ctx) {
     std::unique_lock<std::mutex> busy(busy_, std::try_to_lock);
     if (!busy.owns_lock()) return false;
+    unsigned long gen;
     {
       std::lock_guard<std::mutex> lk(mutex_);
       fn_ = fn;
       ctx_ = ctx;
       nt_ = nt;
-      pending_.store(size_ - 1, std::memory_order_relaxed);
-      generation_.fetch_add(1, std::memory_order_release);
+      gen = generation_.load(std::memory_order_relaxed) + 1;
+      done_.store(0, std::memory_order_relaxed);
+      ticket_.store(ticketOf(gen, 1), std::memory_order_relaxed);
+      generation_.store(gen, std::memory_order_release);
     }
     wake_.notify_all();
     inParallel = true;
     fn(ctx, 0, nt);
+    int mine = 0;
+    for (int t; (t = claim(gen, nt)) >= 0; ++mine) fn(ctx, t, nt);
     inParallel = false;
-    for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) {
+    for (int spins = 0; done_.load(std::memory_order_acquire) != nt - 1 - mine; ++spins) {
       if (spins < kSpinRounds) cpuRelax();
       else std::this_thread::yield();
     }
@@ -67,7 +77,7 @@ class Pool {
     // The generation a worker starts from is read here, not in the new thread: a job published before the
     // thread first runs would otherwise look already seen, and the caller would wait for it forever.
     const unsigned long gen0 = generation_.load(std::memory_order_acquire);
-    for (int i = 1; i < size_; ++i) workers_.emplace_back([this, i, gen0] { loop(i, gen0); });
+    for (int i = 1; i < size_; ++i) workers_.emplace_back([this, gen0] { loop(gen0); });
   }
 
   void stop() {
@@ -81,7 +91,7 @@ class Pool {
     workers_.clear();
   }
 
-  void loop(int tid, unsigned long seen) {
+  void loop(unsigned long seen) {
     inParallel = true;
     for (;;) {
       int spins = 0;
@@ -93,19 +103,36 @@ class Pool {
         std::unique_lock<std::mutex> lk(mutex_);
         wake_.wait(lk, [&] { return generation_.load(std::memory_order_acquire) != seen; });
       }
-      seen = generation_.load(std::memory_order_acquire);
       TaskFn fn;
       void* ctx;
       int nt;
       {
         std::lock_guard<std::mutex> lk(mutex_);
         if (quit_) return;
+        seen = generation_.load(std::memory_order_acquire);
         fn = fn_;
         ctx = ctx_;
         nt = nt_;
       }
-      if (tid < nt) fn(ctx, tid, nt);
-      pending_.fetch_sub(1, std::memory_order_acq_rel);
+      // fn and ctx are only touched after a claim of this very job succeeds; its caller then waits for the part.
+      for (int t; (t = claim(seen, nt)) >= 0;) {
+        fn(ctx, t, nt);
+        done_.fetch_add(1, std::memory_order_acq_rel);
+      }
+    }
+  }
+
+  // The job's next unclaimed part, tagged with its generation so that a worker that read an older job's fields
+  // can never claim a part of a newer one: the part number, or -1 when none is left (or the job is over).
+  static unsigned long long ticketOf(unsigned long gen, int part) {
+    return (static_cast<unsigned long long>(gen & 0xffffffffUL) << 32) | static_cast<unsigned>(part);
+  }
+  int claim(unsigned long gen, int nt) {
+    unsigned long long t = ticket_.load(std::memory_order_acquire);
+    for (;;) {
+      if ((t >> 32) != (gen & 0xffffffffUL) || static_cast<int>(t & 0xffffffffU) >= nt) return -1;
+      if (ticket_.compare_exchange_weak(t, t + 1, std::memory_order_acq_rel, std::memory_order_acquire))
+        return static_cast<int>(t & 0xffffffffU);
     }
   }
 
@@ -115,7 +142,8 @@ class Pool {
   std::mutex mutex_;  // guards the job fields and the sleep
   std::condition_variable wake_;
   std::atomic<unsigned long> generation_{0};
-  std::atomic<int> pending_{0};
+  std::atomic<unsigned long long> ticket_{0};  // (generation, next unclaimed part)
+  std::atomic<int> done_{0};                   // parts that workers finished, this job
   TaskFn fn_ = nullptr;
   void* ctx_ = nullptr;
   int nt_ = 1;
