@@ -155,8 +155,20 @@ bool conv2d(const float* x, const float* w, float* y, const Geom& g) { return co
 
 // The paths that write y densely ([M, outC]) get a dense scratch when y is a slice of a wider buffer; those that
 // apply no epilogue of their own get it as one more pass, row-split over threads, while y is still in cache.
-bool conv2dEx(const float* x, const float* w, float* y, const Geom& g, long ldy, const Epilogue* ep, const float* packed) {
+bool conv2dEx(const float* x, const float* w, float* y, const Geom& g, long ldy, const Epilogue* epIn, const float* packed) {
   const long M = g.n * g.oh * g.ow, K = g.kh * g.kw * g.c;
+  // A residual addend may be y itself (a plan writes the sum over its summand): the main GEMM sees to that
+  // (gemm.h); the other paths write y before they add it, so they get a copy.
+  Epilogue copied;
+  const Epilogue* ep = epIn;
+  auto separate = [&]() -> bool {
+    if (!epIn || !epIn->addend || epIn->addend != y) return true;
+    const float* c = copyAddend(*epIn, M, g.outC);
+    if (!c) return false;
+    copied = Epilogue{epIn->bias, epIn->act, c, g.outC};
+    ep = &copied;
+    return true;
+  };
   StridedPanels wp(w, 1, g.outC);  // B: outC rows of depth K
   // Few output pixels (batch-1 inference on small maps): stream the weights once (gemm_small.cc), unless a
   // plan packed them for the main GEMM.
@@ -164,7 +176,7 @@ bool conv2dEx(const float* x, const float* w, float* y, const Geom& g, long ldy,
   // A plan's kernel packed ahead for the main GEMM (conv2dPack): its blocks are read in place.
   const PrepackedPanels ahead(packed, K, gemmKernel().nr);
   if (isPointwise(g)) {
-    if (fewPixels) return gemmSmallM(StridedPanels(x, g.c, 1), w, g.outC, M, g.outC, K, y, ldy, ep, packed);
+    if (fewPixels) return separate() && gemmSmallM(StridedPanels(x, g.c, 1), w, g.outC, M, g.outC, K, y, ldy, ep, packed);
     return gemm(StridedPanels(x, g.c, 1), packed ? static_cast<const Panelizer&>(ahead) : wp, M, g.outC, K, y, ldy, false, ep);
   }
   // At most 8 outputs at stride 1: the planar kernel, pixels in the vector lanes (conv_planar.cc). The kernel
@@ -172,7 +184,7 @@ bool conv2dEx(const float* x, const float* w, float* y, const Geom& g, long ldy,
   if (planarFits(g)) {
     const long np = planarPanel(g.outC);
     const float* wk = packed ? packed : packFewKernel(K, g.outC, static_cast<int>(np), [&](long k, long j) { return w[k * g.outC + j]; });
-    return wk && convPlanar(x, wk, y, g, ldy, ep);
+    return wk && separate() && convPlanar(x, wk, y, g, ldy, ep);
   }
   // The direct kernel for up to two vectors of output channels: 1.5-3x the GEMM there (no im2col panels to
   // pack, no tile columns wasted). Run over 16-channel panels of wider layers it was level with the GEMM at
@@ -180,15 +192,16 @@ bool conv2dEx(const float* x, const float* w, float* y, const Geom& g, long ldy,
   if (const int nr = fewOutputsPanel(g.outC)) {
     // An inference plan packs the kernel once (conv2dPack); otherwise it is packed here, every call.
     const float* pk = packed ? packed : packFewKernel(K, g.outC, nr, [&](long k, long j) { return w[k * g.outC + j]; });
-    return pk && convFewOutputs(x, pk, y, g, ldy, ep);
+    return pk && separate() && convFewOutputs(x, pk, y, g, ldy, ep);
   }
   const float* zero = zeros(static_cast<size_t>(g.c));
   if (!zero) return false;
-  if (fewPixels) return gemmSmallM(Im2colRows(x, g, zero), w, g.outC, M, g.outC, K, y, ldy, ep, packed);
+  if (fewPixels) return separate() && gemmSmallM(Im2colRows(x, g, zero), w, g.outC, M, g.outC, K, y, ldy, ep, packed);
   if (g.outC >= gemmKernel().nr)
     return gemm(Im2colRows(x, g, zero), packed ? static_cast<const Panelizer&>(ahead) : wp, M, g.outC, K, y, ldy, false, ep);
   // Fewer outputs than a GEMM panel but more than the direct kernel takes (not reached by today's ISAs, whose
   // direct kernel covers up to two vectors = the GEMM panel): dense, then copied and finished.
+  if (!separate()) return false;
   thread_local Scratch denseBuf;
   float* dense = ldy == g.outC ? y : denseBuf.floats(static_cast<size_t>(M * g.outC));
   if (!dense || !gemmIm2col(Im2colRows(x, g, zero), wp, M, g.outC, K, dense)) return false;

@@ -77,6 +77,16 @@ void applyEpilogue(const Epilogue& ep, float* c, long ldc, long rows, long j0, l
   }
 }
 
+// Rows the caller's kernel will overwrite before it reads them as its addend (gemm.h).
+const float* copyAddend(const Epilogue& ep, long rows, long cols) {
+  thread_local Scratch buf;
+  float* dst = buf.floats(static_cast<size_t>(rows * cols));
+  if (!dst) return nullptr;
+  for (long i = 0; i < rows; ++i)
+    std::memcpy(dst + i * cols, ep.addend + i * ep.ldAdd, static_cast<size_t>(cols) * sizeof(float));
+  return dst;
+}
+
 namespace {
 
 constexpr long kMaxSegments = 24;  // segments of an A block read in place (Panelizer::segments)
@@ -106,6 +116,24 @@ constexpr long kResidentC = 96L * 1024;
 bool residentOrder(const GemmKernel& gk, long rows, long nc, long depth) {
   const long ncr = ceilDiv(nc, gk.nr) * gk.nr;
   return rows > gk.mc && depth > gk.kc && ncr * depth <= kResidentB && gk.mc * ncr <= kResidentC;
+}
+
+// With B packed ahead and A read in place (a plan's convolutions), the whole depth is one block up to
+// kWholeDepth: each C tile then sums every tap in registers and is stored once, with its epilogue, as ONNX
+// Runtime's direct NCHWc kernels do; its B panel (K x NR, up to 576 KiB) streams from L2 instead of L1. Per-
+// call alternation against ONNX Runtime on the same layers (1 thread): 16x16x128 and 8x8x256 3x3 at batch 1
+// 0.97-0.99 -> 1.05-1.08 of its speed; ResNet18 at batch 32 0.89-0.90 -> 0.95-0.96, VGG16 1.07 -> 1.13.
+// Neither operand is packed here, so no workspace grows with KC. Decided by C's shape, not by this piece's
+// columns, so the sums (and their bits) do not depend on the thread count; a piece has no more column
+// panels than C, so A is read in place in every block of it.
+// An A that is packed (a pointwise convolution over many column panels) takes the whole depth too up to
+// kWholeDepthPacked, its block then 144 x 1024 floats at most: MobileNet's plan, in one process alternating,
+// 14x14x512 -> 512 pairs at batch 32 1-3% faster, the whole plan at batch 1 3.35 -> 3.27 ms; AlexNet8,
+// ResNet18 and Inception10 level.
+bool wholeDepthFor(const GemmKernel& gk, const Panelizer& a, const Panelizer& b, long n, long k0, long depth) {
+  long full = 0;
+  return b.prepacked(&full) && depth <= kWholeDepth &&
+         (depth <= kWholeDepthPacked || a.segments(k0, depth, kMaxSegments, ceilDiv(minl(gk.nc, n), gk.nr)) > 0);
 }
 
 // Loop order of BLIS: NC columns of B, KC depth, MC rows of A, then the macrokernel. Where B's block for the
@@ -151,20 +179,7 @@ void runPiece(const GemmKernel& gk, const Panelizer& a, const Panelizer& b, cons
   // B packed ahead for its whole depth (an inference plan's weights): block (jc, kk) is read where it lies.
   long fullDepth = 0;
   const float* ahead = b.prepacked(&fullDepth);
-  // With B packed ahead and A read in place (a plan's convolutions), the whole depth is one block up to
-  // kWholeDepth: each C tile then sums every tap in registers and is stored once, with its epilogue, as ONNX
-  // Runtime's direct NCHWc kernels do; its B panel (K x NR, up to 576 KiB) streams from L2 instead of L1. Per-
-  // call alternation against ONNX Runtime on the same layers (1 thread): 16x16x128 and 8x8x256 3x3 at batch 1
-  // 0.97-0.99 -> 1.05-1.08 of its speed; ResNet18 at batch 32 0.89-0.90 -> 0.95-0.96, VGG16 1.07 -> 1.13.
-  // Neither operand is packed here, so no workspace grows with KC. Decided by C's shape, not by this piece's
-  // columns, so the sums (and their bits) do not depend on the thread count; a piece has no more column
-  // panels than C, so A is read in place in every block of it.
-  // An A that is packed (a pointwise convolution over many column panels) takes the whole depth too up to
-  // kWholeDepthPacked, its block then 144 x 1024 floats at most: MobileNet's plan, in one process alternating,
-  // 14x14x512 -> 512 pairs at batch 32 1-3% faster, the whole plan at batch 1 3.35 -> 3.27 ms; AlexNet8,
-  // ResNet18 and Inception10 level.
-  const bool wholeDepth = ahead && depth <= kWholeDepth &&
-                          (depth <= kWholeDepthPacked || a.segments(pc.k0, depth, kMaxSegments, ceilDiv(minl(gk.nc, pc.n), gk.nr)) > 0);
+  const bool wholeDepth = wholeDepthFor(gk, a, b, pc.n, pc.k0, depth);
   // Otherwise equal depth blocks: K = 576 as 3 x 192, not 256 + 256 + 64 (a short block pays a tile's C
   // traffic for a quarter of the arithmetic).
   const long kcEven = wholeDepth ? depth : ceilDiv(depth, ceilDiv(depth, gk.kc));
@@ -235,6 +250,19 @@ bool gemm(const Panelizer& a, const Panelizer& b, long m, long n, long k, float*
   const long rowUnits = ceilDiv(m, gk.mr), colUnits = ceilDiv(n, gk.nr);
   plan.splitRows = rowUnits >= colUnits;
   plan.parts = plan.segments >= nt ? 1 : minl(nt, plan.splitRows ? rowUnits : colUnits);
+
+  // An addend that is C itself (gemm.h) is read by each tile right before its only store, or copied first.
+  Epilogue copied;
+  if (ep && ep->addend && ep->addend == c) {
+    const bool clip = ep->act == Act::Linear || ep->act == Act::Relu || ep->act == Act::Relu6;
+    const bool once = plan.segments == 1 && clip && (k <= gk.kc || wholeDepthFor(gk, a, b, n, 0, k));
+    if (!once) {
+      const float* saved = copyAddend(*ep, m, n);
+      if (!saved) return false;
+      copied = Epilogue{ep->bias, ep->act, saved, n};
+      ep = &copied;
+    }
+  }
 
   // Segment s > 0 writes a partial product that is added in order afterwards; segment 0 writes C.
   float* partials = nullptr;

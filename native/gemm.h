@@ -131,11 +131,18 @@ struct Epilogue {
 };
 // The epilogue on rows [0, rows) and columns [j0, j1) of c (row stride ldc); single-threaded.
 void applyEpilogue(const Epilogue& ep, float* c, long ldc, long rows, long j0, long j1);
+// The epilogue's addend, rows [0, rows) x columns [0, cols), copied into this thread's scratch (rows `cols`
+// apart): for a kernel whose addend is its own output and which writes the output before it adds it. Null when
+// the memory cannot be had.
+const float* copyAddend(const Epilogue& ep, long rows, long cols);
 
 // C [m, n] (row stride ldc) = (accumulate ? C : 0) + A [m, k] * B [k, n], then the epilogue if one is given. `a` has m rows, `b` has n rows,
 // both of depth k. Multi-threaded over M or N blocks; for small C with a long k it also splits k into
 // segments fixed by the shape, and adds their partial products in segment order. The result is bitwise
 // independent of the thread count. Returns false when workspace memory could not be allocated.
+// The epilogue's addend may be C itself (ldAdd == ldc): an inference plan writes a residual sum over its
+// summand. Each tile reads its addend just before its only store when C is stored once (one depth segment,
+// one depth block, a clip activation); otherwise the addend is copied first.
 bool gemm(const Panelizer& a, const Panelizer& b, long m, long n, long k, float* c, long ldc, bool accumulate,
           const Epilogue* ep = nullptr);
 

@@ -233,6 +233,45 @@ test('inference plan: a depthwise convolution and the pointwise one reading it r
   }
 });
 
+test('inference plan: a residual sum written over its summand, on every kernel path that adds it', { skip: !native && 'native backend not built' }, () => {
+  resetLayerNames();
+  setSeed(51);
+  const inp = Input({ shape: [9, 7, 16] });
+  const stem = new Conv2D({ filters: 24, kernelSize: 3, padding: 'same', activation: 'relu' }).apply(inp);
+  // The main GEMM, the whole depth in one block: each tile reads its summand right before its store.
+  const a = new ReLU().apply(new Add().apply([new Conv2D({ filters: 24, kernelSize: 3, padding: 'same' }).apply(stem), stem]));
+  // A sigmoid after the sum (a pass after the store): the summand is copied first.
+  const b = new Activation({ activation: 'sigmoid' }).apply(new Add().apply([new Conv2D({ filters: 24, kernelSize: 1 }).apply(a), a]));
+  // Eight outputs: the direct few-output kernel, which adds the summand after writing its rows.
+  const narrow = new Conv2D({ filters: 8, kernelSize: 1, activation: 'relu' }).apply(b);
+  const c = new Add().apply([new Conv2D({ filters: 8, kernelSize: 3, padding: 'same' }).apply(narrow), narrow]);
+  // A packed A deeper than one block (1x1, 1100 channels into 160): several depth blocks, the summand copied.
+  const proj = new Conv2D({ filters: 160, kernelSize: 1, activation: 'relu' }).apply(c);
+  const wide = new Conv2D({ filters: 1100, kernelSize: 1, activation: 'relu' }).apply(proj);
+  const d = new Add().apply([new Conv2D({ filters: 160, kernelSize: 1 }).apply(wide), proj]);
+  // A depthwise-pointwise pair whose sum is written over its summand.
+  const dw = new ReLU({ maxValue: 6 }).apply(new BatchNormalization().apply(new DepthwiseConv2D({ kernelSize: 3, padding: 'same', useBias: false }).apply(d)));
+  const e = new Add().apply([new BatchNormalization().apply(new Conv2D({ filters: 160, kernelSize: 1, useBias: false }).apply(dw)), d]);
+  const out = new GlobalAveragePooling2D().apply(e);
+  const m = new Model({ inputs: inp, outputs: out });
+  randomizeWeights(m, 52);
+  // Batch 1 (63 pixels): the small-M GEMM, which gets a copy of the summand; batch 3: the main GEMM and the pair.
+  for (const n of [1, 3]) {
+    const x = input([n, 9, 7, 16], 53 + n);
+    const ref = layerByLayer(m, x, n);
+    m.predict(x, { batchSize: n });
+    const plan = m.inferencePlanFor(x.shape)!;
+    assert.ok(plan, 'planned');
+    assert.equal(plan.opCounts.add, undefined, `every sum fused: ${plan.opNames.join(', ')}`);
+    let scale = 0;
+    for (let i = 0; i < ref.size; i++) scale = Math.max(scale, Math.abs(ref.data[i]));
+    for (let i = 0; i < 2; i++) {
+      const rel = maxRel(m.predict(x, { batchSize: n }), ref, 1e-3 * scale);
+      assert.ok(rel <= 1e-5, `batch ${n}, run ${i + 1}: max relative difference ${rel}`);
+    }
+  }
+});
+
 /** A layer that computes in JavaScript on its input: cannot be traced into a plan. */
 class JsSquare extends Layer {
   call(inputs: Tensor | Tensor[]): Tensor {

@@ -311,9 +311,20 @@ export function compileTrace(trace: Trace): CompiledPlan {
   const slot = new Map<number, number>([[0, -1], [output, -2]]);
   const dying = new Map<number, number[]>();
   for (const [v, k] of last) if (v !== 0 && v !== output) dying.set(k, [...(dying.get(k) ?? []), v]);
+  const handedOver = new Set<number>();
   ops.forEach((o, k) => {
     const v = home(o);
-    if (!slot.has(v) && first.get(v) === k) {
+    const summand = o.residual ? o.ins[1] : undefined;
+    const sb = summand !== undefined ? slot.get(summand) : undefined;
+    // A residual sum whose summand this op reads last is written over it (native gemm.h: each tile reads its
+    // addend just before its store, else the summand is copied first). The sum's pass over memory then reads
+    // and writes the same lines: ResNet18 at batch 32, in one process alternating, its 32x32 convolutions with
+    // the sum 5.7 -> 5.2-5.4 ms, the 1x1 stride-2 shortcuts 0.70 -> 0.46-0.53.
+    if (!slot.has(v) && first.get(v) === k && summand !== undefined && summand !== 0 && summand !== o.ins[0] && !o.into && last.get(summand) === k && sizes[summand] === sizes[v] && sb !== undefined && sb >= 0) {
+      slot.set(v, sb);
+      handedOver.add(summand);
+      if (!last.has(v)) dying.set(k, [...(dying.get(k) ?? []), v]);
+    } else if (!slot.has(v) && first.get(v) === k) {
       const need = sizes[v];
       free.sort((x, y) => bufferSizes[x] - bufferSizes[y]);
       let at = free.findIndex((b) => bufferSizes[b] >= need);
@@ -330,6 +341,7 @@ export function compileTrace(trace: Trace): CompiledPlan {
       if (!last.has(v)) dying.set(k, [...(dying.get(k) ?? []), v]);
     }
     for (const d of dying.get(k) ?? []) {
+      if (handedOver.has(d)) continue;
       const b = slot.get(d);
       if (b !== undefined && b >= 0) free.push(b);
     }
