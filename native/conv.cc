@@ -143,7 +143,7 @@ Packing packingFor(const Geom& g) {
   const Packing few = smallPackedSize(M, g.outC, K) > 0 ? Packing::SmallM : M > 1 ? Packing::Gemm : Packing::None;
   if (isPointwise(g)) return fewPixels ? few : Packing::Gemm;
   if (planarFits(g)) return Packing::Planar;
-  if (fewOutputsPanel(g.outC)) return Packing::Few;
+  if (fewForwardPanel(g)) return Packing::Few;
   if (g.outC < gemmKernel().nr) return Packing::None;
   return fewPixels ? few : Packing::Gemm;
 }
@@ -188,8 +188,9 @@ bool conv2dEx(const float* x, const float* w, float* y, const Geom& g, long ldy,
   }
   // The direct kernel for up to two vectors of output channels: 1.5-3x the GEMM there (no im2col panels to
   // pack, no tile columns wasted). Run over 16-channel panels of wider layers it was level with the GEMM at
-  // 64 channels and behind it from 256 (A/B on ResNet/VGG shapes), so those stay on the GEMM.
-  if (const int nr = fewOutputsPanel(g.outC)) {
+  // 64 channels and behind it from 256 (A/B on ResNet/VGG shapes), so those stay on the GEMM; a stem of RGB or
+  // grayscale input takes it up to six vectors (fewForwardPanel).
+  if (const int nr = fewForwardPanel(g)) {
     // An inference plan packs the kernel once (conv2dPack); otherwise it is packed here, every call.
     const float* pk = packed ? packed : packFewKernel(K, g.outC, nr, [&](long k, long j) { return w[k * g.outC + j]; });
     return pk && separate() && convFewOutputs(x, pk, y, g, ldy, ep);
@@ -220,7 +221,7 @@ long conv2dPackedSize(const Geom& g) {
   const long K = g.kh * g.kw * g.c;
   switch (packingFor(g)) {
     case Packing::Planar: return K * planarPanel(g.outC);
-    case Packing::Few: return K * fewOutputsPanel(g.outC);
+    case Packing::Few: return K * fewForwardPanel(g);
     case Packing::SmallM: return smallPackedSize(g.n * g.oh * g.ow, g.outC, K);
     case Packing::Gemm: return gemmPackedSize(g.outC, K);
     case Packing::None: break;
@@ -233,7 +234,7 @@ void conv2dPack(const float* w, const Geom& g, float* dst) {
   const Packing packing = packingFor(g);
   if (packing == Packing::SmallM) return smallPack(w, g.outC, g.outC, K, dst);
   if (packing == Packing::Gemm) return gemmPack(w, g.outC, K, dst);
-  const long nr = packing == Packing::Planar ? planarPanel(g.outC) : fewOutputsPanel(g.outC);
+  const long nr = packing == Packing::Planar ? planarPanel(g.outC) : fewForwardPanel(g);
   for (long k = 0; k < K; ++k)
     for (long j = 0; j < nr; ++j) dst[k * nr + j] = j < g.outC ? w[k * g.outC + j] : 0.0f;
 }

@@ -12,7 +12,8 @@ namespace ck {
 // broadcast fit 16 vector registers. tapsBlocking below chooses among exactly these pairs.
 constexpr int kMaxTapVectors = 3;
 constexpr int tapsOutBlock(int tv) { return tv == 1 ? 12 : tv == 2 ? 6 : 4; }
-constexpr int kMaxFewWidth = 16;  // floats per vector of the widest ISA (avx512): the bias is padded to two
+constexpr int kMaxFewWidth = 16;  // floats per vector of the widest ISA (avx512)
+constexpr int kMaxFewVectors = 6;  // vectors of outputs of a stem (fewForwardPanel): the bias is padded to them
 }  // namespace ck
 
 #define CK_ISA_FILE "conv_few.inc"
@@ -49,6 +50,19 @@ int fewOutputsPanel(long outC) {
   return outC <= w ? w : outC <= 2 * w ? 2 * w : 0;
 }
 
+// A stem's kernel rows are a few floats (3x3x3: 27 taps), so the GEMM spent most of its time packing im2col
+// panels of 3-float runs, one pass per block of rows. Read in place, up to 6 vectors of sums per pixel and 4 to
+// 8 pixels a block fit AVX-512's 32 registers (conv_few.inc).
+constexpr long kStemChannels = 4;
+
+int fewForwardPanel(const Geom& g) {
+  if (const int nr = fewOutputsPanel(g.outC)) return nr;
+  const int w = fewKernel().width;
+  if (w < 16 || g.c > kStemChannels) return 0;
+  const long nv = ceilDiv(g.outC, w);
+  return nv <= kMaxFewVectors ? static_cast<int>(nv) * w : 0;
+}
+
 // x with `padLeft` and `padRight` zero columns added to every row (and `slack` zeros past the end), and the
 // geometry that reads it with no left/right padding. Both direct kernels read a window's taps of one kernel
 // row as one run when the window lies inside the row; with 'same' padding the windows at the borders did
@@ -79,7 +93,7 @@ static const float* padRowsOnce(const float* x, const Geom& g, long slack, Scrat
 
 bool convFewOutputs(const float* x, const float* wp, float* y, const Geom& g, long ldy, const Epilogue* ep) {
   const FewKernel k = fewKernel();
-  const int nv = g.outC <= k.width ? 1 : 2;
+  const int nv = static_cast<int>(ceilDiv(g.outC, k.width));
   const long N = g.outC;
   if (ldy < 0) ldy = N;
   const float* zero = zeros(static_cast<size_t>(g.kw * g.c));
@@ -89,7 +103,7 @@ bool convFewOutputs(const float* x, const float* wp, float* y, const Geom& g, lo
   if (!zero || !xs) return false;
   // Bias and relu / relu6 in the kernel; a residual addend or another activation is a pass over each thread's
   // rows afterwards.
-  alignas(64) float bias[2 * kMaxFewWidth] = {};
+  alignas(64) float bias[kMaxFewVectors * kMaxFewWidth] = {};
   if (ep && ep->bias) std::memcpy(bias, ep->bias, static_cast<size_t>(N) * sizeof(float));
   const bool clipInKernel = !ep || (!ep->addend && (ep->act == Act::Linear || ep->act == Act::Relu || ep->act == Act::Relu6));
   const FewOut out{y, ldy, ep && ep->bias ? bias : nullptr, ep && clipInKernel ? ep->act : Act::Linear};

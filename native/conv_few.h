@@ -19,8 +19,11 @@ struct FewOut {
 // Panel width (output channels rounded up to one or two vectors of the active ISA) when the direct kernel
 // takes outC output channels, else 0.
 int fewOutputsPanel(long outC);
+// The same for the forward pass of g: fewOutputsPanel(outC), or for a stem of at most four input channels
+// (RGB, grayscale) up to six vectors of outputs where the ISA has 32 vector registers (AVX-512), else 0.
+int fewForwardPanel(const Geom& g);
 
-// y [n, oh, ow, outC] from x [n, h, w, c] and the kernel packed as wp [kh * kw * c][fewOutputsPanel(outC)],
+// y [n, oh, ow, outC] from x [n, h, w, c] and the kernel packed as wp [kh * kw * c][fewForwardPanel(g)],
 // zero past outC. Threads take whole output rows, so results do not depend on the thread count. y's rows are
 // ldy floats apart (a channel slice of a concatenation when ldy > outC), and the epilogue, if any, is applied
 // by each thread to its rows as soon as they are written (no second pass, no second parallel region).

@@ -44,6 +44,10 @@ const CASES: ConvCase[] = [
   { input: [2, 7, 9, 13], kernel: [5, 5], filters: 7, strides: [2, 2], padding: 'same', note: 'direct filter gradient, 65-tap rows, stride 2 same' },
   { input: [1, 13, 17, 5], kernel: [3, 5], filters: 7, padding: 'same', note: 'planar kernel (pixels in the lanes): batch 1, 7 outputs, odd rows, input gradient with 5 outputs' },
   { input: [3, 10, 40, 2], kernel: [3, 3], filters: 8, padding: 'valid', note: 'planar kernel: 8 outputs, two pixel blocks and a tail, rows taken two at a time across images' },
+  { input: [2, 11, 9, 3], kernel: [3, 3], filters: 64, padding: 'same', note: 'RGB stem, 64 outputs: the direct kernel with 4 vectors (AVX-512), the GEMM elsewhere' },
+  { input: [1, 13, 12, 3], kernel: [3, 3], filters: 96, strides: [2, 2], padding: 'same', note: 'RGB stem, 96 outputs (6 vectors), stride 2 same, batch 1' },
+  { input: [2, 10, 9, 1], kernel: [5, 5], filters: 40, padding: 'valid', note: 'grayscale stem, 40 outputs (3 vectors, the last partial)' },
+  { input: [1, 9, 10, 4], kernel: [3, 3], filters: 75, strides: [1, 2], padding: 'same', dilation: [2, 1], note: '4 channels, 75 outputs (5 vectors), dilated rows' },
 ];
 
 function info(c: ConvCase): Conv2DInfo {
