@@ -40,6 +40,13 @@ function maxRel(a: Tensor, b: Tensor, floor = 1e-6): number {
   return worst;
 }
 
+/** The largest |value| of t: a floor for maxRel where outputs pass near zero. */
+function largest(t: Tensor): number {
+  let m = 0;
+  for (let i = 0; i < t.size; i++) m = Math.max(m, Math.abs(t.data[i]));
+  return m;
+}
+
 function layerByLayer(m: Model, x: Tensor, batchSize: number): Tensor {
   m.useInferencePlan = false;
   const y = m.predict(x, { batchSize });
@@ -181,8 +188,7 @@ test('inference plan: residual sums fuse into a convolution only where its outpu
     // The last pool's sums cancel down to ~2e-4 of the output's largest value in places, and the plan's GEMM
     // (the whole depth as one block) rounds them differently from the layer-by-layer path's: there the
     // difference is measured against that largest value.
-    let scale = 0;
-    for (let i = 0; i < ref.size; i++) scale = Math.max(scale, Math.abs(ref.data[i]));
+    const scale = largest(ref);
     const rel = maxRel(m.predict(x, { batchSize: n }), ref, scale);
     assert.ok(rel <= 1e-5, `max difference ${rel} of the largest output`);
     assert.equal(plan.opCounts.add, 5, `one of six sums fused: ${plan.opNames.join(', ')}`);
@@ -218,8 +224,7 @@ test('inference plan: a depthwise convolution and the pointwise one reading it r
     m.predict(x, { batchSize: n });
     const plan = m.inferencePlanFor(x.shape)!;
     assert.ok(plan, 'planned');
-    let scale = 0;
-    for (let i = 0; i < ref.size; i++) scale = Math.max(scale, Math.abs(ref.data[i]));
+    const scale = largest(ref);
     const rel = maxRel(m.predict(x, { batchSize: n }), ref, 1e-3 * scale);
     assert.ok(rel <= 1e-5, `batch ${n}: max relative difference ${rel}`);
     // The stride-2 pair has 8x7 output pixels: at batch 1 (56, at most 64) its pointwise convolution takes the
@@ -263,8 +268,7 @@ test('inference plan: a residual sum written over its summand, on every kernel p
     const plan = m.inferencePlanFor(x.shape)!;
     assert.ok(plan, 'planned');
     assert.equal(plan.opCounts.add, undefined, `every sum fused: ${plan.opNames.join(', ')}`);
-    let scale = 0;
-    for (let i = 0; i < ref.size; i++) scale = Math.max(scale, Math.abs(ref.data[i]));
+    const scale = largest(ref);
     for (let i = 0; i < 2; i++) {
       const rel = maxRel(m.predict(x, { batchSize: n }), ref, 1e-3 * scale);
       assert.ok(rel <= 1e-5, `batch ${n}, run ${i + 1}: max relative difference ${rel}`);
@@ -351,8 +355,7 @@ test('inference plan: weights packed ahead (main GEMM, column stream), folded co
     (globalThis as { gc?: () => void }).gc?.();
     // Relative to the output's scale: two folded batch norms round differently from the layer-by-layer path, and
     // the pooled outputs pass near zero.
-    let floor = 0;
-    for (let i = 0; i < ref.size; i++) floor = Math.max(floor, 1e-2 * Math.abs(ref.data[i]));
+    const floor = 1e-2 * largest(ref);
     for (let i = 0; i < 2; i++) {
       const rel = maxRel(cnn.predict(x, { batchSize: batch }), ref, floor);
       assert.ok(rel <= 1e-5, `conv + BN at batch ${batch}: ${rel}`);
