@@ -24,6 +24,9 @@ constexpr int kGeomFields = 18;
 
 // Activations, numbered as src/backend/native/index.ts passes them.
 enum class Act { Linear = 0, Relu = 1, Relu6 = 2, Sigmoid = 3, Tanh = 4 };
+// The activations a kernel applies in registers before its store (a clip, or nothing); sigmoid and tanh are a
+// pass over the output after it.
+inline bool isClip(Act act) { return act == Act::Linear || act == Act::Relu || act == Act::Relu6; }
 
 // A 64-byte aligned buffer that only grows. Kernels size it once at entry (never inside their loops), so
 // repeated calls of the same shape never touch the allocator.

@@ -105,7 +105,7 @@ bool convFewOutputs(const float* x, const float* wp, float* y, const Geom& g, lo
   // rows afterwards.
   alignas(64) float bias[kMaxFewVectors * kMaxFewWidth] = {};
   if (ep && ep->bias) std::memcpy(bias, ep->bias, static_cast<size_t>(N) * sizeof(float));
-  const bool clipInKernel = !ep || (!ep->addend && (ep->act == Act::Linear || ep->act == Act::Relu || ep->act == Act::Relu6));
+  const bool clipInKernel = !ep || (!ep->addend && isClip(ep->act));
   const FewOut out{y, ldy, ep && ep->bias ? bias : nullptr, ep && clipInKernel ? ep->act : Act::Linear};
   const long rows = g.n * g.oh;
   parallel(threadsFor(rows * g.ow * g.kh * g.kw * g.c * nv, 1 << 15), [&](int tid, int nt) {

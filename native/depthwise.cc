@@ -68,8 +68,7 @@ bool depthwiseConv2dEx(const float* x, const float* w, float* y, const Geom& g, 
   const ForwardRowFn row = fast3x3 ? k.forwardRow3x3 : k.forwardRow;
   // The epilogue in registers (as separate passes over each row it was ~5% of MobileNet's inference at batch
   // 32); sigmoid / tanh and depth multipliers above 1 keep the pass.
-  const bool fused = ep && !ep->addend && g.depthMultiplier == 1 &&
-                     (ep->act == Act::Linear || ep->act == Act::Relu || ep->act == Act::Relu6);
+  const bool fused = ep && !ep->addend && g.depthMultiplier == 1 && isClip(ep->act);
   const long rows = g.n * g.oh, rowSize = g.ow * g.outC;
   parallel(threadsFor(rows * g.ow * tapWork(g), kGrain), [&](int tid, int nt) {
     long r0, r1;

@@ -157,7 +157,7 @@ void runPiece(const GemmKernel& gk, const Panelizer& a, const Panelizer& b, cons
     // The epilogue goes into the microkernel's store on the last depth block where it is a clip (the zoo's
     // activations); sigmoid / tanh stay a pass over the block after it.
     const bool last = ep && kk + kc >= pc.k1;
-    const bool fused = last && (ep->act == Act::Linear || ep->act == Act::Relu || ep->act == Act::Relu6);
+    const bool fused = last && isClip(ep->act);
     const float* bias = fused && ep->bias ? ep->bias + jc : nullptr;
     const Act act = fused ? ep->act : Act::Linear;
     const float* addend = fused && ep->addend ? ep->addend + ic * ep->ldAdd + jc : nullptr;
@@ -254,8 +254,7 @@ bool gemm(const Panelizer& a, const Panelizer& b, long m, long n, long k, float*
   // An addend that is C itself (gemm.h) is read by each tile right before its only store, or copied first.
   Epilogue copied;
   if (ep && ep->addend && ep->addend == c) {
-    const bool clip = ep->act == Act::Linear || ep->act == Act::Relu || ep->act == Act::Relu6;
-    const bool once = plan.segments == 1 && clip && (k <= gk.kc || wholeDepthFor(gk, a, b, n, 0, k));
+    const bool once = plan.segments == 1 && isClip(ep->act) && (k <= gk.kc || wholeDepthFor(gk, a, b, n, 0, k));
     if (!once) {
       const float* saved = copyAddend(*ep, m, n);
       if (!saved) return false;
