@@ -280,7 +280,10 @@ bool gemm(const Panelizer& a, const Panelizer& b, long m, long n, long k, float*
     thread_local Scratch bufA, bufB, bufRows, bufCols;
     const long nMax = minl(gk.nc, plan.splitRows ? n : ceilDiv(colUnits, plan.parts) * gk.nr);
     const long mcRounded = ceilDiv(gk.mc, gk.mr) * gk.mr;
-    float* packA = bufA.floats(static_cast<size_t>(mcRounded * maxl(gk.kc, kWholeDepthPacked)));
+    // The whole depth of a packed A block is only taken with B packed ahead (wholeDepthFor).
+    long fullDepth = 0;
+    const long kcMax = b.prepacked(&fullDepth) ? maxl(gk.kc, kWholeDepthPacked) : gk.kc;
+    float* packA = bufA.floats(static_cast<size_t>(mcRounded * kcMax));
     // The resident order packs B for a piece's whole depth (at most kResidentB floats).
     const long nRounded = ceilDiv(nMax, gk.nr) * gk.nr;
     float* packB = bufB.floats(static_cast<size_t>(nRounded * gk.kc + kResidentB));
