@@ -23,7 +23,7 @@ export class BufferArena {
   take(n: number): Float32Array {
     this.asked.add(n);
     const list = this.free.get(n);
-    const a = list && list.length > 0 ? (list.pop() as Float32Array) : new Float32Array(n);
+    const a = list && list.length > 0 ? (list.pop() as Float32Array) : newF32(n);
     this.lent.push(a);
     return a;
   }
@@ -67,6 +67,17 @@ export class BufferArena {
 
 let current: BufferArena | null = null;
 
+/**
+ * How a fresh float32 output is made: `new Float32Array(n)` unless a backend installs its own (the native one
+ * starts each large array on a 64-byte boundary, a cache line and a vector: see native/addon_elementwise.cc).
+ * Whatever it returns must hold n zeros and be a plain Float32Array, possibly a view at an offset.
+ */
+let newF32: (n: number) => Float32Array = (n) => new Float32Array(n);
+
+export function setFloat32Allocator(allocate: (n: number) => Float32Array): void {
+  newF32 = allocate;
+}
+
 /** Runs fn with `arena` supplying backend outputs; nests (the innermost arena wins) and always restores. */
 export function withArena<T>(arena: BufferArena, fn: () => T): T {
   const saved = current;
@@ -92,10 +103,10 @@ export function inArena<T>(arena: BufferArena, fn: () => T, keep?: () => Readonl
 
 /** A float32 output that the kernel overwrites completely: recycled (contents undefined) inside an arena. */
 export function outputF32(n: number): Float32Array {
-  return current ? current.take(n) : new Float32Array(n);
+  return current ? current.take(n) : newF32(n);
 }
 
 /** A float32 output that must start at zero (kernels that accumulate into it). */
 export function zerosF32(n: number): Float32Array {
-  return current ? current.take(n).fill(0) : new Float32Array(n);
+  return current ? current.take(n).fill(0) : newF32(n);
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { gradients, noGrad } from '../../src/autograd/tape.js';
 import { BufferArena, outputF32, withArena, zerosF32 } from '../../src/backend/arena.js';
-import '../../src/backend/native/index.js';
+import * as nativeModule from '../../src/backend/native/index.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { setSeed } from '../../src/tensor/random.js';
 import { getLoss } from '../../src/train/losses.js';
@@ -71,4 +71,20 @@ test('training steps with buffer reuse are bit-identical to the same steps on fr
   const p1 = noGrad(() => reused.apply(x, { training: false })).data.slice();
   const p2 = noGrad(() => fresh.apply(x, { training: false })).data.slice();
   assert.deepEqual(Array.from(p1), Array.from(p2));
+});
+
+test('with the native backend, large fresh outputs are zeroed views that start on a cache line', (t) => {
+  const { nativeAvailable } = nativeModule;
+  if (!nativeAvailable()) return t.skip('native backend not built');
+  for (const n of [256, 1000, 12345, 1 << 20]) {
+    const a = outputF32(n);
+    assert.equal(a.length, n);
+    assert.ok(a.every((v) => v === 0), `outputF32(${n}) holds zeros`);
+    // A view 60 bytes short of its buffer: the offset is what puts a[0] on a 64-byte boundary.
+    assert.equal(a.buffer.byteLength, 4 * n + 60);
+    assert.ok(a.byteOffset % 4 === 0 && a.byteOffset <= 60, `offset ${a.byteOffset}`);
+    const z = zerosF32(n);
+    assert.ok(z.length === n && z.every((v) => v === 0));
+  }
+  assert.equal(outputF32(10).buffer.byteLength, 40, 'small arrays stay plain');
 });

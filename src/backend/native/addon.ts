@@ -58,6 +58,8 @@ export interface NativeAddon {
   /** With times (one per op), adds each op's seconds to it. */
   planRun(plan: NativePlanHandle, x: Float32Array, y: Float32Array, times?: Float64Array): void;
   info(): NativeInfo;
+  /** n zeros starting on a 64-byte boundary (a view into a slightly longer ArrayBuffer). */
+  alignedFloat32(n: number): Float32Array;
   setThreads(n: number): void;
   setIsa(isa: string): boolean;
 }

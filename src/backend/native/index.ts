@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { Activation, Backend, FloatArray } from '../backend.js';
 import { type Conv2DInfo, type Pool2DInfo, geometryFields } from '../geometry.js';
-import { outputF32, zerosF32 } from '../arena.js';
+import { outputF32, setFloat32Allocator, zerosF32 } from '../arena.js';
 import { registerBackend, registerPlanRunner } from '../index.js';
 import { referenceBackend as ref } from '../reference/index.js';
 import type { NativeAddon, NativeInfo } from './addon.js';
@@ -351,6 +351,11 @@ export function loadNativeBackend(): boolean {
   }
   backend = makeBackend(addon);
   registerBackend(backend);
+  // Large outputs on a cache-line boundary; small ones are not worth the call.
+  if (typeof addon.alignedFloat32 === 'function') {
+    const aligned = addon.alignedFloat32.bind(addon);
+    setFloat32Allocator((n) => (n >= 256 ? aligned(n) : new Float32Array(n)));
+  }
   if (typeof addon.planCreate === 'function') registerPlanRunner(backend.name, addon as unknown as PlanRunner);
   return true;
 }
