@@ -29,6 +29,10 @@ const DEPTHWISE: WindowCase[] = [
   { input: [1, 11, 19, 21], kernel: [3, 3], strides: [2, 2], padding: 'same', multiplier: 1 },
   { input: [2, 7, 30, 70], kernel: [3, 3], padding: 'valid', multiplier: 1 },
   { input: [1, 2, 2, 48], kernel: [3, 3], padding: 'same', multiplier: 1 }, // no interior window
+  // Above 128 channels the forward row goes by blocks of pixels (depthwise_3x3.inc, dw3x3Blocks).
+  { input: [1, 9, 19, 160], kernel: [3, 3], padding: 'same', multiplier: 1 },
+  { input: [2, 10, 13, 136], kernel: [3, 3], strides: [2, 2], padding: 'same', multiplier: 1 },
+  { input: [1, 5, 3, 144], kernel: [3, 3], padding: 'valid', multiplier: 1 },
 ];
 
 const POOLS: WindowCase[] = [
