@@ -124,13 +124,19 @@ static void tapsBlocking(long L, long N, int width, int* tv, int* ob) {
   double best = -1;
   for (int t = 1; t <= kMaxTapVectors; ++t) {
     const int obMax = tapsOutBlock(t);
-    const long chunks = ceilDiv(L, t * width), blocks = ceilDiv(N, obMax), o = ceilDiv(N, blocks);
-    const double used = static_cast<double>(L * N) / static_cast<double>(chunks * t * width * blocks * o);
-    const double score = used + 1e-3 * t * o;
-    if (score > best) {
-      best = score;
-      *tv = t;
-      *ob = static_cast<int>(o);
+    const long chunks = ceilDiv(L, t * width), fewest = ceilDiv(N, obMax);
+    // The fewest blocks of output channels, or a few more: a block that divides N spares the padded copy of
+    // dy (MobileNet's stem, 32 outputs: 4 blocks of 8 instead of 3 of 11, 2.67 -> 1.92 ms at batch 8, Zen 5;
+    // the lanes used 56% either way).
+    for (long blocks = fewest; blocks <= fewest + 2; ++blocks) {
+      const long o = ceilDiv(N, blocks);
+      const double used = static_cast<double>(L * N) / static_cast<double>(chunks * t * width * blocks * o);
+      const double score = used + 1e-3 * t * o + (N % o == 0 ? 0.02 : 0.0);
+      if (score > best) {
+        best = score;
+        *tv = t;
+        *ob = static_cast<int>(o);
+      }
     }
   }
 }

@@ -47,6 +47,7 @@ const CASES: ConvCase[] = [
   { input: [2, 11, 9, 3], kernel: [3, 3], filters: 64, padding: 'same', note: 'RGB stem, 64 outputs: the direct kernel with 4 vectors (AVX-512), the GEMM elsewhere' },
   { input: [1, 13, 12, 3], kernel: [3, 3], filters: 96, strides: [2, 2], padding: 'same', note: 'RGB stem, 96 outputs (6 vectors), stride 2 same, batch 1' },
   { input: [2, 10, 9, 1], kernel: [5, 5], filters: 40, padding: 'valid', note: 'grayscale stem, 40 outputs (3 vectors, the last partial)' },
+  { input: [2, 15, 14, 3], kernel: [3, 3], filters: 32, strides: [2, 2], padding: 'same', note: "MobileNet's stem: direct filter gradient in 4 output blocks of 8 (dy read unpadded)" },
   { input: [1, 9, 10, 4], kernel: [3, 3], filters: 75, strides: [1, 2], padding: 'same', dilation: [2, 1], note: '4 channels, 75 outputs (5 vectors), dilated rows' },
 ];
 
