@@ -10,7 +10,6 @@
 #include "threadpool.h"
 
 #include <atomic>
-#include <cstdlib>
 #include <cstring>
 
 #define CK_ISA_FILE "depthwise_rows.inc"
@@ -130,7 +129,6 @@ bool depthwisePointwise(const float* x, const float* dwW, const Epilogue& dwEp, 
 // general gather, 56x56x128 1.35 against 1.89, 14x14x512 0.20 against 0.23. Its sums run over the taps in the
 // forward's order, (ky, kx) descending.
 static bool backpropInput3x3(const float* dy, const float* w, float* dx, const Geom& g) {
-  const DwKernels& k = dwKernels();
   Geom t = g;
   t.h = g.oh;
   t.w = g.ow;
@@ -145,13 +143,7 @@ static bool backpropInput3x3(const float* dy, const float* w, float* dx, const G
   float* flipped = flipBuf.floats(static_cast<size_t>(9 * C));
   if (!flipped) return false;
   for (long tap = 0; tap < 9; ++tap) std::memcpy(flipped + tap * C, w + (8 - tap) * C, static_cast<size_t>(C) * sizeof(float));
-  const long rows = t.n * t.oh, rowSize = t.ow * C;
-  parallel(threadsFor(rows * t.ow * tapWork(t), kGrain), [&](int tid, int nt) {
-    long r0, r1;
-    splitRange(rows, nt, tid, &r0, &r1);
-    for (long r = r0; r < r1; ++r) k.forwardRow3x3(dy, flipped, dx + r * rowSize, t, r / t.oh, r % t.oh, nullptr);
-  });
-  return true;
+  return depthwiseConv2dEx(dy, flipped, dx, t, nullptr);
 }
 
 bool depthwiseConv2dBackpropInput(const float* dy, const float* w, float* dx, const Geom& g) {
