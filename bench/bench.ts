@@ -6,6 +6,7 @@
 //   npm run build && npm run bench -- [--model NAME[,NAME]]... [--json] [--seconds S] [--batch N]
 //   npm run bench -- --fit [--steps N] [--rounds R]   model.fit against the training step (bench/fit.ts)
 //   npm run bench -- --vs-ort [--rounds R] [--alternate]  predict against onnxruntime-node (bench/vs-ort.ts)
+//   npm run bench -- --vs-torch [--rounds R] [--torch-script PATH] [--python PATH]  against PyTorch (bench/vs-torch.ts)
 //
 // Training = forward in training mode + sparse categorical cross-entropy + backward + Adam step (trainStep,
 // the step model.fit runs). Inference = model.predict(x) of one batch (training off, no tape, buffers
@@ -30,6 +31,7 @@ import { trainStep } from '../src/train/step.js';
 import { benchFit, printFit, runFitChild } from './fit.js';
 import { runJsonChild, timeSteps } from './timing.js';
 import { benchVsOrt, printVsOrt } from './vs-ort.js';
+import { TORCH_MODELS, benchVsTorch, findTorchPeer, printVsTorch, torchMeasure } from './vs-torch.js';
 import { createModel, zoo } from '../src/zoo/index.js';
 
 /** The models and batch sizes of issue 6's table (mlp added), in the order they run. */
@@ -81,15 +83,18 @@ interface Options {
   fit: boolean;
   rounds: number;
   steps: number | null;
+  vsTorch: boolean;
+  torchScript: string | null;
+  python: string | null;
 }
 
 function usage(message: string): never {
-  process.stderr.write(`bench: ${message}\nusage: npm run bench -- [--model NAME[,NAME]]... [--json] [--seconds S] [--batch N] [--vs-ort [--alternate]] [--fit [--steps N]] [--rounds R]\n`);
+  process.stderr.write(`bench: ${message}\nusage: npm run bench -- [--model NAME[,NAME]]... [--json] [--seconds S] [--batch N] [--vs-ort [--alternate]] [--vs-torch [--torch-script PATH] [--python PATH]] [--fit [--steps N]] [--rounds R]\n`);
   process.exit(2);
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { models: [], json: false, seconds: 5, batch: null, child: false, peak: null, vsOrt: false, alternate: false, fit: false, rounds: 5, steps: null };
+  const o: Options = { models: [], json: false, seconds: 5, batch: null, child: false, peak: null, vsOrt: false, alternate: false, fit: false, rounds: 5, steps: null, vsTorch: false, torchScript: null, python: null };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const eq = arg.indexOf('=');
@@ -128,6 +133,15 @@ function parseArgs(argv: string[]): Options {
       case '--alternate':
         o.alternate = true;
         break;
+      case '--vs-torch':
+        o.vsTorch = true;
+        break;
+      case '--torch-script':
+        o.torchScript = value();
+        break;
+      case '--python':
+        o.python = value();
+        break;
       case '--fit':
         o.fit = true;
         break;
@@ -142,7 +156,7 @@ function parseArgs(argv: string[]): Options {
         break;
       case '-h':
       case '--help':
-        process.stdout.write('usage: npm run bench -- [--model NAME[,NAME]]... [--json] [--seconds S] [--batch N] [--vs-ort [--alternate]] [--fit [--steps N]] [--rounds R]\n');
+        process.stdout.write('usage: npm run bench -- [--model NAME[,NAME]]... [--json] [--seconds S] [--batch N] [--vs-ort [--alternate]] [--vs-torch [--torch-script PATH] [--python PATH]] [--fit [--steps N]] [--rounds R]\n');
         process.exit(0);
       default:
         usage(`unknown argument '${arg}'`);
@@ -255,6 +269,7 @@ async function main(): Promise<void> {
   }
   const batchOf = (m: string) => o.batch ?? BENCH_BATCH[m] ?? 32;
   if (o.fit) return fitMain(o, batchOf);
+  if (o.vsTorch) return vsTorchMain(o, batchOf);
   if (o.child) {
     for (const m of o.models) process.stdout.write(`${JSON.stringify(benchModel(m, batchOf(m), o.seconds, o.peak))}\n`);
     return;
@@ -287,6 +302,34 @@ async function main(): Promise<void> {
     process.stdout.write(`\nload average after: ${loadavg().map((v) => v.toFixed(2)).join(' ')}\n`);
     process.stdout.write('GFLOP/s from modelFlops (conv/depthwise/dense 2*MACs; training = forward + both backward passes); % peak = train GFLOP/s / FMA peak.\n');
   }
+}
+
+/** --vs-torch (bench/vs-torch.ts): each model alternating with PyTorch; 3 s and 3 rounds unless told. */
+function vsTorchMain(o: Options, batchOf: (m: string) => number): void {
+  const seconds = process.argv.some((a) => a.startsWith('--seconds')) ? o.seconds : 3;
+  const rounds = process.argv.some((a) => a.startsWith('--rounds')) ? o.rounds : 3;
+  const asked = process.argv.some((a) => a.startsWith('--model'));
+  const models = asked ? o.models : o.models.filter((m) => TORCH_MODELS.includes(m));
+  for (const m of models) if (!TORCH_MODELS.includes(m)) usage(`--vs-torch: the PyTorch peer has no '${m}' (it has ${TORCH_MODELS.join(', ')})`);
+  const peer = findTorchPeer(o.python, o.torchScript);
+  if (typeof peer === 'string') {
+    process.stderr.write(`bench --vs-torch: ${peer}\n`);
+    process.exit(1);
+  }
+  const threads = nativeInfo()?.threads ?? 1;
+  if (!o.json) {
+    const info = nativeInfo();
+    const where = info ? `native backend, ${info.isa} kernels` : `${backendName()} backend (native addon not loaded)`;
+    process.stdout.write(`convkit bench --vs-torch: ${where}, ${threads} threads each; PyTorch by ${peer.python} ${peer.script}; ${rounds} rounds of ${seconds} s alternating per model, each measurement in a fresh process\n\n`);
+  }
+  const convkit = (m: string, b: number, s: number) => {
+    const r = runChild(m, b, s, null);
+    return typeof r === 'string' ? r : { train: r.trainImagesPerSec, infer: r.inferImagesPerSec };
+  };
+  const rows = benchVsTorch(models, batchOf, rounds, seconds, threads, convkit, torchMeasure(peer, threads));
+  for (const r of rows) if ('error' in r) process.exitCode = 1;
+  if (o.json) for (const r of rows) process.stdout.write(`${JSON.stringify(r)}\n`);
+  else printVsTorch(rows);
 }
 
 /** --fit (bench/fit.ts): model.fit against trainStep, each model in a child; 2 s and 3 rounds unless told. */
