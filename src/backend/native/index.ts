@@ -351,11 +351,9 @@ export function loadNativeBackend(): boolean {
   }
   backend = makeBackend(addon);
   registerBackend(backend);
-  // Large outputs on a cache-line boundary; small ones are not worth the call.
-  if (typeof addon.alignedFloat32 === 'function') {
-    const aligned = addon.alignedFloat32.bind(addon);
-    setFloat32Allocator((n) => (n >= 256 ? aligned(n) : new Float32Array(n)));
-  }
+  // Large outputs on a cache-line boundary (src/backend/arena.ts); small ones are not worth the call.
+  const aligned = typeof addon.alignedFloat32 === 'function' ? addon.alignedFloat32.bind(addon) : null;
+  if (aligned) setFloat32Allocator((n) => (n >= 256 ? aligned(n) : new Float32Array(n)));
   if (typeof addon.planCreate === 'function') registerPlanRunner(backend.name, addon as unknown as PlanRunner);
   return true;
 }
