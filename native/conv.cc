@@ -253,15 +253,20 @@ bool conv2dBackpropFilter(const float* x, const float* dy, float* dw, const Geom
   // it goes in as A, dw = col^T dy, and dy is B, read in place (no dy^T panels, no transpose).
   if (g.c < kFewChannels && !isPointwise(g))
     return gemm(Im2colCols(x, g), StridedPanels(dy, 1, g.outC), K, g.outC, M, dw, g.outC, false);
-  // Pointwise: dw [c, outC] = x^T dy straight, x^T as A and dy as B (rows of both read in place). Through dw^T
-  // and a transpose it had taken, on Zen 5 at batch 8, 3.9 against 2.6 ms for MobileNet's 112x112 32 -> 64
-  // layer and 3.6 against 2.4 for its 7x7 1024 -> 1024 (a 4 MB transpose), and tied on the others.
-  if (isPointwise(g)) return gemm(StridedPanels(x, 1, g.c), StridedPanels(dy, 1, g.outC), g.c, g.outC, M, dw, g.outC, false);
+  // Pointwise: dw [c, outC] = x^T dy straight, x^T as A and dy as B (rows of both read in place), unless few
+  // outputs and more inputs: then dw^T = dy^T x, whose C has few rows and so reads x^T in place (gemm.h,
+  // kMaxRowsBInPlace), and a small transpose. Straight, on Zen 5 at batch 8, MobileNet's 112x112 32 -> 64 layer
+  // took 2.6 ms against 3.9 through dw^T and its 7x7 1024 -> 1024 layer 2.4 against 3.6 (a 4 MB transpose);
+  // through dw^T, Inception10's 8x8 128 -> 32 at batch 128 took 0.24 against 0.30-0.35.
+  const bool fewOutputs = g.outC <= kMaxRowsBInPlace && g.c > g.outC;
+  if (isPointwise(g) && !fewOutputs) return gemm(StridedPanels(x, 1, g.c), StridedPanels(dy, 1, g.outC), g.c, g.outC, M, dw, g.outC, false);
   StridedPanels dyT(dy, 1, g.outC);  // A = dy^T: outC rows of depth M
   thread_local Scratch dwtBuf;
   float* dwT = dwtBuf.floats(static_cast<size_t>(g.outC * K));  // dw^T: [outC, K]
   if (!dwT) return false;
-  if (!gemm(dyT, Im2colCols(x, g), g.outC, K, M, dwT, K, false)) return false;
+  const bool ok = isPointwise(g) ? gemm(dyT, StridedPanels(x, 1, g.c), g.outC, K, M, dwT, K, false)
+                                 : gemm(dyT, Im2colCols(x, g), g.outC, K, M, dwT, K, false);
+  if (!ok) return false;
   transpose(dwT, g.outC, K, dw);
   return true;
 }

@@ -92,10 +92,6 @@ namespace {
 constexpr long kMaxSegments = 24;  // segments of an A block read in place (Panelizer::segments)
 constexpr long kWholeDepth = static_cast<long>(kMinZeros);  // a 3x3 convolution of 512 channels: see runPiece
 constexpr long kWholeDepthPacked = 1024;  // the same for an A block that is packed (runPiece)
-// B is read in place only for a C of few rows: each B value then feeds few FMAs, so packing it cost 15-30% of
-// the GEMM (filter gradients with 16 / 32 outputs 17% / 8% faster), while with many rows the scattered lines
-// fall out of L1 between row panels (64 rows 4% slower, 512 rows 19%; A/B, filter gradients).
-constexpr long kMaxRowsBInPlace = 48;
 
 // One piece of C that one thread computes on its own: rows [m0, m1), columns [n0, n1), depth [k0, k1).
 struct Piece {
