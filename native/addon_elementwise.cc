@@ -257,23 +257,24 @@ napi_value SetIsa(napi_env env, napi_callback_info info) {
   return r;
 }
 
-// alignedFloat32(n) -> a Float32Array of n zeros whose first value sits on a 64-byte boundary: a view into an
-// ArrayBuffer 60 bytes longer than it needs. Node's own large arrays start 16 bytes past a page (malloc's
-// header), so every 64-byte vector load of a kernel that walks them unpacked (depthwise, batch norm, the
-// elementwise family) straddled two cache lines.
-napi_value AlignedFloat32(napi_env env, napi_callback_info info) {
+// alignOffset(buffer: ArrayBuffer) -> the bytes (0 to 60, a multiple of 4) from the start of buffer's memory to
+// its first 64-byte boundary. The native backend allocates large outputs as an ArrayBuffer 60 bytes longer than
+// they need (in JavaScript, which throws a RangeError when memory runs out where napi_create_arraybuffer aborts
+// the process) and views it from that offset: Node's large arrays start 16 bytes past a page (malloc's header),
+// so every 64-byte vector load of a kernel that walks them unpacked (depthwise, batch norm, the elementwise
+// family) straddled two cache lines.
+napi_value AlignOffset(napi_env env, napi_callback_info info) {
   Args a(env, info);
-  long n;
-  if (!a.count(1) || !a.size(0, "n", &n)) return nullptr;
-  constexpr size_t kAlign = 64;
+  if (!a.count(1)) return nullptr;
   void* data = nullptr;
-  napi_value buffer, array;
-  if (napi_create_arraybuffer(env, static_cast<size_t>(n) * sizeof(float) + kAlign - sizeof(float), &data, &buffer) != napi_ok) {
-    return nullptr;
+  size_t length = 0;
+  bool isBuffer = false;
+  if (napi_is_arraybuffer(env, a.arg(0), &isBuffer) != napi_ok || !isBuffer ||
+      napi_get_arraybuffer_info(env, a.arg(0), &data, &length) != napi_ok) {
+    return a.fail("buffer", "an ArrayBuffer"), nullptr;
   }
-  const size_t offset = (kAlign - reinterpret_cast<uintptr_t>(data) % kAlign) % kAlign;
-  if (napi_create_typedarray(env, napi_float32_array, static_cast<size_t>(n), buffer, offset, &array) != napi_ok) return nullptr;
-  return array;
+  constexpr uintptr_t kAlign = 64;
+  return numberValue(env, static_cast<double>((kAlign - reinterpret_cast<uintptr_t>(data) % kAlign) % kAlign));
 }
 
 }  // namespace
@@ -302,7 +303,7 @@ void defineElementwise(napi_env env, napi_value exports) {
       fn("adamUpdate", AdamUpdate),
       fn("sgdUpdate", SgdUpdate),
       fn("info", Info),
-      fn("alignedFloat32", AlignedFloat32),
+      fn("alignOffset", AlignOffset),
       fn("setThreads", SetThreads),
       fn("setIsa", SetIsa),
   };

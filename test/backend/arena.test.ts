@@ -87,4 +87,6 @@ test('with the native backend, large fresh outputs are zeroed views that start o
     assert.ok(z.length === n && z.every((v) => v === 0));
   }
   assert.equal(outputF32(10).buffer.byteLength, 40, 'small arrays stay plain');
+  // An impossible size is a RangeError, as new Float32Array gives, not an abort of the process.
+  assert.throws(() => outputF32(2 ** 50), RangeError);
 });

@@ -58,8 +58,8 @@ export interface NativeAddon {
   /** With times (one per op), adds each op's seconds to it. */
   planRun(plan: NativePlanHandle, x: Float32Array, y: Float32Array, times?: Float64Array): void;
   info(): NativeInfo;
-  /** n zeros starting on a 64-byte boundary (a view into a slightly longer ArrayBuffer). */
-  alignedFloat32(n: number): Float32Array;
+  /** Bytes from the start of buffer's memory to its first 64-byte boundary (0-60, a multiple of 4). */
+  alignOffset(buffer: ArrayBuffer): number;
   setThreads(n: number): void;
   setIsa(isa: string): boolean;
 }

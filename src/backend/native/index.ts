@@ -351,11 +351,17 @@ export function loadNativeBackend(): boolean {
   }
   backend = makeBackend(addon);
   registerBackend(backend);
-  // Large outputs on a cache-line boundary (src/backend/arena.ts); small ones are not worth the call.
-  const aligned = typeof addon.alignedFloat32 === 'function' ? addon.alignedFloat32.bind(addon) : null;
-  if (aligned) setFloat32Allocator((n) => (n >= 256 ? aligned(n) : new Float32Array(n)));
+  // Large outputs on a cache-line boundary (src/backend/arena.ts, native/addon_elementwise.cc alignOffset).
+  const offset = typeof addon.alignOffset === 'function' ? addon.alignOffset.bind(addon) : null;
+  if (offset) setFloat32Allocator((n) => (n < 256 ? new Float32Array(n) : alignedF32(n, offset)));
   if (typeof addon.planCreate === 'function') registerPlanRunner(backend.name, addon as unknown as PlanRunner);
   return true;
+}
+
+/** n zeros from the first 64-byte boundary of an ArrayBuffer 60 bytes longer (a RangeError when memory runs out). */
+function alignedF32(n: number, offset: (b: ArrayBuffer) => number): Float32Array {
+  const buffer = new ArrayBuffer(4 * n + 60);
+  return new Float32Array(buffer, offset(buffer), n);
 }
 
 export function nativeAvailable(): boolean {
