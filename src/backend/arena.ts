@@ -78,6 +78,20 @@ export function setFloat32Allocator(allocate: (n: number) => Float32Array): void
   newF32 = allocate;
 }
 
+/**
+ * An allocator whose arrays of 256 floats or more start on a 64-byte boundary: a view into an ArrayBuffer 60
+ * bytes longer, from offsetOf(buffer), the bytes to its memory's first boundary (the native addon reads the
+ * address). The buffer is made here, in JavaScript, so that running out of memory is a RangeError as for
+ * new Float32Array (napi_create_arraybuffer aborts the process instead). Small arrays are not worth the call.
+ */
+export function cacheLineAllocator(offsetOf: (buffer: ArrayBuffer) => number): (n: number) => Float32Array {
+  return (n) => {
+    if (n < 256) return new Float32Array(n);
+    const buffer = new ArrayBuffer(4 * n + 60);
+    return new Float32Array(buffer, offsetOf(buffer), n);
+  };
+}
+
 /** Runs fn with `arena` supplying backend outputs; nests (the innermost arena wins) and always restores. */
 export function withArena<T>(arena: BufferArena, fn: () => T): T {
   const saved = current;

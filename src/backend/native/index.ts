@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { Activation, Backend, FloatArray } from '../backend.js';
 import { type Conv2DInfo, type Pool2DInfo, geometryFields } from '../geometry.js';
-import { outputF32, setFloat32Allocator, zerosF32 } from '../arena.js';
+import { cacheLineAllocator, outputF32, setFloat32Allocator, zerosF32 } from '../arena.js';
 import { registerBackend, registerPlanRunner } from '../index.js';
 import { referenceBackend as ref } from '../reference/index.js';
 import type { NativeAddon, NativeInfo } from './addon.js';
@@ -337,8 +337,7 @@ export function loadNativeBackend(): boolean {
   if (tried) return addon !== null;
   tried = true;
   const require = createRequire(import.meta.url);
-  const paths = candidatePaths();
-  const file = paths.find((p) => existsSync(p));
+  const file = candidatePaths().find((p) => existsSync(p));
   if (!file) {
     warnOnce('build/Release/convkit_native.node was not built');
     return false;
@@ -351,17 +350,9 @@ export function loadNativeBackend(): boolean {
   }
   backend = makeBackend(addon);
   registerBackend(backend);
-  // Large outputs on a cache-line boundary (src/backend/arena.ts, native/addon_elementwise.cc alignOffset).
-  const offset = typeof addon.alignOffset === 'function' ? addon.alignOffset.bind(addon) : null;
-  if (offset) setFloat32Allocator((n) => (n < 256 ? new Float32Array(n) : alignedF32(n, offset)));
+  if (typeof addon.alignOffset === 'function') setFloat32Allocator(cacheLineAllocator(addon.alignOffset.bind(addon)));
   if (typeof addon.planCreate === 'function') registerPlanRunner(backend.name, addon as unknown as PlanRunner);
   return true;
-}
-
-/** n zeros from the first 64-byte boundary of an ArrayBuffer 60 bytes longer (a RangeError when memory runs out). */
-function alignedF32(n: number, offset: (b: ArrayBuffer) => number): Float32Array {
-  const buffer = new ArrayBuffer(4 * n + 60);
-  return new Float32Array(buffer, offset(buffer), n);
 }
 
 export function nativeAvailable(): boolean {
