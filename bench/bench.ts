@@ -316,9 +316,9 @@ function vsTorchMain(o: Options, batchOf: (m: string) => number): void {
     process.stderr.write(`bench --vs-torch: ${peer}\n`);
     process.exit(1);
   }
-  const threads = nativeInfo()?.threads ?? 1;
+  const info = nativeInfo();
+  const threads = info?.threads ?? 1;
   if (!o.json) {
-    const info = nativeInfo();
     const where = info ? `native backend, ${info.isa} kernels` : `${backendName()} backend (native addon not loaded)`;
     process.stdout.write(`convkit bench --vs-torch: ${where}, ${threads} threads each; PyTorch by ${peer.python} ${peer.script}; ${rounds} rounds of ${seconds} s alternating per model, each measurement in a fresh process\n\n`);
   }
