@@ -14,6 +14,7 @@
         "native/gemm_kernels.cc",
         "native/gemm_small.cc",
         "native/conv.cc",
+        "native/conv_edges.cc",
         "native/conv_few.cc",
         "native/conv_planar.cc",
         "native/depthwise.cc",

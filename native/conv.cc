@@ -18,6 +18,7 @@
 // (gemm_small.cc), which streams the kernel once instead of packing it in every thread.
 #include "kernels.h"
 
+#include "conv_edges.h"
 #include "conv_few.h"
 #include "conv_panels.h"
 #include "conv_planar.h"
@@ -198,6 +199,8 @@ bool conv2dEx(const float* x, const float* w, float* y, const Geom& g, long ldy,
   const float* zero = zeros(static_cast<size_t>(g.c));
   if (!zero) return false;
   if (fewPixels) return separate() && gemmSmallM(Im2colRows(x, g, zero), w, g.outC, M, g.outC, K, y, ldy, ep, packed);
+  if (g.outC >= gemmKernel().nr && edgeClassesPay(g))
+    return separate() && edgeClassConv(x, g, packed ? static_cast<const Panelizer&>(ahead) : wp, g.outC, y, ldy, ep);
   if (g.outC >= gemmKernel().nr)
     return gemm(Im2colRows(x, g, zero), packed ? static_cast<const Panelizer&>(ahead) : wp, M, g.outC, K, y, ldy, false, ep);
   // Fewer outputs than a GEMM panel but more than the direct kernel takes (not reached by today's ISAs, whose
@@ -308,7 +311,9 @@ bool backpropInputTransposed(const float* dy, const float* w, float* dx, const G
   }
   const float* zero = zeros(static_cast<size_t>(t.c));
   if (!zero) return false;
-  return gemmIm2col(Im2colRows(dy, t, zero), FlippedKernelPanels(w, g), g.n * g.h * g.w, g.c, taps * g.outC, dx);
+  const FlippedKernelPanels wFlipped(w, g);
+  if (g.c >= gemmKernel().nr && edgeClassesPay(t)) return edgeClassConv(dy, t, wFlipped, g.c, dx, g.c, nullptr);
+  return gemmIm2col(Im2colRows(dy, t, zero), wFlipped, g.n * g.h * g.w, g.c, taps * g.outC, dx);
 }
 
 // Windows that do not overlap (stride >= kernel: the 1x1 stride-2 shortcuts of ResNet and Inception): every

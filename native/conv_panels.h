@@ -1,7 +1,7 @@
 // The convolution's GEMM operands read straight from the tensors (conv.cc): im2col rows (A of the forward
 // pass and of the transposed-convolution input gradient; packed, or located in place for the indirect
 // microkernel), im2col columns (B of the filter gradient) and the spatially flipped kernel (B of the
-// transposed convolution). Included by conv.cc only.
+// transposed convolution). Included by conv.cc and conv_edges.cc only.
 #pragma once
 
 #include "gemm.h"
@@ -11,12 +11,27 @@ namespace ck {
 
 constexpr int kMaxPanelWidth = 32;  // widest panel of any ISA (avx512 NR)
 
-// col as A of the forward pass: rows are output pixels, depth is (ky, kx, ci).
+// col as A of the forward pass: rows are output pixels, depth is (ky, kx, ci). With `order`, row r is output
+// pixel order[r] (b * oh * ow + oy * ow + ox), or no pixel when that is negative (all padding): conv_edges.cc
+// groups the pixels that share their padded taps.
 struct Im2colRows final : Panelizer {
   const float* x;     // x: [n, h, w, c]
   const Geom& g;
   const float* zero;  // at least c zeros, read for padded taps
-  Im2colRows(const float* x_, const Geom& g_, const float* z) : x(x_), g(g_), zero(z) {}
+  const long* order;
+  Im2colRows(const float* x_, const Geom& g_, const float* z, const long* order_ = nullptr)
+      : x(x_), g(g_), zero(z), order(order_) {}
+
+  // Row r's output pixel (its input window's corner and image), false for a row of padding.
+  bool pixel(long r, long* iy0, long* ix0, const float** img) const {
+    const long pix = order ? order[r] : r;
+    if (pix < 0) return false;
+    const long ox = pix % g.ow, t = pix / g.ow, oy = t % g.oh, b = t / g.oh;
+    *iy0 = oy * g.sh - g.padTop;
+    *ix0 = ox * g.sw - g.padLeft;
+    *img = x + b * g.h * g.w * g.c;
+    return true;
+  }
 
   void pack(float* dst, long r0, long rows, long d0, long depth, int width) const override {
     const long C = g.c;
@@ -24,19 +39,15 @@ struct Im2colRows final : Panelizer {
       const long real = minl(width, rows - q);
       long iy0[kMaxPanelWidth], ix0[kMaxPanelWidth];
       const float* img[kMaxPanelWidth];
-      for (long i = 0; i < real; ++i) {
-        const long pix = r0 + q + i, ox = pix % g.ow, t = pix / g.ow, oy = t % g.oh, b = t / g.oh;
-        iy0[i] = oy * g.sh - g.padTop;
-        ix0[i] = ox * g.sw - g.padLeft;
-        img[i] = x + b * g.h * g.w * C;
-      }
+      for (long i = 0; i < real; ++i)
+        if (!pixel(r0 + q + i, iy0 + i, ix0 + i, img + i)) img[i] = nullptr;
       for (long d = d0; d < d0 + depth;) {
         const long tap = d / C, ci = d - tap * C, run = minl(C - ci, d0 + depth - d);
         const long dy = (tap / g.kw) * g.dh, dx = (tap % g.kw) * g.dw;
         const float* src[kMaxPanelWidth];
         for (long i = 0; i < width; ++i) {
           src[i] = zero;
-          if (i >= real) continue;
+          if (i >= real || !img[i]) continue;
           const long iy = iy0[i] + dy, ix = ix0[i] + dx;
           if (iy >= 0 && iy < g.h && ix >= 0 && ix < g.w) src[i] = img[i] + (iy * g.w + ix) * C + ci;
         }
@@ -73,17 +84,17 @@ struct Im2colRows final : Panelizer {
       lens[s] = next - d;
       d = next;
     }
-    // Output pixels are consecutive rows of col: step (b, oy, ox) instead of dividing per row.
+    // Without an order, output pixels are consecutive rows of col: step (b, oy, ox) instead of dividing per row.
     long ox = r0 % g.ow, oy = (r0 / g.ow) % g.oh, b = r0 / (g.ow * g.oh);
     const long panels = ceilDiv(rows, width);
     for (long i = 0; i < panels * width; ++i) {
       const float** out = ptrs + (i / width) * nseg * width + i % width;
-      if (i >= rows) {
+      long iy0 = oy * g.sh - g.padTop, ix0 = ox * g.sw - g.padLeft;
+      const float* img = x + b * g.h * g.w * C;
+      if (i >= rows || (order && !pixel(r0 + i, &iy0, &ix0, &img))) {
         for (long s = 0; s < nseg; ++s) out[s * width] = zeroRun;
         continue;
       }
-      const long iy0 = oy * g.sh - g.padTop, ix0 = ox * g.sw - g.padLeft;
-      const float* img = x + b * g.h * g.w * C;
       for (long s = 0; s < nseg; ++s) {
         const long iy = iy0 + tapY[s], ix = ix0 + tapX[s];
         out[s * width] = iy >= 0 && iy < g.h && ix >= 0 && ix < g.w ? img + (iy * g.w + ix) * C + tapC[s] : zeroRun;

@@ -164,7 +164,7 @@ void runPiece(const GemmKernel& gk, const Panelizer& a, const Panelizer& b, cons
       gk.macroGatherB(mc, nc, kc, packA, colPtrs, c, pc.ldc, accumulate, bias, act, addend, ldAdd);
     } else if (nseg > 0) {
       a.locate(rowPtrs, lens, ic, mc, kk, kc, gk.mr, zero);
-      gk.macroIndirect(mc, nc, kc, rowPtrs, lens, nseg, pb, pbs, c, pc.ldc, accumulate, bias, act, addend, ldAdd);
+      gk.macroIndirect(mc, nc, kc, rowPtrs, lens, nseg, zero, pb, pbs, c, pc.ldc, accumulate, bias, act, addend, ldAdd);
     } else {
       a.pack(packA, ic, mc, kk, kc, gk.mr);
       gk.macro(mc, nc, kc, packA, pb, pbs, c, pc.ldc, accumulate, bias, act, addend, ldAdd);

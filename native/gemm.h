@@ -90,9 +90,10 @@ void gemmPack(const float* b, long n, long k, float* dst);
 // pbs: floats between pb's column panels.
 using MacroKernel = void (*)(long mc, long nc, long kc, const float* pa, const float* pb, long pbs, float* c, long ldc,
                              bool accumulate, const float* bias, Act act, const float* addend, long ldAdd);
-// The same with A read in place: rows [ceil(mc/mr)][nseg][mr] and lens [nseg] as Panelizer::locate fills them.
+// The same with A read in place: rows [ceil(mc/mr)][nseg][mr] and lens [nseg] as Panelizer::locate fills them,
+// `zero` the run it gave padded taps (a tile's segment whose rows all point there is skipped).
 using MacroKernelIndirect = void (*)(long mc, long nc, long kc, const float* const* rows, const long* lens, long nseg,
-                                     const float* pb, long pbs, float* c, long ldc, bool accumulate, const float* bias,
+                                     const float* zero, const float* pb, long pbs, float* c, long ldc, bool accumulate, const float* bias,
                                      Act act, const float* addend, long ldAdd);
 // The same with B read in place: cols [ceil(nc/nr)][kc] as Panelizer::locateColumns fills them.
 using MacroKernelGatherB = void (*)(long mc, long nc, long kc, const float* pa, const float* const* cols, float* c,
