@@ -53,34 +53,51 @@ long classesAlong(long out, long stride, long pad, long k, long dil, long in, lo
   return count;
 }
 
-// Below these the grouping costs more (the scratch, the copy back, shorter runs of neighbouring pixels) than
-// the taps it skips: a share of padded taps (16x16 maps, 8% padded, stay in pixel order) and padded floats of
-// depth per output pixel. Batch 32/128, AVX-512, 3x3 same, forward and input gradient, speed-up alternating in
-// one process: 2x2x512 1.40-1.47, 4x4x512 1.16-1.33, 5x5x384 1.24-1.26, 8x8x256 1.09-1.21, 8x8x128 1.02-1.05;
-// 8x8x64 1.01-1.05 and 8x8x32 0.94-1.02 (92 and 46 padded floats) are left out.
-constexpr double kMinPaddedShare = 0.12;
-constexpr double kMinPaddedDepth = 128;
-
-// Along one axis, the valid kernel positions summed over the output coordinates (a contiguous range each: the
-// input coordinate grows with the kernel position).
-long validAlong(long out, long stride, long pad, long k, long dil, long in) {
-  long v = 0;
+// The classes along one axis: each distinct span of valid kernel positions and how many output coordinates
+// have it (at most 64 classes; -1 when there are more, not a small map's few edges).
+long classSpans(long out, long stride, long pad, long k, long dil, long in, Span* spans, long* counts) {
+  long count = 0;
   for (long o = 0; o < out; ++o) {
     const Span s = validSpan(o, stride, pad, k, dil, in);
-    v += s.hi > s.lo ? s.hi - s.lo : 0;
+    long c = 0;
+    while (c < count && !(spans[c] == s)) ++c;
+    if (c == count) {
+      if (count == 64) return -1;
+      spans[count] = s;
+      counts[count++] = 0;
+    }
+    ++counts[c];
   }
-  return v;
+  return count;
 }
+
+// Below these the grouping costs more (the scratch, the copy back, shorter runs of neighbouring pixels) than
+// the taps it skips: a share of the GEMM's tile work (tiles x taps, each class filled up to whole tiles), and
+// floats of depth saved per output pixel. Batch 32/128, AVX-512, 3x3 same, forward and input gradient,
+// speed-up alternating in one process: 2x2x512 1.40-1.47, 4x4x512 1.16-1.33, 5x5x384 1.24-1.26, 8x8x256
+// 1.09-1.21, 8x8x128 1.02-1.05; 8x8x64 1.01-1.05 and 8x8x32 0.94-1.02 (92 and 46 floats saved) are left out,
+// as are 16x16 maps (8% of the work) and small batches, whose classes fill few tiles: at batch 1 an 8x8 map's
+// corners are one pixel each, a tile apiece (ResNet18's 8x8x256 layers at batch 1 were slower grouped).
+constexpr double kMinSavedShare = 0.12;
+constexpr double kMinSavedDepth = 128;
 
 }  // namespace
 
 bool edgeClassesPay(const Geom& g) {
   if (g.c < Im2colRows::kMinRun) return false;  // A would be packed, and packed panels skip nothing
-  const double valid = static_cast<double>(validAlong(g.oh, g.sh, g.padTop, g.kh, g.dh, g.h)) *
-                       static_cast<double>(validAlong(g.ow, g.sw, g.padLeft, g.kw, g.dw, g.w));
-  const double all = static_cast<double>(g.oh * g.kh) * static_cast<double>(g.ow * g.kw);
-  const double share = 1.0 - valid / all;
-  return share >= kMinPaddedShare && share * static_cast<double>(g.kh * g.kw * g.c) >= kMinPaddedDepth;
+  Span sy[64], sx[64];
+  long cy[64], cx[64];
+  const long ny = classSpans(g.oh, g.sh, g.padTop, g.kh, g.dh, g.h, sy, cy);
+  const long nx = classSpans(g.ow, g.sw, g.padLeft, g.kw, g.dw, g.w, sx, cx);
+  if (ny < 0 || nx < 0) return false;
+  const long mr = gemmKernel().mr, M = g.n * g.oh * g.ow;
+  const double plain = static_cast<double>(ceilDiv(M, mr)) * static_cast<double>(g.kh * g.kw);
+  double grouped = 0;
+  for (long i = 0; i < ny; ++i)
+    for (long j = 0; j < nx; ++j)
+      grouped += static_cast<double>(ceilDiv(g.n * cy[i] * cx[j], mr)) * static_cast<double>(maxl(0, sy[i].hi - sy[i].lo) * maxl(0, sx[j].hi - sx[j].lo));
+  const double savedDepth = (plain - grouped) * static_cast<double>(mr * g.c) / static_cast<double>(M);
+  return grouped <= (1.0 - kMinSavedShare) * plain && savedDepth >= kMinSavedDepth;
 }
 
 bool edgeClassConv(const float* x, const Geom& g, const Panelizer& w, long n, float* y, long ldy, const Epilogue* ep) {
