@@ -7,11 +7,17 @@
 #include "threadpool.h"
 
 namespace ck {
-// Register blocking of the direct filter gradient (conv_few.inc, tapsFilter): up to kMaxTapVectors vectors of
+// Register blocking of the direct filter gradient (conv_few.inc, tapsFilter): up to maxTapVectors vectors of
 // a kernel row's taps times tapsOutBlock(tv) output channels of sums, so that the sums, tv inputs and one
-// broadcast fit 16 vector registers. tapsBlocking below chooses among exactly these pairs.
-constexpr int kMaxTapVectors = 3;
-constexpr int tapsOutBlock(int tv) { return tv == 1 ? 12 : tv == 2 ? 6 : 4; }
+// broadcast fit the vector registers: 16 (AVX2, SSE2/NEON) or, for 16-float vectors (AVX-512), 32. Each pixel
+// then loads tv vectors and broadcasts ob values of dy for tv x ob multiply-adds: with 16 registers' blocks
+// on AVX-512, Inception10's 5x5 16 -> 16 layer (80 taps a row) ran 1 x 8, nine loads per eight multiply-adds,
+// at 55% of one thread's peak; 5 x 4 is nine per twenty. tapsBlocking below chooses among exactly these pairs.
+constexpr int maxTapVectors(int width) { return width == 16 ? 5 : 3; }
+constexpr int tapsOutBlock(int tv, int width) {
+  return width == 16 ? (tv == 1 ? 24 : tv == 2 ? 12 : tv == 3 ? 8 : tv == 4 ? 6 : 5) : (tv == 1 ? 12 : tv == 2 ? 6 : 4);
+}
+constexpr int kMaxTapTile = 25;  // the most tv x ob vectors of sums any ISA's block holds
 constexpr int kMaxFewWidth = 16;  // floats per vector of the widest ISA (avx512)
 constexpr int kMaxFewVectors = 6;  // vectors of outputs of a stem (fewForwardPanel): the bias is padded to them
 }  // namespace ck
@@ -122,8 +128,8 @@ bool convFewOutputs(const float* x, const float* wp, float* y, const Geom& g, lo
 
 static void tapsBlocking(long L, long N, int width, int* tv, int* ob) {
   double best = -1;
-  for (int t = 1; t <= kMaxTapVectors; ++t) {
-    const int obMax = tapsOutBlock(t);
+  for (int t = 1; t <= maxTapVectors(width); ++t) {
+    const int obMax = tapsOutBlock(t, width);
     const long chunks = ceilDiv(L, t * width), fewest = ceilDiv(N, obMax);
     // The fewest blocks of output channels, or a few more: a block that divides N spares the padded copy of
     // dy (MobileNet's stem, 32 outputs: 4 blocks of 8 instead of 3 of 11, 2.67 -> 1.92 ms at batch 8, Zen 5;
@@ -131,7 +137,11 @@ static void tapsBlocking(long L, long N, int width, int* tv, int* ob) {
     for (long blocks = fewest; blocks <= fewest + 2; ++blocks) {
       const long o = ceilDiv(N, blocks);
       const double used = static_cast<double>(L * N) / static_cast<double>(chunks * t * width * blocks * o);
-      const double score = used + 1e-3 * t * o + (N % o == 0 ? 0.02 : 0.0);
+      // Ties: on AVX-512 the fewest loads per multiply-add ((t + o) / (t o): 5 x 4 before 1 x 16 for 80 taps);
+      // on the 16-register ISAs the larger block, as measured before (AVX2 with the loads rule picked 2 x 4
+      // over 1 x 8 for 64 -> 32 and ran 10-20% slower).
+      const double tie = width == 16 ? -1e-2 * static_cast<double>(t + o) / static_cast<double>(t * o) : 1e-3 * t * o;
+      const double score = used + tie + (N % o == 0 ? 0.02 : 0.0);
       if (score > best) {
         best = score;
         *tv = t;
