@@ -35,38 +35,24 @@ Span validSpan(long o, long stride, long pad, long k, long dil, long in) {
   return s;
 }
 
-// Each output coordinate's class along one axis (the index of its span among the distinct ones) and the number
-// of classes.
-long classesAlong(long out, long stride, long pad, long k, long dil, long in, long* cls) {
-  Span seen[64];
-  long count = 0;
-  for (long o = 0; o < out; ++o) {
-    const Span s = validSpan(o, stride, pad, k, dil, in);
-    long c = 0;
-    while (c < count && !(seen[c] == s)) ++c;
-    if (c == count) {
-      if (count == 64) return -1;  // not a small map's few edge classes
-      seen[count++] = s;
-    }
-    cls[o] = c;
-  }
-  return count;
-}
+// The classes along one axis: each distinct span of valid kernel positions, how many output coordinates have
+// it and, if cls is given, each coordinate's class (the index of its span). The number of classes, at most
+// kMaxClasses; -1 when there are more (not a small map's few edges).
+constexpr long kMaxClasses = 64;
 
-// The classes along one axis: each distinct span of valid kernel positions and how many output coordinates
-// have it (at most 64 classes; -1 when there are more, not a small map's few edges).
-long classSpans(long out, long stride, long pad, long k, long dil, long in, Span* spans, long* counts) {
+long classesAlong(long out, long stride, long pad, long k, long dil, long in, Span* spans, long* counts, long* cls) {
   long count = 0;
   for (long o = 0; o < out; ++o) {
     const Span s = validSpan(o, stride, pad, k, dil, in);
     long c = 0;
     while (c < count && !(spans[c] == s)) ++c;
     if (c == count) {
-      if (count == 64) return -1;
+      if (count == kMaxClasses) return -1;
       spans[count] = s;
       counts[count++] = 0;
     }
     ++counts[c];
+    if (cls) cls[o] = c;
   }
   return count;
 }
@@ -85,10 +71,10 @@ constexpr double kMinSavedDepth = 128;
 
 bool edgeClassesPay(const Geom& g) {
   if (g.c < Im2colRows::kMinRun) return false;  // A would be packed, and packed panels skip nothing
-  Span sy[64], sx[64];
-  long cy[64], cx[64];
-  const long ny = classSpans(g.oh, g.sh, g.padTop, g.kh, g.dh, g.h, sy, cy);
-  const long nx = classSpans(g.ow, g.sw, g.padLeft, g.kw, g.dw, g.w, sx, cx);
+  Span sy[kMaxClasses], sx[kMaxClasses];
+  long cy[kMaxClasses], cx[kMaxClasses];
+  const long ny = classesAlong(g.oh, g.sh, g.padTop, g.kh, g.dh, g.h, sy, cy, nullptr);
+  const long nx = classesAlong(g.ow, g.sw, g.padLeft, g.kw, g.dw, g.w, sx, cx, nullptr);
   if (ny < 0 || nx < 0) return false;
   const long mr = gemmKernel().mr, M = g.n * g.oh * g.ow;
   const double plain = static_cast<double>(ceilDiv(M, mr)) * static_cast<double>(g.kh * g.kw);
@@ -107,8 +93,10 @@ bool edgeClassConv(const float* x, const Geom& g, const Panelizer& w, long n, fl
   if (!cls) return false;
   long* clsY = cls;
   long* clsX = cls + g.oh;
-  const long ny = classesAlong(g.oh, g.sh, g.padTop, g.kh, g.dh, g.h, clsY);
-  const long nx = classesAlong(g.ow, g.sw, g.padLeft, g.kw, g.dw, g.w, clsX);
+  Span spans[kMaxClasses];
+  long counts[kMaxClasses];
+  const long ny = classesAlong(g.oh, g.sh, g.padTop, g.kh, g.dh, g.h, spans, counts, clsY);
+  const long nx = classesAlong(g.ow, g.sw, g.padLeft, g.kw, g.dw, g.w, spans, counts, clsX);
   if (ny < 0 || nx < 0) return false;
   // Tiles: per class (y, x), its pixels in (b, oy, ox) order, the last tile filled up with rows of no pixel.
   // Threads take contiguous rows, and a corner tile costs 4 taps where an interior one costs 9: the classes'
