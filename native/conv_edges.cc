@@ -67,6 +67,10 @@ long classesAlong(long out, long stride, long pad, long k, long dil, long in, Sp
 constexpr double kMinSavedShare = 0.12;
 constexpr double kMinSavedDepth = 128;
 
+// Rows of the GEMM per call (a multiple of every ISA's tile height, 12 and 6), the bound on its scratch of
+// products: 6 MiB at 512 outputs, whatever the batch (VGG16's 8x8x256 layers at batch 128 held 8 MiB).
+constexpr long kChunkRows = 3072;
+
 }  // namespace
 
 bool edgeClassesPay(const Geom& g) {
@@ -104,7 +108,7 @@ bool edgeClassConv(const float* x, const Geom& g, const Panelizer& w, long n, fl
   // t goes to position (i + 1/2) / t).
   const long tilesMax = ceilDiv(M, mr) + ny * nx;
   long* order = static_cast<long*>(orderBuf.bytes(static_cast<size_t>(2 * tilesMax * mr) * sizeof(long)));
-  float* out = outBuf.floats(static_cast<size_t>(tilesMax * mr * n));
+  float* out = outBuf.floats(static_cast<size_t>(minl(tilesMax * mr, kChunkRows) * n));
   using Key = std::pair<double, long>;  // (position, first row in `grouped`)
   Key* keys = static_cast<Key*>(keyBuf.bytes(static_cast<size_t>(tilesMax) * sizeof(Key)));
   if (!order || !out || !keys) return false;
@@ -129,13 +133,17 @@ bool edgeClassConv(const float* x, const Geom& g, const Panelizer& w, long n, fl
   if (!zero) return false;
   // The residual addend is indexed by pixel: added after the copy back, with the activation.
   const Epilogue inGemm = ep && ep->addend ? Epilogue{ep->bias, Act::Linear} : ep ? *ep : Epilogue{nullptr, Act::Linear};
-  if (!gemm(Im2colRows(x, g, zero, order), w, rows, n, K, out, n, false, ep ? &inGemm : nullptr)) return false;
-  parallel(threadsFor(rows * n, 1 << 14), [&](int tid, int nt) {
-    long r0, r1;
-    splitRange(rows, nt, tid, &r0, &r1);
-    for (long r = r0; r < r1; ++r)
-      if (order[r] >= 0) std::memcpy(y + order[r] * ldy, out + r * n, static_cast<size_t>(n) * sizeof(float));
-  });
+  // A chunk of rows at a time, so that the scratch stays bounded whatever the batch.
+  for (long c0 = 0; c0 < rows; c0 += kChunkRows) {
+    const long c1 = minl(rows, c0 + kChunkRows);
+    if (!gemm(Im2colRows(x, g, zero, order + c0), w, c1 - c0, n, K, out, n, false, ep ? &inGemm : nullptr)) return false;
+    parallel(threadsFor((c1 - c0) * n, 1 << 14), [&](int tid, int nt) {
+      long r0, r1;
+      splitRange(c1 - c0, nt, tid, &r0, &r1);
+      for (long r = r0; r < r1; ++r)
+        if (order[c0 + r] >= 0) std::memcpy(y + order[c0 + r] * ldy, out + r * n, static_cast<size_t>(n) * sizeof(float));
+    });
+  }
   if (ep && ep->addend) {
     const Epilogue after{nullptr, ep->act, ep->addend, ep->ldAdd};
     parallel(threadsFor(M * n, 1 << 14), [&](int tid, int nt) {

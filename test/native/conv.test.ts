@@ -50,6 +50,7 @@ const CASES: ConvCase[] = [
   { input: [2, 15, 14, 3], kernel: [3, 3], filters: 32, strides: [2, 2], padding: 'same', note: "MobileNet's stem: direct filter gradient in 4 output blocks of 8 (dy read unpadded)" },
   { input: [1, 9, 10, 4], kernel: [3, 3], filters: 75, strides: [1, 2], padding: 'same', dilation: [2, 1], note: '4 channels, 75 outputs (5 vectors), dilated rows' },
   { input: [24, 5, 5, 64], kernel: [3, 3], filters: 72, padding: 'same', note: 'small map: pixels grouped by padding class (tiles filled with rows of no pixel), input gradient likewise' },
+  { input: [128, 5, 5, 64], kernel: [3, 3], filters: 40, padding: 'same', note: 'padding classes over more rows than one GEMM call takes (3,200 pixels)' },
   { input: [48, 4, 6, 64], kernel: [3, 3], filters: 40, strides: [2, 2], padding: 'same', note: 'padding classes at stride 2 same (padded bottom and right only)' },
   { input: [12, 6, 7, 48], kernel: [3, 3], filters: 40, dilation: [2, 2], padding: 'same', note: 'padding classes with dilation 2' },
   { input: [24, 4, 4, 16], kernel: [5, 5], filters: 33, padding: 'same', note: 'padding classes, 5x5 kernel on 4x4 maps: 25 taps over depth blocks, a column tail' },
