@@ -49,8 +49,8 @@ const POOLS: WindowCase[] = [
   { input: [1, 4, 4, 2], kernel: [4, 4], strides: [1, 1], padding: 'same' },
   // One image, 37 channels: split into channel blocks across threads, with 4-lane and 1-lane tails.
   { input: [1, 6, 5, 37], kernel: [3, 3], strides: [1, 1], padding: 'same' },
-  // Stride 1 backward, separable (first maximum along rows, then over rows): even kernels with asymmetric
-  // padding and valid windows, with and without ties (odd indices tie).
+  // Stride 1 with even kernels (asymmetric same padding) and valid windows, with and without ties (odd indices
+  // tie): the first maximum of each window must win in both passes.
   { input: [2, 6, 7, 33], kernel: [4, 4], strides: [1, 1], padding: 'same' },
   { input: [2, 7, 6, 20], kernel: [2, 3], strides: [1, 1], padding: 'valid' },
   { input: [1, 5, 5, 16], kernel: [3, 3], strides: [1, 1], padding: 'valid' },
