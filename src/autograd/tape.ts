@@ -36,26 +36,37 @@ export function record(out: Tensor, op: string, inputs: readonly Tensor[], backw
   return out;
 }
 
+/**
+ * What a tensor's entry in computeGradients' `parts` becomes once its gradient is formed: its contributions
+ * are let go (they can be collected early) without deleting the entry (a Map shrinking as entries go
+ * reallocates its table: garbage every step). Each tensor is visited once, so the entry is never read again.
+ */
+const CONSUMED = Object.freeze([]) as unknown as Tensor[]; // frozen: a push onto it would throw, not corrupt
+
 /** Tensors reachable from `root` through recorded nodes, inputs before the results that use them. */
 function topologicalOrder(root: Tensor): Tensor[] {
   const order: Tensor[] = [];
   const seen = new Set<Tensor>();
-  // Iterative DFS: deep networks would overflow the call stack with recursion.
-  const stack: [Tensor, number][] = [[root, 0]];
+  // Iterative DFS: deep networks would overflow the call stack with recursion. Tensors and their next input's
+  // index in two parallel stacks (a pair per visit was most of the tape's garbage).
+  const stack: Tensor[] = [root];
+  const next: number[] = [0];
   seen.add(root);
   while (stack.length > 0) {
-    const top = stack[stack.length - 1];
-    const [t, i] = top;
-    const inputs = t.node ? t.node.inputs : [];
-    if (i < inputs.length) {
-      top[1]++;
-      const next = inputs[i];
-      if (next.requiresGrad && !seen.has(next)) {
-        seen.add(next);
-        stack.push([next, 0]);
+    const top = stack.length - 1;
+    const t = stack[top];
+    const i = next[top];
+    if (t.node && i < t.node.inputs.length) {
+      next[top] = i + 1;
+      const input = t.node.inputs[i];
+      if (input.requiresGrad && !seen.has(input)) {
+        seen.add(input);
+        stack.push(input);
+        next.push(0);
       }
     } else {
       stack.pop();
+      next.pop();
       order.push(t);
     }
   }
@@ -72,6 +83,17 @@ export function computeGradients(output: Tensor, seed?: Tensor, onLeaf?: (leaf: 
   // Every contribution a tensor receives is kept until its gradient is needed, then summed in one pass
   // (Backend.addN, in arrival order: the same numbers as adding each as it came).
   const parts = new Map<Tensor, Tensor[]>([[output, [seed ?? Tensor.ones(output.shape, output.dtype)]]]);
+  // With a listener: how many pending contributions hold each buffer, to tell whether a final leaf gradient
+  // shares its buffer with one of them (looking through every pending list per leaf cost O(leaves x pending)).
+  const pendingBuffers = onLeaf ? new Map<FloatArray, number>() : null;
+  const release = (list: Tensor[]): void => {
+    if (!pendingBuffers) return;
+    for (let i = 0; i < list.length; i++) {
+      const n = pendingBuffers.get(list[i].data) ?? 0;
+      if (n <= 1) pendingBuffers.delete(list[i].data);
+      else pendingBuffers.set(list[i].data, n - 1);
+    }
+  };
   const order = topologicalOrder(output);
   noGrad(() => {
     for (let k = order.length - 1; k >= 0; k--) {
@@ -82,25 +104,30 @@ export function computeGradients(output: Tensor, seed?: Tensor, onLeaf?: (leaf: 
       if (!t.node) {
         // Every contribution has arrived (its readers come later in `order`): final. A listener may hand it to
         // work that writes it in place before this loop ends, so it gets a buffer no pending gradient shares
-        // (add passes one dy to both inputs). Its own entry leaves `parts` first: counted as "pending", it had
-        // every data-parallel step copy every gradient, outside the step's arena (250 KB of fresh buffers a
-        // LeNet5 step, and a full collection every ~60 steps on each rank).
-        parts.delete(t);
-        if (onLeaf && [...parts.values()].some((list) => list.some((p) => p.data === dy.data))) dy = dy.clone();
+        // (add passes one dy to both inputs). Its own contributions are released first: counted as "pending",
+        // they had every data-parallel step copy every gradient, outside the step's arena (250 KB of fresh
+        // buffers a LeNet5 step, and a full collection every ~60 steps on each rank).
+        parts.set(t, CONSUMED);
+        release(received);
+        if (pendingBuffers?.has(dy.data)) dy = dy.clone();
         grads.set(t, dy);
         onLeaf?.(t, dy);
         continue;
       }
       // Intermediate gradients are no longer needed once passed down: free them early.
-      parts.delete(t);
+      parts.set(t, CONSUMED);
+      release(received);
       const dxs = t.node.backward(dy);
-      t.node.inputs.forEach((input, i) => {
+      const inputs = t.node.inputs;
+      for (let i = 0; i < inputs.length; i++) {
         const dx = dxs[i];
-        if (!dx || !input.requiresGrad) return;
+        const input = inputs[i];
+        if (!dx || !input.requiresGrad) continue;
         const list = parts.get(input);
         if (list) list.push(dx);
         else parts.set(input, [dx]);
-      });
+        if (pendingBuffers) pendingBuffers.set(dx.data, (pendingBuffers.get(dx.data) ?? 0) + 1);
+      }
     }
   });
   return grads;

@@ -1,5 +1,7 @@
 import type { FloatArray } from '../tensor/tensor.js';
 
+const NOTHING: ReadonlySet<FloatArray> = new Set();
+
 /**
  * Reuse of float32 buffers from one training step to the next.
  *
@@ -32,8 +34,9 @@ export class BufferArena {
    * Takes back everything lent since the last reclaim, except the arrays in `keep`. Sizes that this step
    * never asked for are dropped (a smaller last batch does not keep a second set of buffers alive).
    */
-  reclaim(keep: ReadonlySet<FloatArray> = new Set()): void {
-    for (const n of [...this.free.keys()]) if (!this.asked.has(n)) this.free.delete(n);
+  reclaim(keep: ReadonlySet<FloatArray> = NOTHING): void {
+    // Deleting the current key while iterating a Map is safe (the iteration goes on with the next).
+    for (const n of this.free.keys()) if (!this.asked.has(n)) this.free.delete(n);
     for (const a of this.lent) {
       if (keep.has(a)) continue;
       let list = this.free.get(a.length);

@@ -56,13 +56,21 @@ function windowInfo(args: WindowArgs): Pool2DInfo & { dh: number; dw: number } {
   if (shape.length !== 4) {
     throw new Error(`${who}: argument 'input' expected rank 4 [batch, height, width, channels], received shape [${shape.join(', ')}]`);
   }
-  const [n, h, w, c] = shape;
-  const [kh, kw] = args.kernelSize;
-  const [sh, sw] = args.strides;
-  const [dh, dw] = args.dilation ?? [1, 1];
-  for (const [name, v] of [['kernelSize', kh], ['kernelSize', kw], ['strides', sh], ['strides', sw], ['dilationRate', dh], ['dilationRate', dw]] as const) {
+  // Indexed, not destructured: destructuring a (frozen) shape array goes through its iterator.
+  const n = shape[0], h = shape[1], w = shape[2], c = shape[3];
+  const kh = args.kernelSize[0], kw = args.kernelSize[1];
+  const sh = args.strides[0], sw = args.strides[1];
+  const dh = args.dilation ? args.dilation[0] : 1, dw = args.dilation ? args.dilation[1] : 1;
+  // Checked one by one (every op call comes here: a list of pairs to loop over was garbage each time).
+  const positive = (name: string, v: number): void => {
     if (!Number.isInteger(v) || v < 1) throw new Error(`${who}: argument '${name}' expected positive integers, received ${v}`);
-  }
+  };
+  positive('kernelSize', kh);
+  positive('kernelSize', kw);
+  positive('strides', sh);
+  positive('strides', sw);
+  positive('dilationRate', dh);
+  positive('dilationRate', dw);
   const pad = args.padding;
   const rows = windowAxis(h, kh, sh, dh, typeof pad === 'string' ? pad : pad[0]);
   const cols = windowAxis(w, kw, sw, dw, typeof pad === 'string' ? pad : pad[1]);
@@ -95,6 +103,15 @@ export function pool2dInfo(args: WindowArgs): Pool2DInfo {
  * and by the inference plan's op records.
  */
 export function geometryFields(g: Conv2DInfo | Pool2DInfo): number[] {
+  return writeGeometryFields(g, new Array<number>(18));
+}
+
+/** geometryFields written into `out` (the native backend's one reused buffer: nothing allocated per call). */
+export function writeGeometryFields<T extends number[] | Int32Array>(g: Conv2DInfo | Pool2DInfo, out: T): T {
   const conv = g as Partial<Conv2DInfo>;
-  return [g.n, g.h, g.w, g.c, g.kh, g.kw, g.sh, g.sw, conv.dh ?? 1, conv.dw ?? 1, g.padTop, g.padBottom, g.padLeft, g.padRight, g.oh, g.ow, conv.outC ?? g.c, conv.depthMultiplier ?? 1];
+  out[0] = g.n; out[1] = g.h; out[2] = g.w; out[3] = g.c; out[4] = g.kh; out[5] = g.kw; out[6] = g.sh; out[7] = g.sw;
+  out[8] = conv.dh ?? 1; out[9] = conv.dw ?? 1;
+  out[10] = g.padTop; out[11] = g.padBottom; out[12] = g.padLeft; out[13] = g.padRight;
+  out[14] = g.oh; out[15] = g.ow; out[16] = conv.outC ?? g.c; out[17] = conv.depthMultiplier ?? 1;
+  return out;
 }

@@ -3,9 +3,11 @@ export type Shape = readonly number[];
 /** A shape whose first (batch) dimension may be unknown, as Keras prints it. */
 export type SymbolicShape = readonly (number | null)[];
 
+// Indexed loops over shapes: tensors hold frozen shape arrays, and for-of or spread over a frozen array goes
+// through the iterator protocol (an object per element), the largest share of a training step's garbage.
 export function sizeOf(shape: Shape): number {
   let n = 1;
-  for (const d of shape) n *= d;
+  for (let i = 0; i < shape.length; i++) n *= shape[i];
   return n;
 }
 
@@ -30,7 +32,8 @@ export function stridesOf(shape: Shape): number[] {
 }
 
 export function assertValidShape(shape: Shape, what: string): void {
-  for (const d of shape) {
+  for (let i = 0; i < shape.length; i++) {
+    const d = shape[i];
     if (!Number.isInteger(d) || d < 0) throw new Error(`${what}: expected a shape of non-negative integers, received ${formatShape(shape)}`);
   }
 }

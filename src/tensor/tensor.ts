@@ -34,7 +34,8 @@ export class Tensor {
     if (!placeholder && data.length !== sizeOf(shape)) {
       throw new Error(`Tensor: data length ${data.length} does not match shape ${formatShape(shape)} (${sizeOf(shape)} values)`);
     }
-    this.shape = Object.freeze([...shape]);
+    // A frozen shape (another tensor's) is shared: it cannot change under either tensor.
+    this.shape = Object.isFrozen(shape) ? shape : Object.freeze(shape.slice());
     this.data = data;
     this.isPlaceholder = placeholder;
   }

@@ -16,8 +16,16 @@ export class Variable extends Tensor {
    */
   version = 0;
 
+  /**
+   * Variables made so far in this process. A training step compares it before and after: only a step that
+   * made some (the first, building weights lazily from its arena) needs the model's weights walked to keep
+   * their arrays out of the arena.
+   */
+  static created = 0;
+
   constructor(name: string, data: FloatArray, shape: Shape, trainable = true) {
     super(data, shape);
+    Variable.created++;
     this.name = name;
     this.trainable = trainable;
     this.requiresGrad = trainable;

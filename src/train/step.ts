@@ -50,6 +50,7 @@ export type StepReduce = ((grads: FloatArray[], loss: number, correct: number) =
 export function trainStep(model: Model, loss: LossFn, optimizer: Optimizer, vars: readonly Variable[], x: Tensor, y: Targets, where: string, reduce?: StepReduce): { loss: number; correct: number } {
   let arena = arenas.get(model);
   if (!arena) arenas.set(model, (arena = new BufferArena()));
+  const made = Variable.created;
   try {
     const { out, value, grads } = withArena(arena, () => {
       const out = model.apply(x, { training: true });
@@ -76,7 +77,7 @@ export function trainStep(model: Model, loss: LossFn, optimizer: Optimizer, vars
     return r;
   } finally {
     // Weights built lazily inside the first step were lent by the arena: they stay theirs.
-    arena.reclaim(new Set(model.weights.map((w) => w.data)));
+    arena.reclaim(Variable.created === made ? undefined : new Set(model.weights.map((w) => w.data)));
   }
 }
 

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { Activation, Backend, FloatArray } from '../backend.js';
-import { type Conv2DInfo, type Pool2DInfo, geometryFields } from '../geometry.js';
+import { type Conv2DInfo, type Pool2DInfo, writeGeometryFields } from '../geometry.js';
 import { cacheLineAllocator, outputF32, setFloat32Allocator, zerosF32 } from '../arena.js';
 import { registerBackend, registerPlanRunner } from '../index.js';
 import { referenceBackend as ref } from '../reference/index.js';
@@ -32,8 +32,7 @@ const ACTIVATION_CODE: Record<Activation, number> = { linear: 0, relu: 1, relu6:
  */
 const geomBuf = new Int32Array(18);
 function packGeom(g: Conv2DInfo | Pool2DInfo): Int32Array {
-  geomBuf.set(geometryFields(g));
-  return geomBuf;
+  return writeGeometryFields(g, geomBuf);
 }
 
 const isF32 = (a: FloatArray | null): a is Float32Array => a instanceof Float32Array;
