@@ -176,9 +176,17 @@ bool conv2dEx(const float* x, const float* w, float* y, const Geom& g, long ldy,
   const bool fewPixels = smallMFits(M, g.outC, K) && !(packed && packingFor(g) == Packing::Gemm);
   // A plan's kernel packed ahead for the main GEMM (conv2dPack): its blocks are read in place.
   const PrepackedPanels ahead(packed, K, gemmKernel().nr);
+  // The main GEMM stores an output larger than the last-level cache past it (gemm.h: streamOutput).
+  Epilogue streamed;
+  const Epilogue* mainEp = ep;
+  if (streamOutput(M * ldy)) {
+    streamed = ep ? *ep : Epilogue{nullptr, Act::Linear};
+    streamed.stream = true;
+    mainEp = &streamed;
+  }
   if (isPointwise(g)) {
     if (fewPixels) return separate() && gemmSmallM(StridedPanels(x, g.c, 1), w, g.outC, M, g.outC, K, y, ldy, ep, packed);
-    return gemm(StridedPanels(x, g.c, 1), packed ? static_cast<const Panelizer&>(ahead) : wp, M, g.outC, K, y, ldy, false, ep);
+    return gemm(StridedPanels(x, g.c, 1), packed ? static_cast<const Panelizer&>(ahead) : wp, M, g.outC, K, y, ldy, false, mainEp);
   }
   // At most 8 outputs at stride 1: the planar kernel, pixels in the vector lanes (conv_planar.cc). The kernel
   // is used as it is, its columns padded to the panel (a plan pads it once: conv2dPack).
@@ -202,7 +210,7 @@ bool conv2dEx(const float* x, const float* w, float* y, const Geom& g, long ldy,
   if (g.outC >= gemmKernel().nr && edgeClassesPay(g))
     return separate() && edgeClassConv(x, g, packed ? static_cast<const Panelizer&>(ahead) : wp, g.outC, y, ldy, ep);
   if (g.outC >= gemmKernel().nr)
-    return gemm(Im2colRows(x, g, zero), packed ? static_cast<const Panelizer&>(ahead) : wp, M, g.outC, K, y, ldy, false, ep);
+    return gemm(Im2colRows(x, g, zero), packed ? static_cast<const Panelizer&>(ahead) : wp, M, g.outC, K, y, ldy, false, mainEp);
   // Fewer outputs than a GEMM panel but more than the direct kernel takes (not reached by today's ISAs, whose
   // direct kernel covers up to two vectors = the GEMM panel): dense, then copied and finished.
   if (!separate()) return false;

@@ -116,7 +116,8 @@ bool depthwisePointwise(const float* x, const float* dwW, const Epilogue& dwEp, 
     for (long r = r0; r < r1; r += tileRows) {
       const long n = minl(tileRows, r1 - r);
       for (long i = 0; i < n; ++i) row(x, dwW, tile + i * rowSize, g, (r + i) / g.oh, (r + i) % g.oh, &dwEp);
-      const Epilogue ep = pwEp.rows(r * g.ow);
+      Epilogue ep = pwEp.rows(r * g.ow);
+      ep.stream = streamOutput(rows * g.ow * ldy);
       if (!gemm(StridedPanels(tile, C, 1), pw, n * g.ow, outC, C, y + r * g.ow * ldy, ldy, false, &ep)) ok = false;
     }
   });

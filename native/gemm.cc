@@ -158,16 +158,18 @@ void runPiece(const GemmKernel& gk, const Panelizer& a, const Panelizer& b, cons
     const Act act = fused ? ep->act : Act::Linear;
     const float* addend = fused && ep->addend ? ep->addend + ic * ep->ldAdd + jc : nullptr;
     const long ldAdd = ep ? ep->ldAdd : 0;
+    // Stored past the caches only when this is C's one and final store.
+    const bool stream = fused && ep->stream && !accumulate;
     float* c = pc.c + ic * pc.ldc + jc;
     if (bInPlace) {
       a.pack(packA, ic, mc, kk, kc, gk.mr);
-      gk.macroGatherB(mc, nc, kc, packA, colPtrs, c, pc.ldc, accumulate, bias, act, addend, ldAdd);
+      gk.macroGatherB(mc, nc, kc, packA, colPtrs, c, pc.ldc, accumulate, bias, act, addend, ldAdd, stream);
     } else if (nseg > 0) {
       a.locate(rowPtrs, lens, ic, mc, kk, kc, gk.mr, zero);
-      gk.macroIndirect(mc, nc, kc, rowPtrs, lens, nseg, zero, pb, pbs, c, pc.ldc, accumulate, bias, act, addend, ldAdd);
+      gk.macroIndirect(mc, nc, kc, rowPtrs, lens, nseg, zero, pb, pbs, c, pc.ldc, accumulate, bias, act, addend, ldAdd, stream);
     } else {
       a.pack(packA, ic, mc, kk, kc, gk.mr);
-      gk.macro(mc, nc, kc, packA, pb, pbs, c, pc.ldc, accumulate, bias, act, addend, ldAdd);
+      gk.macro(mc, nc, kc, packA, pb, pbs, c, pc.ldc, accumulate, bias, act, addend, ldAdd, stream);
     }
     if (last && !fused) applyEpilogue(ep->rows(ic), pc.c + ic * pc.ldc, pc.ldc, mc, jc, jc + nc);
   };
@@ -314,6 +316,10 @@ bool gemm(const Panelizer& a, const Panelizer& b, long m, long n, long k, float*
       // With depth segments the epilogue waits for their sum.
       runPiece(gk, a, b, pc, packA, packB, rowPtrs, colPtrs, zero, plan.segments > 1 ? nullptr : ep);
     }
+#if defined(__SSE2__)
+    // Streaming stores are weakly ordered: drained before this thread reports its part done.
+    if (ep && ep->stream) _mm_sfence();
+#endif
   });
   if (!ok) return false;
 

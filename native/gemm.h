@@ -88,17 +88,18 @@ void gemmPack(const float* b, long n, long k, float* dst);
 // then, on the last depth block, c = act((c + bias[j]) + addend[i * ldAdd + j]) (bias: the block's first column,
 // or null; addend: the block's first element, or null; act Linear, Relu or Relu6), in registers before the store.
 // pbs: floats between pb's column panels.
+// stream: the block is C's final value, written with stores past the caches (Epilogue::stream).
 using MacroKernel = void (*)(long mc, long nc, long kc, const float* pa, const float* pb, long pbs, float* c, long ldc,
-                             bool accumulate, const float* bias, Act act, const float* addend, long ldAdd);
+                             bool accumulate, const float* bias, Act act, const float* addend, long ldAdd, bool stream);
 // The same with A read in place: rows [ceil(mc/mr)][nseg][mr] and lens [nseg] as Panelizer::locate fills them,
 // `zero` the run it gave padded taps (a tile's segment whose rows all point there is skipped).
 using MacroKernelIndirect = void (*)(long mc, long nc, long kc, const float* const* rows, const long* lens, long nseg,
                                      const float* zero, const float* pb, long pbs, float* c, long ldc, bool accumulate, const float* bias,
-                                     Act act, const float* addend, long ldAdd);
+                                     Act act, const float* addend, long ldAdd, bool stream);
 // The same with B read in place: cols [ceil(nc/nr)][kc] as Panelizer::locateColumns fills them.
 using MacroKernelGatherB = void (*)(long mc, long nc, long kc, const float* pa, const float* const* cols, float* c,
                                     long ldc, bool accumulate, const float* bias, Act act, const float* addend,
-                                    long ldAdd);
+                                    long ldAdd, bool stream);
 
 struct GemmKernel {
   Isa isa;
@@ -124,12 +125,22 @@ struct Epilogue {
   Act act;
   const float* addend = nullptr;  // [rows, ldAdd] or nullptr
   long ldAdd = 0;
+  // C is larger than the last-level cache and written once (streamOutput): its tiles are stored past the
+  // caches, sparing the read of each line before it is overwritten. Only where C is stored once (one depth
+  // block, no depth segments).
+  bool stream = false;
   Epilogue rows(long r0) const {
     Epilogue e = *this;
     if (e.addend) e.addend += r0 * ldAdd;
     return e;
   }
 };
+// Whether an output of `floats` values is written with Epilogue::stream: larger than a last-level cache (32 MiB
+// on Zen 3 and Zen 5; a VM's sysconf reports the host's sum of them), its first lines are gone by the time the
+// next layer reads them anyway.
+constexpr long kStreamFloats = 6L << 20;  // 24 MiB
+inline bool streamOutput(long floats) { return floats > kStreamFloats; }
+
 // The epilogue on rows [0, rows) and columns [j0, j1) of c (row stride ldc); single-threaded.
 void applyEpilogue(const Epilogue& ep, float* c, long ldc, long rows, long j0, long j1);
 // The epilogue's addend, rows [0, rows) x columns [0, cols), copied into this thread's scratch (rows `cols`

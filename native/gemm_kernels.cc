@@ -15,6 +15,10 @@
 
 #include <type_traits>
 
+#if defined(__SSE2__)
+#include <immintrin.h>  // the streaming stores (gemm_micro.inc: vstream)
+#endif
+
 #if CK_HAVE_X86_VARIANTS
 #define CK_NS avx512
 #define CK_TARGET CK_TARGET_AVX512

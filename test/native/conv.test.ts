@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import type { Backend } from '../../src/backend/backend.js';
 import { conv2dInfo, type Conv2DInfo, type ExplicitPadding, type Padding } from '../../src/backend/geometry.js';
 import { referenceBackend as ref } from '../../src/backend/reference/index.js';
-import { assertClose, f64, forEachIsa, randomF32 } from './util.js';
+import { assertClose, assertSameBits, f64, forEachIsa, randomF32 } from './util.js';
 
 interface ConvCase {
   input: [number, number, number, number];
@@ -88,5 +88,22 @@ function check(nb: Backend, isa: string, p: (typeof prepared)[number]): void {
 test('native conv2d and both backward passes match the reference', async (t) => {
   await forEachIsa(t, (nb, isa) => {
     for (const p of prepared) check(nb, isa, p);
+  });
+});
+
+test('a convolution output larger than the last-level cache (stored past it) has the bits of the same images apart', async (t) => {
+  // 2 x 160 x 160 x 128 outputs (26 MB) is above native/gemm.h's streamOutput threshold (24 MiB); each image
+  // alone is below it. The stores differ, the sums do not.
+  const g = info({ input: [2, 160, 160, 8], kernel: [1, 1], padding: 'same', filters: 128, note: 'streamed' });
+  const one = info({ input: [1, 160, 160, 8], kernel: [1, 1], padding: 'same', filters: 128, note: 'one image' });
+  const x = randomF32(g.n * g.h * g.w * g.c, 90);
+  const w = randomF32(g.c * g.outC, 91);
+  const per = one.h * one.w * one.c;
+  await forEachIsa(t, (nb, isa) => {
+    const whole = nb.conv2d(x, w, g) as Float32Array;
+    for (let i = 0; i < 2; i++) {
+      const part = nb.conv2d(x.subarray(i * per, (i + 1) * per), w, one) as Float32Array;
+      assertSameBits(`${isa} image ${i}`, whole.subarray(i * part.length, (i + 1) * part.length), part);
+    }
   });
 });

@@ -32,6 +32,8 @@ const CASES: PairCase[] = [
   { input: [2, 10, 13, 6], kernel: 5, stride: 1, padding: 'same', outC: 9, dwAct: 2, pwAct: 4, note: '5x5: the general depthwise rows' },
   { input: [3, 37, 41, 48], kernel: 3, stride: 1, padding: 'same', outC: 33, dwAct: 2, pwAct: 2, note: 'several 33-row tiles per thread, split across images' },
   { input: [2, 64, 64, 32], kernel: 3, stride: 2, padding: 'same', outC: 64, dwAct: 2, pwAct: 1, note: 'MobileNet-like, stride 2, rows of several tiles' },
+  // 2 x 160 x 160 x 128 outputs (26 MB): above native/gemm.h's streamOutput threshold, stored past the caches.
+  { input: [2, 160, 160, 8], kernel: 3, stride: 1, padding: 'same', outC: 128, dwAct: 2, pwAct: 2, note: 'an output larger than the last-level cache' },
 ];
 
 /** act of (v + b[channel]) per element of rows of c channels, in float64. */
