@@ -208,7 +208,7 @@ void runPiece(const GemmKernel& gk, const Panelizer& a, const Panelizer& b, cons
     }
     for (long kk = pc.k0; kk < pc.k1; kk += kcEven) {
       const long kc = minl(kcEven, pc.k1 - kk);
-      const bool bInPlace = pc.m1 - pc.m0 <= kMaxRowsBInPlace && b.locateColumns(colPtrs, jc, nc, kk, kc, gk.nr, zero);
+      const bool bInPlace = pc.m1 - pc.m0 <= b.inPlaceRows() && b.locateColumns(colPtrs, jc, nc, kk, kc, gk.nr, zero);
       if (!bInPlace) b.pack(packB, jc, nc, kk, kc, gk.nr);
       for (long ic = pc.m0; ic < pc.m1; ic += gk.mc)
         block(ic, minl(gk.mc, pc.m1 - ic), jc, nc, kk, kc, packB, kc * gk.nr, bInPlace);

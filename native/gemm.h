@@ -42,6 +42,8 @@ struct Panelizer {
     (void)ptrs, (void)r0, (void)rows, (void)d0, (void)depth, (void)width, (void)zero;
     return false;
   }
+  // The most rows of C for which the GEMM reads this B in place (locateColumns) rather than packing it.
+  virtual long inPlaceRows() const;
 
   // B operands packed ahead for their whole depth, as pack(dst, 0, rows, 0, depth, nr) lays them out for the
   // active ISA's nr (an inference plan's weights: PrepackedPanels), return that array and its depth; the GEMM
@@ -152,6 +154,7 @@ const float* copyAddend(const Epilogue& ep, long rows, long cols);
 // cost 15-30% of the GEMM (filter gradients with 16 / 32 outputs 17% / 8% faster), while with many rows the
 // scattered lines fall out of L1 between row panels (64 rows 4% slower, 512 rows 19%; A/B, filter gradients).
 constexpr long kMaxRowsBInPlace = 48;
+inline long Panelizer::inPlaceRows() const { return kMaxRowsBInPlace; }
 
 // C [m, n] (row stride ldc) = (accumulate ? C : 0) + A [m, k] * B [k, n], then the epilogue if one is given. `a` has m rows, `b` has n rows,
 // both of depth k. Multi-threaded over M or N blocks; for small C with a long k it also splits k into
