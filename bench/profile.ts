@@ -36,8 +36,9 @@ for (const key of Object.getOwnPropertyNames(Object.getPrototypeOf(backend)).con
     const t0 = performance.now();
     const r = (f as (...a: unknown[]) => unknown).apply(this, args);
     const g = args.find((a) => a && typeof a === 'object' && 'kh' in (a as object)) as Record<string, number> | undefined;
-    // Batch norm: rows x channels (x, then c among the arguments).
-    const bn = byShape && !g && key.startsWith('batchNorm') ? ` ${(args[0] as { length: number }).length / (args.find((a) => typeof a === 'number') as number)}x${args.find((a) => typeof a === 'number')}` : '';
+    // Batch norm: rows x channels (x, then c: the first number among the arguments).
+    const c = byShape && !g && key.startsWith('batchNorm') ? (args.find((a) => typeof a === 'number') as number) : 0;
+    const bn = c ? ` ${(args[0] as { length: number }).length / c}x${c}` : '';
     const label = g && byShape ? `${key} ${g.n}x${g.h}x${g.w}x${g.c}>${g.outC ?? ''} k${g.kh}s${g.sh}` : key + bn;
     const e = spent.get(label) ?? { ms: 0, calls: 0 };
     e.ms += performance.now() - t0;

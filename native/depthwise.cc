@@ -100,6 +100,7 @@ bool depthwisePointwise(const float* x, const float* dwW, const Epilogue& dwEp, 
   const long C = g.c, rows = g.n * g.oh, rowSize = g.ow * C;
   const long tileRows = maxl(1, minl(rows, kPairTileFloats / rowSize));
   const PrepackedPanels pw(pwPacked, C, gemmKernel().nr);
+  const bool stream = streamOutput(rows * g.ow * ldy);  // the whole output, not a tile of it (gemm.h)
   std::atomic<bool> ok{true};
   // Threads own output rows, as in depthwiseConv2dEx; each takes its rows a tile at a time. The GEMM, called
   // inside the parallel region, runs on the calling thread (threadpool.h) with its own workspace; its sums do
@@ -117,7 +118,7 @@ bool depthwisePointwise(const float* x, const float* dwW, const Epilogue& dwEp, 
       const long n = minl(tileRows, r1 - r);
       for (long i = 0; i < n; ++i) row(x, dwW, tile + i * rowSize, g, (r + i) / g.oh, (r + i) % g.oh, &dwEp);
       Epilogue ep = pwEp.rows(r * g.ow);
-      ep.stream = streamOutput(rows * g.ow * ldy);
+      ep.stream = stream;
       if (!gemm(StridedPanels(tile, C, 1), pw, n * g.ow, outC, C, y + r * g.ow * ldy, ldy, false, &ep)) ok = false;
     }
   });
