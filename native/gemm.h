@@ -150,9 +150,11 @@ void applyEpilogue(const Epilogue& ep, float* c, long ldc, long rows, long j0, l
 // the memory cannot be had.
 const float* copyAddend(const Epilogue& ep, long rows, long cols);
 
-// B is read in place only for a C of at most this many rows: each B value then feeds few FMAs, so packing it
-// cost 15-30% of the GEMM (filter gradients with 16 / 32 outputs 17% / 8% faster), while with many rows the
-// scattered lines fall out of L1 between row panels (64 rows 4% slower, 512 rows 19%; A/B, filter gradients).
+// B is read in place only for a C of at most this many rows, unless its Panelizer says otherwise (inPlaceRows:
+// the im2col columns of 3x3 filter gradients, whose packing is a gather, pay up to 128): each B value then
+// feeds few FMAs, so packing it cost 15-30% of the GEMM (filter gradients with 16 / 32 outputs 17% / 8% faster),
+// while with many rows the scattered lines fall out of L1 between row panels (64 rows 4% slower, 512 rows 19%;
+// A/B, filter gradients, before im2col columns had their own limit).
 constexpr long kMaxRowsBInPlace = 48;
 inline long Panelizer::inPlaceRows() const { return kMaxRowsBInPlace; }
 
