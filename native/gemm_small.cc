@@ -167,8 +167,8 @@ constexpr long kColDepth = 256;
 // zero-padded past column n to whole work units of 4 vectors (a tile reads all the vectors of its block).
 static long colPackedSize(const SmallKernel& sk, long n, long k) { return ceilDiv(n, 4L * sk.width) * 4 * k * sk.width; }
 
-// 2..48 rows against B packed by smallPack: A packed once per panel of at most colMaxRows rows (avx512: 16, so
-// 48 = 3 x 16 and 25 = 13 + 12; 12 with 16 vector registers), B's column blocks of 4 vectors owned
+// 2..48 rows against B packed by smallPack: A packed once per panel of at most colMaxRows rows (avx512: 25, so
+// 25 is one panel and 48 = 2 x 24; 12 with 16 vector registers), B's column blocks of 4 vectors owned
 // by threads, each block down a depth block once per panel (from memory for the first panel, from L2 after),
 // the tile's sums in registers (colTile). Depth segments as in gemmSmallM below, fixed by the shape.
 static bool columnStream(const SmallKernel& sk, const Panelizer& a, const float* bp, long m, long n, long k,
