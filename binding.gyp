@@ -24,7 +24,8 @@
         "native/optim.cc",
         "native/peak.cc",
         "native/plan.cc",
-        "native/plan_run.cc"
+        "native/plan_run.cc",
+        "native/winograd.cc"
       ],
       "defines": ["NAPI_VERSION=8"],
       # No -march=native: the binary must run on any CPU of its architecture. Wider ISAs are reached through

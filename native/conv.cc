@@ -24,6 +24,7 @@
 #include "conv_planar.h"
 #include "gemm.h"
 #include "gemm_small.h"
+#include "winograd.h"
 #include "interleave.h"
 #include "threadpool.h"
 
@@ -56,6 +57,8 @@ inline void transposeTile(const float* __restrict src, long rows, long cols, flo
     for (long k = i; k < i1; ++k) dst[j * rows + k] = src[k * cols + j];
 }
 
+}  // namespace
+
 // dst [cols, rows] = src [rows, cols]^T in 32 x 32 tiles, threads over column tiles (a pure copy, so the
 // split cannot change the result). The straightforward loop read one column per output row: a cache miss
 // per element for the 512-channel kernels of ResNet18 (~10 ms per call, single-threaded).
@@ -70,6 +73,8 @@ void transpose(const float* __restrict src, long rows, long cols, float* __restr
         transposeTile(src, rows, cols, dst, i0, minl(rows, i0 + T), j0, minl(cols, j0 + T));
   });
 }
+
+namespace {
 
 constexpr long kFewChannels = 8;
 
@@ -134,7 +139,7 @@ float* packFewKernel(long K, long n, int nr, At at) {
 namespace {
 
 // The layout a plan packs a kernel in (conv2dPack): the one conv2dEx's path for g reads.
-enum class Packing { None, Planar, Few, SmallM, Gemm };
+enum class Packing { None, Planar, Few, SmallM, Gemm, Winograd };
 
 Packing packingFor(const Geom& g) {
   const long M = g.n * g.oh * g.ow, K = g.kh * g.kw * g.c;
@@ -146,6 +151,7 @@ Packing packingFor(const Geom& g) {
   if (planarFits(g)) return Packing::Planar;
   if (fewForwardPanel(g)) return Packing::Few;
   if (g.outC < gemmKernel().nr) return Packing::None;
+  if (winogradFits(g)) return Packing::Winograd;
   return fewPixels ? few : Packing::Gemm;
 }
 
@@ -204,6 +210,14 @@ bool conv2dEx(const float* x, const float* w, float* y, const Geom& g, long ldy,
     const float* pk = packed ? packed : packFewKernel(K, g.outC, nr, [&](long k, long j) { return w[k * g.outC + j]; });
     return pk && separate() && convFewOutputs(x, pk, y, g, ldy, ep);
   }
+  // Stride-1 3x3 layers with many channels and pixels: Winograd F(2x2, 3x3) (winograd.cc).
+  if (g.outC >= gemmKernel().nr && winogradFits(g)) {
+    thread_local Scratch uBuf;
+    float* u = packed ? nullptr : uBuf.floats(static_cast<size_t>(winogradPackedSize(g)));
+    if (!packed && !u) return false;
+    if (u) winogradPack(w, g, u);
+    return winogradConv(x, packed ? packed : u, y, g, ldy, ep);
+  }
   const float* zero = zeros(static_cast<size_t>(g.c));
   if (!zero) return false;
   if (fewPixels) return separate() && gemmSmallM(Im2colRows(x, g, zero), w, g.outC, M, g.outC, K, y, ldy, ep, packed);
@@ -235,6 +249,7 @@ long conv2dPackedSize(const Geom& g) {
     case Packing::Few: return K * fewForwardPanel(g);
     case Packing::SmallM: return smallPackedSize(g.n * g.oh * g.ow, g.outC, K);
     case Packing::Gemm: return gemmPackedSize(g.outC, K);
+    case Packing::Winograd: return winogradPackedSize(g);
     case Packing::None: break;
   }
   return 0;
@@ -245,6 +260,7 @@ void conv2dPack(const float* w, const Geom& g, float* dst) {
   const Packing packing = packingFor(g);
   if (packing == Packing::SmallM) return smallPack(w, g.outC, g.outC, K, dst);
   if (packing == Packing::Gemm) return gemmPack(w, g.outC, K, dst);
+  if (packing == Packing::Winograd) return winogradPack(w, g, dst);
   const long nr = packing == Packing::Planar ? planarPanel(g.outC) : fewForwardPanel(g);
   for (long k = 0; k < K; ++k)
     for (long j = 0; j < nr; ++j) dst[k * nr + j] = j < g.outC ? w[k * g.outC + j] : 0.0f;
@@ -320,6 +336,11 @@ bool backpropInputTransposed(const float* dy, const float* w, float* dx, const G
   if (const int nr = fewOutputsPanel(g.c)) {
     const float* packed = packFewKernel(taps * g.outC, g.c, nr, flipped);
     return packed && convFewOutputs(dy, packed, dx, t);
+  }
+  if (g.c >= gemmKernel().nr && winogradFits(t)) {
+    thread_local Scratch uBuf;
+    float* u = uBuf.floats(static_cast<size_t>(winogradPackedSize(t)));
+    return u && winogradPackFlipped(w, t, u) && winogradConv(dy, u, dx, t, g.c, nullptr);
   }
   const float* zero = zeros(static_cast<size_t>(t.c));
   if (!zero) return false;

@@ -44,6 +44,11 @@ function runAll(nb: Backend): Float32Array[] {
   const sx = randomF32(sg.n * sg.h * sg.w * sg.c, 18);
   const sdy = randomF32(sg.n * sg.oh * sg.ow * sg.outC, 19);
   const b32 = randomF32(9000 * 32, 20);
+  // Winograd F(2x2, 3x3): stride 1, enough channels and tiles (native/winograd.cc), forward and input gradient.
+  const wg = conv2dInfo({ inputShape: [8, 16, 16, 40], kernelSize: [3, 3], strides: [1, 1], padding: 'same', filters: 48 });
+  const wx = randomF32(wg.n * wg.h * wg.w * wg.c, 21);
+  const ww = randomF32(9 * wg.c * wg.outC, 22);
+  const wdy = randomF32(wg.n * wg.oh * wg.ow * wg.outC, 23);
   const results = [
     nb.conv2d(x, w, g),
     nb.conv2dBackpropInput(dy, w, g),
@@ -68,11 +73,13 @@ function runAll(nb: Backend): Float32Array[] {
     nb.conv2dBackpropFilter(cx, cdy, cg),
     nb.conv2dBackpropFilter(sx, sdy, sg),
     nb.matmul(a, b32, 20, 9000, 32, false, false),
+    nb.conv2d(wx, ww, wg),
+    nb.conv2dBackpropInput(wdy, ww, wg),
   ];
   return results as Float32Array[];
 }
 
-const NAMES = ['conv2d', 'conv2dBackpropInput', 'conv2dBackpropFilter', 'depthwiseConv2dBackpropFilter', 'matmul split-k', 'matmul transposed', 'batchNorm y', 'batchNorm mean', 'batchNorm variance', 'batchNorm dx', 'batchNorm dgamma', 'sumRows', 'sum, sumSquares', 'batchNorm+relu6 y', 'batchNorm+relu6 dx', 'batchNorm+relu6 dgamma', 'direct filter gradient', 'maxPoolBackward, one image', 'dropout', 'addN', 'filter gradient, B in place', 'filter gradient, RGB stem', 'matmul split-k, B in place'];
+const NAMES = ['conv2d', 'conv2dBackpropInput', 'conv2dBackpropFilter', 'depthwiseConv2dBackpropFilter', 'matmul split-k', 'matmul transposed', 'batchNorm y', 'batchNorm mean', 'batchNorm variance', 'batchNorm dx', 'batchNorm dgamma', 'sumRows', 'sum, sumSquares', 'batchNorm+relu6 y', 'batchNorm+relu6 dx', 'batchNorm+relu6 dgamma', 'direct filter gradient', 'maxPoolBackward, one image', 'dropout', 'addN', 'filter gradient, B in place', 'filter gradient, RGB stem', 'matmul split-k, B in place', 'conv2d Winograd', 'conv2dBackpropInput Winograd'];
 
 test('native kernels give identical bits on every run', (t) => {
   const nb = nativeOrSkip(t);

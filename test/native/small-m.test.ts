@@ -112,6 +112,8 @@ const EPILOGUE: (Case & { act: Activation; bias: boolean; extra: number })[] = [
   { input: [3, 12, 11, 40], kernel: 1, filters: 96, act: 'relu6', bias: false, extra: 0, note: 'main GEMM, pointwise, clip in the store without bias' },
   { input: [2, 7, 7, 2000], kernel: 1, filters: 40, act: 'relu', bias: true, extra: 2, note: 'main GEMM, pointwise read in place, packed: the whole depth (2000) as one block, 2 edge rows reading zeros' },
   { input: [2, 5, 5, 512], kernel: 3, filters: 40, act: 'relu6', bias: true, extra: 0, note: 'main GEMM, indirect, packed: the whole depth (4608) as one block, 2 edge rows' },
+  { input: [2, 15, 17, 32], kernel: 3, filters: 40, act: 'relu6', bias: true, extra: 8, note: 'Winograd: odd map (tiles past the edge), bias and clip in the output transform' },
+  { input: [1, 16, 16, 24], kernel: 3, filters: 48, act: 'sigmoid', bias: true, extra: 0, note: 'Winograd, batch 1: activation as a pass after the tiles' },
   { input: [2, 6, 6, 5], kernel: 3, filters: 12, act: 'relu', bias: true, extra: 4, note: 'direct few-output kernel' },
   { input: [2, 9, 9, 6], kernel: 3, filters: 3, act: 'tanh', bias: true, extra: 2, note: 'few outputs, transposed GEMM' },
   { input: [2, 9, 10, 6], kernel: 3, filters: 16, act: 'relu6', bias: true, extra: 8, note: 'direct few-output kernel, bias and clip in registers, whole vectors into the slice' },

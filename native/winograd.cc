@@ -1,0 +1,182 @@
+// Winograd F(2x2, 3x3) (Lavin and Gray, 2015) for stride-1 3x3 convolutions: each 2x2 block of outputs (a tile)
+// reads a 4x4 window d; with U = G g G^T per (input, output) channel pair and V = B^T d B per tile and input
+// channel, the tile's outputs are A^T M A with M[q] = sum over input channels of U[q] V[q], q the 16 positions.
+// So a layer is 16 GEMMs [tiles, c] x [c, outC] with transforms around them (winograd_tiles.inc): 2.25x fewer
+// multiply-adds than the direct GEMM, at the cost of the transforms' passes and a kernel 16/9 the size.
+//
+// The tiles go in chunks whose V and M (16 x tiles x (c + outC) floats) stay in the last-level cache between
+// the passes: the input transform writes V, the 16 GEMMs (gemm.cc, B packed) read V and write M, and the
+// output transform reads M and writes y with the epilogue.
+//
+// Rounding: the transforms add and subtract at most four values twice and halve exactly, so the sums differ
+// from the direct GEMM's by a few units in the last place (the native tests hold every path to 1e-4 of the
+// float64 reference).
+#include "winograd.h"
+
+#include <atomic>
+#include <cstring>
+
+#include "isa.h"
+#include "threadpool.h"
+
+#define CK_ISA_FILE "winograd_tiles.inc"
+#define CK_ISA_PREFIX wino
+#include "per_isa.inc"
+
+namespace ck {
+namespace {
+
+using InputFn = void (*)(const float* const*, long, float*, long);
+using OutputFn = void (*)(const float*, long, long, float* const*, const float* const*, const float*, Act);
+using KernelRowFn = void (*)(const float* const*, long, long, long, float* const*);
+
+struct TileKernels {
+  InputFn input;
+  OutputFn output;
+  KernelRowFn kernelRow;
+};
+
+TileKernels tileKernels() {
+#if CK_HAVE_X86_VARIANTS
+  switch (activeIsa()) {
+    case Isa::Avx512: return {wino_avx512::winogradInputTile, wino_avx512::winogradOutputTile, wino_avx512::winogradKernelRow};
+    case Isa::Avx2: return {wino_avx2::winogradInputTile, wino_avx2::winogradOutputTile, wino_avx2::winogradKernelRow};
+    default: break;
+  }
+#endif
+  return {wino_portable::winogradInputTile, wino_portable::winogradOutputTile, wino_portable::winogradKernelRow};
+}
+
+// V and M of one chunk of tiles, at most this many floats together (8 MiB): in the last-level cache.
+constexpr long kChunkFloats = 1L << 21;
+
+// The packed kernel: position q's B operand at dst + q * size, [ceil(outC / nr)][c][nr] as gemmPack lays it out;
+// w: [3, 3, c, outC].
+void packTransformed(const float* w, const Geom& g, float* dst) {
+  const long c = g.c, n = g.outC, nr = gemmKernel().nr, size = gemmPackedSize(n, c);
+  const auto row = tileKernels().kernelRow;
+  parallel(threadsFor(c * n * 16, 1 << 14), [&](int tid, int nt) {
+    long c0, c1;
+    splitRange(c, nt, tid, &c0, &c1);
+    const float* taps[9];
+    float* u[16];
+    for (long ci = c0; ci < c1; ++ci) {
+      for (int q = 0; q < 9; ++q) taps[q] = w + (q * c + ci) * n;
+      for (int q = 0; q < 16; ++q) u[q] = dst + q * size + ci * nr;
+      row(taps, n, nr, c * nr, u);
+    }
+  });
+}
+
+}  // namespace
+
+bool winogradFits(const Geom& g) {
+  if (g.kh != 3 || g.kw != 3 || g.sh != 1 || g.sw != 1 || g.dh != 1 || g.dw != 1 || g.depthMultiplier != 1) return false;
+  // A window starts at most 2 before the input (the transposed convolution of a `valid` layer's input gradient).
+  if (g.padTop < 0 || g.padTop > 2 || g.padLeft < 0 || g.padLeft > 2) return false;
+  // Channels: the GEMMs' depth and width. Pixels: enough tiles that the transformed kernel, 16/9 the size of
+  // the kernel and read once per chunk, is not the product's cost (batch-1 inference on small maps streams
+  // its weights: gemm_small.cc).
+  // Maps of 2 x 2 and less: the direct GEMM's edge classes already skip the padded taps, 5 of 9 (conv_edges.cc),
+  // and Winograd's 4 of 9 multiply-adds no longer pay for its transforms (VGG16's 2x2x512 layers at batch 128,
+  // one process alternating builds: 1.12x the time).
+  const long tiles = g.n * ((g.oh + 1) / 2) * ((g.ow + 1) / 2);
+  return g.c >= 16 && g.outC >= gemmKernel().nr && g.oh >= 3 && g.ow >= 3 && tiles >= 16;
+}
+
+long winogradPackedSize(const Geom& g) { return 16 * gemmPackedSize(g.outC, g.c); }
+
+void winogradPack(const float* w, const Geom& g, float* dst) { packTransformed(w, g, dst); }
+
+bool winogradPackFlipped(const float* w, const Geom& g, float* dst) {
+  // The layer's kernel is [3, 3, g.outC, g.c]; this convolution's tap (ky, kx) is its tap (2 - ky, 2 - kx), input
+  // and output channels swapped: written out as [3, 3, g.c, g.outC] first, so that the transform reads rows.
+  const long c = g.c, n = g.outC;
+  thread_local Scratch flipBuf;
+  float* f = flipBuf.floats(static_cast<size_t>(9 * c * n));
+  if (!f) return false;
+  for (long tap = 0; tap < 9; ++tap) transpose(w + (8 - tap) * n * c, n, c, f + tap * c * n);  // [n][c] -> [c][n]
+  packTransformed(f, g, dst);
+  return true;
+}
+
+bool winogradConv(const float* x, const float* u, float* y, const Geom& g, long ldy, const Epilogue* ep) {
+  const long c = g.c, n = g.outC;
+  const long th = (g.oh + 1) / 2, tw = (g.ow + 1) / 2, tiles = g.n * th * tw;
+  const long chunk = maxl(1, minl(tiles, kChunkFloats / (16 * (c + n))));
+  thread_local Scratch vBuf, mBuf;
+  float* v = vBuf.floats(static_cast<size_t>(16 * chunk * c));
+  float* m = mBuf.floats(static_cast<size_t>(16 * chunk * n));
+  const float* zero = zeros(static_cast<size_t>(c));
+  if (!v || !m || !zero) return false;
+  const TileKernels k = tileKernels();
+  const long usize = gemmPackedSize(n, c);
+  const int nr = gemmKernel().nr;
+  // Clip activations are applied as the outputs are stored; sigmoid and tanh as a pass after (applyEpilogue).
+  const bool inTile = !ep || isClip(ep->act);
+  const long rows = g.n * g.oh * g.ow;
+  Epilogue after;  // the pass's epilogue; its addend copied first when it is y itself (a plan's residual sum)
+  if (!inTile) {
+    after = *ep;
+    if (ep->addend == y && !(after.addend = copyAddend(*ep, rows, n))) return false;
+    if (after.addend == ep->addend) after.ldAdd = ep->ldAdd; else after.ldAdd = n;
+  }
+  const float* bias = ep ? ep->bias : nullptr;
+  const Act act = ep && inTile ? ep->act : Act::Linear;
+  for (long t0 = 0; t0 < tiles; t0 += chunk) {
+    const long nt = minl(chunk, tiles - t0);
+    parallel(threadsFor(nt * 16 * c, 1 << 14), [&](int tid, int nth) {
+      long a, b;
+      splitRange(nt, nth, tid, &a, &b);
+      const float* src[16];
+      for (long t = a; t < b; ++t) {
+        const long tile = t0 + t, img = tile / (th * tw), ty = tile / tw % th, tx = tile % tw;
+        for (int i = 0; i < 4; ++i) {
+          const long iy = 2 * ty - g.padTop + i;
+          for (int j = 0; j < 4; ++j) {
+            const long ix = 2 * tx - g.padLeft + j;
+            src[4 * i + j] = iy >= 0 && iy < g.h && ix >= 0 && ix < g.w ? x + ((img * g.h + iy) * g.w + ix) * c : zero;
+          }
+        }
+        k.input(src, c, v + t * c, nt * c);
+      }
+    });
+    // The 16 GEMMs, whole ones per thread: one parallel region instead of 16 (each GEMM, called inside it, runs
+    // on its thread; its sums do not depend on which thread that is).
+    std::atomic<bool> ok{true};
+    parallel(threadsFor(nt * 16 * c * n, 1 << 16), [&](int tid, int nth) {
+      long q0, q1;
+      splitRange(16, nth, tid, &q0, &q1);
+      for (long q = q0; q < q1; ++q)
+        if (!gemm(StridedPanels(v + q * nt * c, c, 1), PrepackedPanels(u + q * usize, c, nr), nt, n, c, m + q * nt * n, n, false))
+          ok = false;
+    });
+    if (!ok) return false;
+    parallel(threadsFor(nt * 16 * n, 1 << 14), [&](int tid, int nth) {
+      long a, b;
+      splitRange(nt, nth, tid, &a, &b);
+      float* dst[4];
+      const float* add[4];
+      for (long t = a; t < b; ++t) {
+        const long tile = t0 + t, img = tile / (th * tw), ty = tile / tw % th, tx = tile % tw;
+        for (int i = 0; i < 2; ++i)
+          for (int j = 0; j < 2; ++j) {
+            const long oy = 2 * ty + i, ox = 2 * tx + j, p = (img * g.oh + oy) * g.ow + ox;
+            const bool in = oy < g.oh && ox < g.ow;
+            dst[2 * i + j] = in ? y + p * ldy : nullptr;
+            add[2 * i + j] = in && ep && inTile && ep->addend ? ep->addend + p * ep->ldAdd : nullptr;
+          }
+        k.output(m + t * n, nt * n, n, dst, add, inTile ? bias : nullptr, act);
+      }
+    });
+  }
+  if (inTile) return true;
+  parallel(threadsFor(rows * n, 1 << 14), [&](int tid, int nth) {
+    long r0, r1;
+    splitRange(rows, nth, tid, &r0, &r1);
+    if (r1 > r0) applyEpilogue(after.rows(r0), y + r0 * ldy, ldy, r1 - r0, 0, n);
+  });
+  return true;
+}
+
+}  // namespace ck

@@ -1,0 +1,26 @@
+// Winograd F(2x2, 3x3) convolution (winograd.cc): stride-1 3x3 convolutions with many channels as 16 GEMMs of
+// transformed tiles, 16 multiply-adds per 2x2 outputs and input channel where the direct GEMM does 36.
+#pragma once
+
+#include "gemm.h"
+
+namespace ck {
+
+// Whether the forward convolution g takes the Winograd path (a function of the shape and ISA only).
+bool winogradFits(const Geom& g);
+
+// Floats of g's kernel transformed and packed for winogradConv: 16 GEMM B operands of depth c, outC columns.
+long winogradPackedSize(const Geom& g);
+// dst = w [3, 3, c, outC] transformed (G w G^T per channel pair) and packed.
+void winogradPack(const float* w, const Geom& g, float* dst);
+// The same for the kernel of a stride-1 input gradient as a forward convolution (conv.cc,
+// backpropInputTransposed): g is that convolution (c = the layer's outC, outC = its c) and w the layer's kernel
+// [3, 3, g.outC, g.c], read flipped and transposed. False when workspace memory could not be had.
+bool winogradPackFlipped(const float* w, const Geom& g, float* dst);
+
+// y [n, oh, ow, outC] (pixel rows ldy apart) = the convolution of x with the packed kernel u, then the
+// epilogue (any activation). Deterministic: no sum depends on the thread count. False when workspace memory
+// could not be had.
+bool winogradConv(const float* x, const float* u, float* y, const Geom& g, long ldy, const Epilogue* ep);
+
+}  // namespace ck
