@@ -232,6 +232,11 @@ bool conv2dBackpropFilter(const float* x, const float* dy, float* dw, const Geom
   // GEMM's packing is cheap and it ties or wins (5x5 32 -> 32: 1.0-1.6 against 1.4-2.2 ms; 1x1 64 -> 16;
   // 1x1 32 -> 64: 8 vs 16 ms).
   if (g.kw * g.c <= 80 && fewOutputsPanel(g.outC)) return convFilterTaps(x, dy, dw, g);
+  // Winograd (winograd.cc) where each position's dU = V^T dM is more than a 64 x 64 product: at 64 -> 64 its two
+  // operands' packing (read transposed) ate the saving (ResNet18's 32x32x64 at batch 32, one process
+  // alternating builds: 0.84-1.11 of the direct GEMM's time; 16x16x128 0.68-0.81, 8x8x256 0.58-0.81, 4x4x512
+  // 0.60-0.68, AlexNet8's 14x14x96 -> 256 0.64).
+  if (winogradFits(g) && g.c * g.outC > 64 * 64) return winogradFilterGrad(x, dy, dw, g);
   // Few input channels (the RGB stem): every im2col panel is a gather of short runs whichever way round, so
   // it goes in as A, dw = col^T dy, and dy is B, read in place (no dy^T panels, no transpose). So do kernels
   // with at least twice as many rows as output pixels (small maps, many channels): dw^T then took a transpose

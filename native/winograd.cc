@@ -29,22 +29,26 @@ namespace {
 using InputFn = void (*)(const float* const*, long, float*, long);
 using OutputFn = void (*)(const float*, long, long, float* const*, const float* const*, const float*, Act);
 using KernelRowFn = void (*)(const float* const*, long, long, long, float* const*);
+using GradFn = void (*)(const float* const*, long, float*, long);
+using FilterRowFn = void (*)(const float* const*, long, float* const*);
 
 struct TileKernels {
   InputFn input;
   OutputFn output;
   KernelRowFn kernelRow;
+  GradFn grad;
+  FilterRowFn filterRow;
 };
 
 TileKernels tileKernels() {
 #if CK_HAVE_X86_VARIANTS
   switch (activeIsa()) {
-    case Isa::Avx512: return {wino_avx512::winogradInputTile, wino_avx512::winogradOutputTile, wino_avx512::winogradKernelRow};
-    case Isa::Avx2: return {wino_avx2::winogradInputTile, wino_avx2::winogradOutputTile, wino_avx2::winogradKernelRow};
+    case Isa::Avx512: return {wino_avx512::winogradInputTile, wino_avx512::winogradOutputTile, wino_avx512::winogradKernelRow, wino_avx512::winogradGradTile, wino_avx512::winogradFilterRow};
+    case Isa::Avx2: return {wino_avx2::winogradInputTile, wino_avx2::winogradOutputTile, wino_avx2::winogradKernelRow, wino_avx2::winogradGradTile, wino_avx2::winogradFilterRow};
     default: break;
   }
 #endif
-  return {wino_portable::winogradInputTile, wino_portable::winogradOutputTile, wino_portable::winogradKernelRow};
+  return {wino_portable::winogradInputTile, wino_portable::winogradOutputTile, wino_portable::winogradKernelRow, wino_portable::winogradGradTile, wino_portable::winogradFilterRow};
 }
 
 // V and M of one chunk of tiles, at most this many floats together (8 MiB): in the last-level cache.
@@ -67,6 +71,30 @@ void packTransformed(const float* w, const Geom& g, float* dst) {
     }
   });
 }
+
+// V of tiles [t0, t0 + nt): [16][nt][c], threads over tiles.
+void transformInputs(const TileKernels& k, const float* x, const Geom& g, const float* zero, long t0, long nt, float* v) {
+  const long c = g.c, th = (g.oh + 1) / 2, tw = (g.ow + 1) / 2;
+  parallel(threadsFor(nt * 16 * c, 1 << 14), [&](int tid, int nth) {
+    long a, b;
+    splitRange(nt, nth, tid, &a, &b);
+    const float* src[16];
+    for (long t = a; t < b; ++t) {
+      const long tile = t0 + t, img = tile / (th * tw), ty = tile / tw % th, tx = tile % tw;
+      for (int i = 0; i < 4; ++i) {
+        const long iy = 2 * ty - g.padTop + i;
+        for (int j = 0; j < 4; ++j) {
+          const long ix = 2 * tx - g.padLeft + j;
+          src[4 * i + j] = iy >= 0 && iy < g.h && ix >= 0 && ix < g.w ? x + ((img * g.h + iy) * g.w + ix) * c : zero;
+        }
+      }
+      k.input(src, c, v + t * c, nt * c);
+    }
+  });
+}
+
+// Tiles per chunk: V and M (16 x tiles x (c + outC) floats) within kChunkFloats.
+long chunkTiles(const Geom& g, long tiles) { return maxl(1, minl(tiles, kChunkFloats / (16 * (g.c + g.outC)))); }
 
 }  // namespace
 
@@ -103,7 +131,7 @@ bool winogradPackFlipped(const float* w, const Geom& g, float* dst) {
 bool winogradConv(const float* x, const float* u, float* y, const Geom& g, long ldy, const Epilogue* ep) {
   const long c = g.c, n = g.outC;
   const long th = (g.oh + 1) / 2, tw = (g.ow + 1) / 2, tiles = g.n * th * tw;
-  const long chunk = maxl(1, minl(tiles, kChunkFloats / (16 * (c + n))));
+  const long chunk = chunkTiles(g, tiles);
   thread_local Scratch vBuf, mBuf;
   float* v = vBuf.floats(static_cast<size_t>(16 * chunk * c));
   float* m = mBuf.floats(static_cast<size_t>(16 * chunk * n));
@@ -125,22 +153,7 @@ bool winogradConv(const float* x, const float* u, float* y, const Geom& g, long 
   const Act act = ep && inTile ? ep->act : Act::Linear;
   for (long t0 = 0; t0 < tiles; t0 += chunk) {
     const long nt = minl(chunk, tiles - t0);
-    parallel(threadsFor(nt * 16 * c, 1 << 14), [&](int tid, int nth) {
-      long a, b;
-      splitRange(nt, nth, tid, &a, &b);
-      const float* src[16];
-      for (long t = a; t < b; ++t) {
-        const long tile = t0 + t, img = tile / (th * tw), ty = tile / tw % th, tx = tile % tw;
-        for (int i = 0; i < 4; ++i) {
-          const long iy = 2 * ty - g.padTop + i;
-          for (int j = 0; j < 4; ++j) {
-            const long ix = 2 * tx - g.padLeft + j;
-            src[4 * i + j] = iy >= 0 && iy < g.h && ix >= 0 && ix < g.w ? x + ((img * g.h + iy) * g.w + ix) * c : zero;
-          }
-        }
-        k.input(src, c, v + t * c, nt * c);
-      }
-    });
+    transformInputs(k, x, g, zero, t0, nt, v);
     // The 16 GEMMs, whole ones per thread: one parallel region instead of 16 (each GEMM, called inside it, runs
     // on its thread; its sums do not depend on which thread that is).
     std::atomic<bool> ok{true};
@@ -175,6 +188,61 @@ bool winogradConv(const float* x, const float* u, float* y, const Geom& g, long 
     long r0, r1;
     splitRange(rows, nth, tid, &r0, &r1);
     if (r1 > r0) applyEpilogue(after.rows(r0), y + r0 * ldy, ldy, r1 - r0, 0, n);
+  });
+  return true;
+}
+
+// dU[q] = sum over tiles of V[q]^T dM[q] ([c, outC] each, chunk by chunk in order), dM = A dY A^T; then
+// dw = G^T dU G per channel pair.
+bool winogradFilterGrad(const float* x, const float* dy, float* dw, const Geom& g) {
+  const long c = g.c, n = g.outC;
+  const long th = (g.oh + 1) / 2, tw = (g.ow + 1) / 2, tiles = g.n * th * tw;
+  const long chunk = chunkTiles(g, tiles);
+  thread_local Scratch vBuf, mBuf, uBuf;
+  float* v = vBuf.floats(static_cast<size_t>(16 * chunk * c));
+  float* m = mBuf.floats(static_cast<size_t>(16 * chunk * n));
+  float* du = uBuf.floats(static_cast<size_t>(16 * c * n));
+  const float* zero = zeros(static_cast<size_t>(c));
+  if (!v || !m || !du || !zero) return false;
+  const TileKernels k = tileKernels();
+  for (long t0 = 0; t0 < tiles; t0 += chunk) {
+    const long nt = minl(chunk, tiles - t0);
+    transformInputs(k, x, g, zero, t0, nt, v);
+    parallel(threadsFor(nt * 16 * n, 1 << 14), [&](int tid, int nth) {
+      long a, b;
+      splitRange(nt, nth, tid, &a, &b);
+      const float* src[4];
+      for (long t = a; t < b; ++t) {
+        const long tile = t0 + t, img = tile / (th * tw), ty = tile / tw % th, tx = tile % tw;
+        for (int i = 0; i < 2; ++i)
+          for (int j = 0; j < 2; ++j) {
+            const long oy = 2 * ty + i, ox = 2 * tx + j;
+            src[2 * i + j] = oy < g.oh && ox < g.ow ? dy + ((img * g.oh + oy) * g.ow + ox) * n : nullptr;
+          }
+        k.grad(src, n, m + t * n, nt * n);
+      }
+    });
+    // dU[q] (+)= V[q]^T dM[q]: A is V[q] read as c rows of depth nt, B dM[q] as n rows of depth nt.
+    std::atomic<bool> ok{true};
+    parallel(threadsFor(nt * 16 * c * n, 1 << 16), [&](int tid, int nth) {
+      long q0, q1;
+      splitRange(16, nth, tid, &q0, &q1);
+      for (long q = q0; q < q1; ++q)
+        if (!gemm(StridedPanels(v + q * nt * c, 1, c), StridedPanels(m + q * nt * n, 1, n), c, n, nt, du + q * c * n, n, t0 > 0))
+          ok = false;
+    });
+    if (!ok) return false;
+  }
+  parallel(threadsFor(16 * c * n, 1 << 14), [&](int tid, int nth) {
+    long c0, c1;
+    splitRange(c, nth, tid, &c0, &c1);
+    const float* rows[16];
+    float* out[9];
+    for (long ci = c0; ci < c1; ++ci) {
+      for (int q = 0; q < 16; ++q) rows[q] = du + (q * c + ci) * n;
+      for (int tap = 0; tap < 9; ++tap) out[tap] = dw + (tap * c + ci) * n;
+      k.filterRow(rows, n, out);
+    }
   });
   return true;
 }

@@ -23,4 +23,8 @@ bool winogradPackFlipped(const float* w, const Geom& g, float* dst);
 // could not be had.
 bool winogradConv(const float* x, const float* u, float* y, const Geom& g, long ldy, const Epilogue* ep);
 
+// dw [3, 3, c, outC] = the kernel gradient of the convolution g (winogradFits) from x and dy [n, oh, ow, outC],
+// through the same transforms (filter gradients reuse the forward's tiles). Deterministic.
+bool winogradFilterGrad(const float* x, const float* dy, float* dw, const Geom& g);
+
 }  // namespace ck

@@ -45,7 +45,7 @@ function runAll(nb: Backend): Float32Array[] {
   const sdy = randomF32(sg.n * sg.oh * sg.ow * sg.outC, 19);
   const b32 = randomF32(9000 * 32, 20);
   // Winograd F(2x2, 3x3): stride 1, enough channels and tiles (native/winograd.cc), forward and input gradient.
-  const wg = conv2dInfo({ inputShape: [8, 16, 16, 40], kernelSize: [3, 3], strides: [1, 1], padding: 'same', filters: 48 });
+  const wg = conv2dInfo({ inputShape: [8, 16, 16, 72], kernelSize: [3, 3], strides: [1, 1], padding: 'same', filters: 80 });
   const wx = randomF32(wg.n * wg.h * wg.w * wg.c, 21);
   const ww = randomF32(9 * wg.c * wg.outC, 22);
   const wdy = randomF32(wg.n * wg.oh * wg.ow * wg.outC, 23);
@@ -75,11 +75,12 @@ function runAll(nb: Backend): Float32Array[] {
     nb.matmul(a, b32, 20, 9000, 32, false, false),
     nb.conv2d(wx, ww, wg),
     nb.conv2dBackpropInput(wdy, ww, wg),
+    nb.conv2dBackpropFilter(wx, wdy, wg),
   ];
   return results as Float32Array[];
 }
 
-const NAMES = ['conv2d', 'conv2dBackpropInput', 'conv2dBackpropFilter', 'depthwiseConv2dBackpropFilter', 'matmul split-k', 'matmul transposed', 'batchNorm y', 'batchNorm mean', 'batchNorm variance', 'batchNorm dx', 'batchNorm dgamma', 'sumRows', 'sum, sumSquares', 'batchNorm+relu6 y', 'batchNorm+relu6 dx', 'batchNorm+relu6 dgamma', 'direct filter gradient', 'maxPoolBackward, one image', 'dropout', 'addN', 'filter gradient, B in place', 'filter gradient, RGB stem', 'matmul split-k, B in place', 'conv2d Winograd', 'conv2dBackpropInput Winograd'];
+const NAMES = ['conv2d', 'conv2dBackpropInput', 'conv2dBackpropFilter', 'depthwiseConv2dBackpropFilter', 'matmul split-k', 'matmul transposed', 'batchNorm y', 'batchNorm mean', 'batchNorm variance', 'batchNorm dx', 'batchNorm dgamma', 'sumRows', 'sum, sumSquares', 'batchNorm+relu6 y', 'batchNorm+relu6 dx', 'batchNorm+relu6 dgamma', 'direct filter gradient', 'maxPoolBackward, one image', 'dropout', 'addN', 'filter gradient, B in place', 'filter gradient, RGB stem', 'matmul split-k, B in place', 'conv2d Winograd', 'conv2dBackpropInput Winograd', 'conv2dBackpropFilter Winograd'];
 
 test('native kernels give identical bits on every run', (t) => {
   const nb = nativeOrSkip(t);
