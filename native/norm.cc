@@ -85,8 +85,9 @@ void blockSums(long rows, long c, long width, double* slots, double* out, Fill f
 void columnSums2(long rows, long c, const float* x, const float* w, const Normalized& z, Act act, double* slots,
                  double* out) {
   const RowKernels k = rowKernels();
+  const bool quad = rows * c > (1L << 20) && rows * c <= (1L << 22);  // 4-16 MB (norm_rows.inc, sums2T)
   blockSums(rows, c, 2 * c, slots, out, [&](long r0, long r1, double* slot) {
-    k.sums2(x, w, z.mean, z.scale, z.beta, r0, r1, c, slot, slot + c, act);
+    k.sums2(x, w, z.mean, z.scale, z.beta, r0, r1, c, slot, slot + c, act, quad);
   });
 }
 
