@@ -44,6 +44,26 @@ constexpr long kLineFloats = 16, kPackAhead = 32;
 }  // namespace
 
 void StridedPanels::pack(float* dst, long r0, long rows, long d0, long depth, int width) const {
+  if (rs == 1 && rows > width) {
+    // Adjacent rows, several panels: every panel's run of one depth step in one pass over that step's `rows`
+    // floats (one read of each line of a pointwise filter gradient's x^T, not one per panel), lines asked for
+    // kPackAhead steps early as below.
+    const long panels = ceilDiv(rows, width);
+    const float* base = p + r0 + d0 * ds;
+    const bool fetch = ds >= kLineFloats;
+    for (long d = 0; d < depth; ++d) {
+      const float* src = base + d * ds;
+      if (fetch)
+        for (long i = 0; i < rows; i += kLineFloats) __builtin_prefetch(src + kPackAhead * ds + i);
+      for (long q = 0; q < panels; ++q) {
+        const long real = minl(width, rows - q * width);
+        float* out = dst + (q * depth + d) * width;
+        copyRun(out, src + q * width, real);
+        for (long i = real; i < width; ++i) out[i] = 0.0f;
+      }
+    }
+    return;
+  }
   for (long q = 0; q < rows; q += width, dst += depth * width) {
     const long real = minl(width, rows - q);
     const float* base = p + (r0 + q) * rs + d0 * ds;
