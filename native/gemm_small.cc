@@ -37,18 +37,18 @@ struct SmallKernel {
   StreamFn stream;
   ColTileFn (*colTile)(int rows);
   int (*colVectors)(int rows);
-  int colMaxRows;
+  int colMaxRows, colPanelRows;  // one panel up to colMaxRows rows, else panels of at most colPanelRows
 };
 
 SmallKernel smallKernel() {
 #if CK_HAVE_X86_VARIANTS
   switch (activeIsa()) {
-    case Isa::Avx512: return {small_avx512::W, small_avx512::SMR, small_avx512::SNV, small_avx512::smallTileFn, small_avx512::smallMatvec, small_avx512::smallRowsStream, small_avx512::colTileFn, small_avx512::colVectors, small_avx512::kColMaxRows};
-    case Isa::Avx2: return {small_avx2::W, small_avx2::SMR, small_avx2::SNV, small_avx2::smallTileFn, small_avx2::smallMatvec, small_avx2::smallRowsStream, small_avx2::colTileFn, small_avx2::colVectors, small_avx2::kColMaxRows};
+    case Isa::Avx512: return {small_avx512::W, small_avx512::SMR, small_avx512::SNV, small_avx512::smallTileFn, small_avx512::smallMatvec, small_avx512::smallRowsStream, small_avx512::colTileFn, small_avx512::colVectors, small_avx512::kColMaxRows, small_avx512::kColPanelRows};
+    case Isa::Avx2: return {small_avx2::W, small_avx2::SMR, small_avx2::SNV, small_avx2::smallTileFn, small_avx2::smallMatvec, small_avx2::smallRowsStream, small_avx2::colTileFn, small_avx2::colVectors, small_avx2::kColMaxRows, small_avx2::kColPanelRows};
     default: break;
   }
 #endif
-  return {small_portable::W, small_portable::SMR, small_portable::SNV, small_portable::smallTileFn, small_portable::smallMatvec, small_portable::smallRowsStream, small_portable::colTileFn, small_portable::colVectors, small_portable::kColMaxRows};
+  return {small_portable::W, small_portable::SMR, small_portable::SNV, small_portable::smallTileFn, small_portable::smallMatvec, small_portable::smallRowsStream, small_portable::colTileFn, small_portable::colVectors, small_portable::kColMaxRows, small_portable::kColPanelRows};
 }
 
 // A block of KC x NB floats of B (32 KiB) stays in L1 across the row panels.
@@ -167,15 +167,15 @@ constexpr long kColDepth = 256;
 // zero-padded past column n to whole work units of 4 vectors (a tile reads all the vectors of its block).
 static long colPackedSize(const SmallKernel& sk, long n, long k) { return ceilDiv(n, 4L * sk.width) * 4 * k * sk.width; }
 
-// 2..48 rows against B packed by smallPack: A packed once per panel of at most colMaxRows rows (avx512: 25, so
-// 25 is one panel and 48 = 2 x 24; 12 with 16 vector registers), B's column blocks of 4 vectors owned
+// 2..48 rows against B packed by smallPack: A packed once per panel (avx512: one of up to 16 rows, else panels
+// of at most 13, so 25 = 13 + 12 and 48 = 4 x 12; 12 with 16 vector registers), B's column blocks of 4 vectors owned
 // by threads, each block down a depth block once per panel (from memory for the first panel, from L2 after),
 // the tile's sums in registers (colTile). Depth segments as in gemmSmallM below, fixed by the shape.
 static bool columnStream(const SmallKernel& sk, const Panelizer& a, const float* bp, long m, long n, long k,
                          float* c, long ldc, const Epilogue* ep) {
   const long ub = 4L * sk.width;  // columns per work unit: every panel's vector count divides 4
   const long colBlocks = ceilDiv(n, ub), segments = segmentsFor(m, n, k, colBlocks);
-  const long panels = ceilDiv(m, sk.colMaxRows);
+  const long panels = m <= sk.colMaxRows ? 1 : ceilDiv(m, sk.colPanelRows);
   thread_local Scratch packBuf, partialBuf;
   float* ap = packBuf.floats(static_cast<size_t>(k * m));
   float* partials = segments > 1 ? partialBuf.floats(static_cast<size_t>((segments - 1) * m * n)) : nullptr;

@@ -63,7 +63,7 @@ const CONV: Case[] = [
   { input: [1, 7, 7, 96], kernel: 1, filters: 130, note: 'pointwise 7x7, M = 49' },
   { input: [1, 5, 7, 19], kernel: 3, filters: 33, stride: 2, note: 'stride 2 same, odd sizes, c < 16 (A packed)' },
   { input: [1, 9, 9, 40], kernel: 3, filters: 50, stride: 2, note: 'stride 2 same, M = 25' },
-  { input: [1, 6, 8, 20], kernel: 3, filters: 40, note: 'M = 48: packed, two column-stream panels of 24 rows (avx512)' },
+  { input: [1, 6, 8, 20], kernel: 3, filters: 40, note: 'M = 48: packed, four column-stream panels of 12 rows on two vectors (avx512)' },
   { input: [1, 2, 2, 64], kernel: 3, filters: 70, note: 'VGG 2x2 map: most taps padded' },
   { input: [1, 8, 8, 24], kernel: 3, filters: 36, note: 'M = 64, the threshold' },
   { input: [1, 8, 9, 24], kernel: 3, filters: 36, note: 'M = 72, the main GEMM' },
