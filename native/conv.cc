@@ -167,13 +167,7 @@ bool conv2dEx(const float* x, const float* w, float* y, const Geom& g, long ldy,
     return pk && separate() && convFewOutputs(x, pk, y, g, ldy, ep);
   }
   // Stride-1 3x3 layers with many channels and pixels: Winograd F(2x2, 3x3) (winograd.cc).
-  if (g.outC >= gemmKernel().nr && winogradFits(g)) {
-    thread_local Scratch uBuf;
-    float* u = packed ? nullptr : uBuf.floats(static_cast<size_t>(winogradPackedSize(g)));
-    if (!packed && !u) return false;
-    if (u) winogradPack(w, g, u);
-    return winogradConv(x, packed ? packed : u, y, g, ldy, ep);
-  }
+  if (winogradFits(g)) return winogradConv(x, w, packed, y, g, ldy, ep);
   const float* zero = zeros(static_cast<size_t>(g.c));
   if (!zero) return false;
   if (fewPixels) return separate() && gemmSmallM(Im2colRows(x, g, zero), w, g.outC, M, g.outC, K, y, ldy, ep, packed);
@@ -298,11 +292,7 @@ bool backpropInputTransposed(const float* dy, const float* w, float* dx, const G
     const float* packed = packFewKernel(taps * g.outC, g.c, nr, flipped);
     return packed && convFewOutputs(dy, packed, dx, t);
   }
-  if (g.c >= gemmKernel().nr && winogradFits(t)) {
-    thread_local Scratch uBuf;
-    float* u = uBuf.floats(static_cast<size_t>(winogradPackedSize(t)));
-    return u && winogradPackFlipped(w, t, u) && winogradConv(dy, u, dx, t, g.c, nullptr);
-  }
+  if (winogradFits(t)) return winogradConvFlipped(dy, w, dx, t);
   const float* zero = zeros(static_cast<size_t>(t.c));
   if (!zero) return false;
   const FlippedKernelPanels wFlipped(w, g);

@@ -13,15 +13,15 @@ bool winogradFits(const Geom& g);
 long winogradPackedSize(const Geom& g);
 // dst = w [3, 3, c, outC] transformed (G w G^T per channel pair) and packed.
 void winogradPack(const float* w, const Geom& g, float* dst);
-// The same for the kernel of a stride-1 input gradient as a forward convolution (conv.cc,
-// backpropInputTransposed): g is that convolution (c = the layer's outC, outC = its c) and w the layer's kernel
-// [3, 3, g.outC, g.c], read flipped and transposed. False when workspace memory could not be had.
-bool winogradPackFlipped(const float* w, const Geom& g, float* dst);
+// y [n, oh, ow, outC] (pixel rows ldy apart) = the convolution of x with w [3, 3, c, outC], or with the kernel
+// a plan packed (`packed`, by winogradPack), then the epilogue (any activation). Deterministic: no sum depends
+// on the thread count. False when workspace memory could not be had.
+bool winogradConv(const float* x, const float* w, const float* packed, float* y, const Geom& g, long ldy, const Epilogue* ep);
 
-// y [n, oh, ow, outC] (pixel rows ldy apart) = the convolution of x with the packed kernel u, then the
-// epilogue (any activation). Deterministic: no sum depends on the thread count. False when workspace memory
-// could not be had.
-bool winogradConv(const float* x, const float* u, float* y, const Geom& g, long ldy, const Epilogue* ep);
+// The stride-1 input gradient as a forward convolution (conv.cc, backpropInputTransposed): g is that
+// convolution (c = the layer's outC, outC = its c), w the layer's kernel [3, 3, g.outC, g.c], read flipped and
+// transposed; dx rows g.outC apart.
+bool winogradConvFlipped(const float* dy, const float* w, float* dx, const Geom& g);
 
 // dw [3, 3, c, outC] = the kernel gradient of the convolution g (winogradFits) from x and dy [n, oh, ow, outC],
 // through the same transforms (filter gradients reuse the forward's tiles). Deterministic.
