@@ -68,42 +68,75 @@ Workspace& workspace() {
   return ws;
 }
 
+// Tiles of 2x2 outputs over g's output (the last row and column of tiles half past an odd edge).
+long tileCount(const Geom& g) { return g.n * ((g.oh + 1) / 2) * ((g.ow + 1) / 2); }
+
+// fn(t, img, ty, tx) for the tiles [t0, t0 + nt) of a chunk (t counted from the chunk's first), threads over
+// tiles; perTile: the floats each touches, for the thread count.
+template <class F>
+void forTiles(const Geom& g, long t0, long nt, long perTile, F fn) {
+  const long th = (g.oh + 1) / 2, tw = (g.ow + 1) / 2;
+  parallel(threadsFor(nt * perTile, 1 << 14), [&](int tid, int nth) {
+    long a, b;
+    splitRange(nt, nth, tid, &a, &b);
+    for (long t = a; t < b; ++t) {
+      const long tile = t0 + t;
+      fn(t, tile / (th * tw), tile / tw % th, tile % tw);
+    }
+  });
+}
+
+// product(q) for the 16 positions, whole GEMMs per thread: one parallel region instead of 16 (each GEMM,
+// called inside it, runs on its thread; its sums do not depend on which). False if any product failed.
+template <class F>
+bool forPositions(long work, F product) {
+  std::atomic<bool> ok{true};
+  parallel(threadsFor(work, 1 << 16), [&](int tid, int nth) {
+    long q0, q1;
+    splitRange(16, nth, tid, &q0, &q1);
+    for (long q = q0; q < q1; ++q)
+      if (!product(q)) ok = false;
+  });
+  return ok;
+}
+
+// fn(ci) for each of c input channels, threads over them; work: floats in all, for the thread count.
+template <class F>
+void forChannels(long c, long work, F fn) {
+  parallel(threadsFor(work, 1 << 14), [&](int tid, int nth) {
+    long c0, c1;
+    splitRange(c, nth, tid, &c0, &c1);
+    for (long ci = c0; ci < c1; ++ci) fn(ci);
+  });
+}
+
 // The packed kernel: position q's B operand at dst + q * size, [ceil(outC / nr)][c][nr] as gemmPack lays it out;
 // w: [3, 3, c, outC].
 void packTransformed(const float* w, const Geom& g, float* dst) {
   const long c = g.c, n = g.outC, nr = gemmKernel().nr, size = gemmPackedSize(n, c);
   const auto row = tileKernels().kernelRow;
-  parallel(threadsFor(c * n * 16, 1 << 14), [&](int tid, int nt) {
-    long c0, c1;
-    splitRange(c, nt, tid, &c0, &c1);
+  forChannels(c, c * n * 16, [&](long ci) {
     const float* taps[9];
     float* u[16];
-    for (long ci = c0; ci < c1; ++ci) {
-      for (int q = 0; q < 9; ++q) taps[q] = w + (q * c + ci) * n;
-      for (int q = 0; q < 16; ++q) u[q] = dst + q * size + ci * nr;
-      row(taps, n, nr, c * nr, u);
-    }
+    for (int q = 0; q < 9; ++q) taps[q] = w + (q * c + ci) * n;
+    for (int q = 0; q < 16; ++q) u[q] = dst + q * size + ci * nr;
+    row(taps, n, nr, c * nr, u);
   });
 }
 
-// V of tiles [t0, t0 + nt): [16][nt][c], threads over tiles.
+// V of tiles [t0, t0 + nt): [16][nt][c].
 void transformInputs(const TileKernels& k, const float* x, const Geom& g, const float* zero, long t0, long nt, float* v) {
-  const long c = g.c, th = (g.oh + 1) / 2, tw = (g.ow + 1) / 2;
-  parallel(threadsFor(nt * 16 * c, 1 << 14), [&](int tid, int nth) {
-    long a, b;
-    splitRange(nt, nth, tid, &a, &b);
+  const long c = g.c;
+  forTiles(g, t0, nt, 16 * c, [&](long t, long img, long ty, long tx) {
     const float* src[16];
-    for (long t = a; t < b; ++t) {
-      const long tile = t0 + t, img = tile / (th * tw), ty = tile / tw % th, tx = tile % tw;
-      for (int i = 0; i < 4; ++i) {
-        const long iy = 2 * ty - g.padTop + i;
-        for (int j = 0; j < 4; ++j) {
-          const long ix = 2 * tx - g.padLeft + j;
-          src[4 * i + j] = iy >= 0 && iy < g.h && ix >= 0 && ix < g.w ? x + ((img * g.h + iy) * g.w + ix) * c : zero;
-        }
+    for (int i = 0; i < 4; ++i) {
+      const long iy = 2 * ty - g.padTop + i;
+      for (int j = 0; j < 4; ++j) {
+        const long ix = 2 * tx - g.padLeft + j;
+        src[4 * i + j] = iy >= 0 && iy < g.h && ix >= 0 && ix < g.w ? x + ((img * g.h + iy) * g.w + ix) * c : zero;
       }
-      k.input(src, c, v + t * c, nt * c);
     }
+    k.input(src, c, v + t * c, nt * c);
   });
 }
 
@@ -122,7 +155,7 @@ bool winogradFits(const Geom& g) {
   // Maps of 2 x 2 and less: the direct GEMM's edge classes already skip the padded taps, 5 of 9 (conv_edges.cc),
   // and Winograd's 4 of 9 multiply-adds no longer pay for its transforms (VGG16's 2x2x512 layers at batch 128,
   // one process alternating builds: 1.12x the time).
-  const long tiles = g.n * ((g.oh + 1) / 2) * ((g.ow + 1) / 2);
+  const long tiles = tileCount(g);
   if (g.c < 16 || g.outC < gemmKernel().nr || g.oh < 3 || g.ow < 3 || tiles < 16) return false;
   // With 8-wide vectors (AVX2, forced on Zen 5), few tiles over a wide kernel lost: 4x4x512 at batch 32 (128
   // tiles) 1.20x the direct GEMM's time, at batch 64 0.81-0.95, 128 0.70-0.81; 4x4x256 at batch 32 0.96. AVX-512
@@ -139,7 +172,7 @@ namespace {
 // The convolution on the transformed, packed kernel u (winogradConv, winogradConvFlipped).
 bool convTransformed(const float* x, const float* u, float* y, const Geom& g, long ldy, const Epilogue* ep) {
   const long c = g.c, n = g.outC;
-  const long th = (g.oh + 1) / 2, tw = (g.ow + 1) / 2, tiles = g.n * th * tw;
+  const long tiles = tileCount(g);
   const long chunk = chunkTiles(g, tiles);
   Workspace& ws = workspace();
   float* v = ws.v.floats(static_cast<size_t>(16 * chunk * c));
@@ -163,33 +196,21 @@ bool convTransformed(const float* x, const float* u, float* y, const Geom& g, lo
   for (long t0 = 0; t0 < tiles; t0 += chunk) {
     const long nt = minl(chunk, tiles - t0);
     transformInputs(k, x, g, zero, t0, nt, v);
-    // The 16 GEMMs, whole ones per thread: one parallel region instead of 16 (each GEMM, called inside it, runs
-    // on its thread; its sums do not depend on which thread that is).
-    std::atomic<bool> ok{true};
-    parallel(threadsFor(nt * 16 * c * n, 1 << 16), [&](int tid, int nth) {
-      long q0, q1;
-      splitRange(16, nth, tid, &q0, &q1);
-      for (long q = q0; q < q1; ++q)
-        if (!gemm(StridedPanels(v + q * nt * c, c, 1), PrepackedPanels(u + q * usize, c, nr), nt, n, c, m + q * nt * n, n, false))
-          ok = false;
+    const bool ok = forPositions(nt * 16 * c * n, [&](long q) {
+      return gemm(StridedPanels(v + q * nt * c, c, 1), PrepackedPanels(u + q * usize, c, nr), nt, n, c, m + q * nt * n, n, false);
     });
     if (!ok) return false;
-    parallel(threadsFor(nt * 16 * n, 1 << 14), [&](int tid, int nth) {
-      long a, b;
-      splitRange(nt, nth, tid, &a, &b);
+    forTiles(g, t0, nt, 16 * n, [&](long t, long img, long ty, long tx) {
       float* dst[4];
       const float* add[4];
-      for (long t = a; t < b; ++t) {
-        const long tile = t0 + t, img = tile / (th * tw), ty = tile / tw % th, tx = tile % tw;
-        for (int i = 0; i < 2; ++i)
-          for (int j = 0; j < 2; ++j) {
-            const long oy = 2 * ty + i, ox = 2 * tx + j, p = (img * g.oh + oy) * g.ow + ox;
-            const bool in = oy < g.oh && ox < g.ow;
-            dst[2 * i + j] = in ? y + p * ldy : nullptr;
-            add[2 * i + j] = in && ep && inTile && ep->addend ? ep->addend + p * ep->ldAdd : nullptr;
-          }
-        k.output(m + t * n, nt * n, n, dst, add, inTile ? bias : nullptr, act);
-      }
+      for (int i = 0; i < 2; ++i)
+        for (int j = 0; j < 2; ++j) {
+          const long oy = 2 * ty + i, ox = 2 * tx + j, p = (img * g.oh + oy) * g.ow + ox;
+          const bool in = oy < g.oh && ox < g.ow;
+          dst[2 * i + j] = in ? y + p * ldy : nullptr;
+          add[2 * i + j] = in && ep && inTile && ep->addend ? ep->addend + p * ep->ldAdd : nullptr;
+        }
+      k.output(m + t * n, nt * n, n, dst, add, inTile ? bias : nullptr, act);
     });
   }
   if (inTile) return true;
@@ -228,7 +249,7 @@ bool winogradConvFlipped(const float* dy, const float* w, float* dx, const Geom&
 // dw = G^T dU G per channel pair.
 bool winogradFilterGrad(const float* x, const float* dy, float* dw, const Geom& g) {
   const long c = g.c, n = g.outC;
-  const long th = (g.oh + 1) / 2, tw = (g.ow + 1) / 2, tiles = g.n * th * tw;
+  const long tiles = tileCount(g);
   const long chunk = chunkTiles(g, tiles);
   Workspace& ws = workspace();
   float* v = ws.v.floats(static_cast<size_t>(16 * chunk * c));
@@ -240,41 +261,27 @@ bool winogradFilterGrad(const float* x, const float* dy, float* dw, const Geom& 
   for (long t0 = 0; t0 < tiles; t0 += chunk) {
     const long nt = minl(chunk, tiles - t0);
     transformInputs(k, x, g, zero, t0, nt, v);
-    parallel(threadsFor(nt * 16 * n, 1 << 14), [&](int tid, int nth) {
-      long a, b;
-      splitRange(nt, nth, tid, &a, &b);
+    forTiles(g, t0, nt, 16 * n, [&](long t, long img, long ty, long tx) {
       const float* src[4];
-      for (long t = a; t < b; ++t) {
-        const long tile = t0 + t, img = tile / (th * tw), ty = tile / tw % th, tx = tile % tw;
-        for (int i = 0; i < 2; ++i)
-          for (int j = 0; j < 2; ++j) {
-            const long oy = 2 * ty + i, ox = 2 * tx + j;
-            src[2 * i + j] = oy < g.oh && ox < g.ow ? dy + ((img * g.oh + oy) * g.ow + ox) * n : nullptr;
-          }
-        k.grad(src, n, m + t * n, nt * n);
-      }
+      for (int i = 0; i < 2; ++i)
+        for (int j = 0; j < 2; ++j) {
+          const long oy = 2 * ty + i, ox = 2 * tx + j;
+          src[2 * i + j] = oy < g.oh && ox < g.ow ? dy + ((img * g.oh + oy) * g.ow + ox) * n : nullptr;
+        }
+      k.grad(src, n, m + t * n, nt * n);
     });
     // dU[q] (+)= V[q]^T dM[q]: A is V[q] read as c rows of depth nt, B dM[q] as n rows of depth nt.
-    std::atomic<bool> ok{true};
-    parallel(threadsFor(nt * 16 * c * n, 1 << 16), [&](int tid, int nth) {
-      long q0, q1;
-      splitRange(16, nth, tid, &q0, &q1);
-      for (long q = q0; q < q1; ++q)
-        if (!gemm(StridedPanels(v + q * nt * c, 1, c), StridedPanels(m + q * nt * n, 1, n), c, n, nt, du + q * c * n, n, t0 > 0))
-          ok = false;
+    const bool ok = forPositions(nt * 16 * c * n, [&](long q) {
+      return gemm(StridedPanels(v + q * nt * c, 1, c), StridedPanels(m + q * nt * n, 1, n), c, n, nt, du + q * c * n, n, t0 > 0);
     });
     if (!ok) return false;
   }
-  parallel(threadsFor(16 * c * n, 1 << 14), [&](int tid, int nth) {
-    long c0, c1;
-    splitRange(c, nth, tid, &c0, &c1);
+  forChannels(c, 16 * c * n, [&](long ci) {
     const float* rows[16];
     float* out[9];
-    for (long ci = c0; ci < c1; ++ci) {
-      for (int q = 0; q < 16; ++q) rows[q] = du + (q * c + ci) * n;
-      for (int tap = 0; tap < 9; ++tap) out[tap] = dw + (tap * c + ci) * n;
-      k.filterRow(rows, n, out);
-    }
+    for (int q = 0; q < 16; ++q) rows[q] = du + (q * c + ci) * n;
+    for (int tap = 0; tap < 9; ++tap) out[tap] = dw + (tap * c + ci) * n;
+    k.filterRow(rows, n, out);
   });
   return true;
 }
