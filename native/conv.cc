@@ -31,7 +31,6 @@
 namespace ck {
 namespace {
 
-
 constexpr long kFewChannels = 8;
 
 bool isPointwise(const Geom& g) {

@@ -168,7 +168,7 @@ inline long Panelizer::inPlaceRows() const { return kMaxRowsBInPlace; }
 bool gemm(const Panelizer& a, const Panelizer& b, long m, long n, long k, float* c, long ldc, bool accumulate,
           const Epilogue* ep = nullptr);
 
-// dst [cols, rows] = src [rows, cols]^T, multi-threaded, blocked (conv.cc).
+// dst [cols, rows] = src [rows, cols]^T, multi-threaded, blocked (gemm_panels.cc).
 void transpose(const float* src, long rows, long cols, float* dst);
 
 // out [m, n] = op(a) op(b) for row-major a, b as in Backend.matmul.
