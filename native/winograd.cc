@@ -149,12 +149,12 @@ bool winogradFits(const Geom& g) {
   if (g.kh != 3 || g.kw != 3 || g.sh != 1 || g.sw != 1 || g.dh != 1 || g.dw != 1 || g.depthMultiplier != 1) return false;
   // A window starts at most 2 before the input (the transposed convolution of a `valid` layer's input gradient).
   if (g.padTop < 0 || g.padTop > 2 || g.padLeft < 0 || g.padLeft > 2) return false;
-  // Channels: the GEMMs' depth and width. Pixels: enough tiles that the transformed kernel, 16/9 the size of
-  // the kernel and read once per chunk, is not the product's cost (batch-1 inference on small maps streams
-  // its weights: gemm_small.cc).
-  // Maps of 2 x 2 and less: the direct GEMM's edge classes already skip the padded taps, 5 of 9 (conv_edges.cc),
-  // and Winograd's 4 of 9 multiply-adds no longer pay for its transforms (VGG16's 2x2x512 layers at batch 128,
-  // one process alternating builds: 1.12x the time).
+  // Channels: the GEMMs' depth and width. Tiles: enough that the transformed kernel, 16/9 the size of the
+  // kernel and read once per chunk, is not the product's cost (batch-1 inference on 4x4 and smaller maps streams
+  // its weights: gemm_small.cc; from 16 tiles, VGG16's and ResNet18's 8x8 maps at batch 1 took 0.62-0.82 of the
+  // time). Maps under 3x3: the direct GEMM's edge classes already skip the padded taps, 5 of 9 on a 2x2 map
+  // (conv_edges.cc), and Winograd's 4 of 9 multiply-adds no longer pay for its transforms (VGG16's 2x2x512
+  // layers at batch 128, one process alternating builds: 1.12x the time).
   const long tiles = tileCount(g);
   if (g.c < 16 || g.outC < gemmKernel().nr || g.oh < 3 || g.ow < 3 || tiles < 16) return false;
   // With 8-wide vectors (AVX2, forced on Zen 5), few tiles over a wide kernel lost: 4x4x512 at batch 32 (128
@@ -188,8 +188,11 @@ bool convTransformed(const float* x, const float* u, float* y, const Geom& g, lo
   Epilogue after;  // the pass's epilogue; its addend copied first when it is y itself (a plan's residual sum)
   if (!inTile) {
     after = *ep;
-    if (ep->addend == y && !(after.addend = copyAddend(*ep, rows, n))) return false;
-    if (after.addend == ep->addend) after.ldAdd = ep->ldAdd; else after.ldAdd = n;
+    if (ep->addend == y) {
+      after.addend = copyAddend(*ep, rows, n);
+      after.ldAdd = n;
+      if (!after.addend) return false;
+    }
   }
   const float* bias = ep ? ep->bias : nullptr;
   const Act act = ep && inTile ? ep->act : Act::Linear;
