@@ -6,6 +6,7 @@
 #include "kernels.h"
 #include "napi_util.h"
 #include "threadpool.h"
+#include "winograd.h"
 
 namespace ck {
 namespace {
@@ -222,13 +223,15 @@ napi_value stringValue(napi_env env, const char* s) {
   return r;
 }
 
-// info() -> { isa, bestIsa, threads }
+// info() -> { isa, bestIsa, threads, winograd }
 napi_value Info(napi_env env, napi_callback_info) {
-  napi_value obj;
+  napi_value obj, winograd;
   napi_create_object(env, &obj);
   napi_set_named_property(env, obj, "isa", stringValue(env, isaName(activeIsa())));
   napi_set_named_property(env, obj, "bestIsa", stringValue(env, isaName(detectIsa())));
   napi_set_named_property(env, obj, "threads", numberValue(env, threadCount()));
+  napi_get_boolean(env, winogradEnabled(), &winograd);
+  napi_set_named_property(env, obj, "winograd", winograd);
   return obj;
 }
 

@@ -14,6 +14,7 @@
 #include "winograd.h"
 
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 
 #include "isa.h"
@@ -145,7 +146,16 @@ long chunkTiles(const Geom& g, long tiles) { return maxl(1, minl(tiles, kChunkFl
 
 }  // namespace
 
+bool winogradEnabled() {
+  static const bool on = [] {
+    const char* e = std::getenv("CONVKIT_WINOGRAD");
+    return !(e && std::strcmp(e, "0") == 0);
+  }();
+  return on;
+}
+
 bool winogradFits(const Geom& g) {
+  if (!winogradEnabled()) return false;
   if (g.kh != 3 || g.kw != 3 || g.sh != 1 || g.sw != 1 || g.dh != 1 || g.dw != 1 || g.depthMultiplier != 1) return false;
   // A window starts at most 2 before the input (the transposed convolution of a `valid` layer's input gradient).
   if (g.padTop < 0 || g.padTop > 2 || g.padLeft < 0 || g.padLeft > 2) return false;

@@ -6,7 +6,12 @@
 
 namespace ck {
 
-// Whether the forward convolution g takes the Winograd path (a function of the shape and ISA only).
+// Whether the Winograd path is on: unless CONVKIT_WINOGRAD=0 was set when the process started. Off, plans keep
+// no transformed kernels (16/9 the size of the kernels, in memory beside the model's own) and training no
+// workspace for them.
+bool winogradEnabled();
+
+// Whether the forward convolution g takes the Winograd path (a function of the shape, the ISA and the switch).
 bool winogradFits(const Geom& g);
 
 // Floats of g's kernel transformed and packed for winogradConv: 16 GEMM B operands of depth c, outC columns.

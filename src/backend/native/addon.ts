@@ -73,4 +73,6 @@ export interface NativeInfo {
   /** The best this CPU supports. */
   bestIsa: string;
   threads: number;
+  /** Winograd F(2x2, 3x3) for stride-1 3x3 convolutions: on unless CONVKIT_WINOGRAD=0 at start-up. */
+  winograd: boolean;
 }
