@@ -141,8 +141,26 @@ void transformInputs(const TileKernels& k, const float* x, const Geom& g, const 
   });
 }
 
-// Tiles per chunk: V and M (16 x tiles x (c + outC) floats) within kChunkFloats.
-long chunkTiles(const Geom& g, long tiles) { return maxl(1, minl(tiles, kChunkFloats / (16 * (g.c + g.outC)))); }
+// A pass's tiles in chunks of `chunk` (V and M, 16 x chunk x (c + outC) floats, within kChunkFloats), with V and
+// M from this thread's workspace and the zeros that windows past the input read. ok false when memory could not
+// be had.
+struct Chunks {
+  long tiles, chunk;
+  float *v, *m;
+  const float* zero;
+  bool ok;
+};
+Chunks chunksFor(const Geom& g) {
+  Chunks ch;
+  ch.tiles = tileCount(g);
+  ch.chunk = maxl(1, minl(ch.tiles, kChunkFloats / (16 * (g.c + g.outC))));
+  Workspace& ws = workspace();
+  ch.v = ws.v.floats(static_cast<size_t>(16 * ch.chunk * g.c));
+  ch.m = ws.m.floats(static_cast<size_t>(16 * ch.chunk * g.outC));
+  ch.zero = zeros(static_cast<size_t>(g.c));
+  ch.ok = ch.v && ch.m && ch.zero;
+  return ch;
+}
 
 }  // namespace
 
@@ -182,13 +200,10 @@ namespace {
 // The convolution on the transformed, packed kernel u (winogradConv, winogradConvFlipped).
 bool convTransformed(const float* x, const float* u, float* y, const Geom& g, long ldy, const Epilogue* ep) {
   const long c = g.c, n = g.outC;
-  const long tiles = tileCount(g);
-  const long chunk = chunkTiles(g, tiles);
-  Workspace& ws = workspace();
-  float* v = ws.v.floats(static_cast<size_t>(16 * chunk * c));
-  float* m = ws.m.floats(static_cast<size_t>(16 * chunk * n));
-  const float* zero = zeros(static_cast<size_t>(c));
-  if (!v || !m || !zero) return false;
+  const Chunks ch = chunksFor(g);
+  if (!ch.ok) return false;
+  const long tiles = ch.tiles, chunk = ch.chunk;
+  float *v = ch.v, *m = ch.m;
   const TileKernels k = tileKernels();
   const long usize = gemmPackedSize(n, c);
   const int nr = gemmKernel().nr;
@@ -208,7 +223,7 @@ bool convTransformed(const float* x, const float* u, float* y, const Geom& g, lo
   const Act act = ep && inTile ? ep->act : Act::Linear;
   for (long t0 = 0; t0 < tiles; t0 += chunk) {
     const long nt = minl(chunk, tiles - t0);
-    transformInputs(k, x, g, zero, t0, nt, v);
+    transformInputs(k, x, g, ch.zero, t0, nt, v);
     const bool ok = forPositions(nt * 16 * c * n, [&](long q) {
       return gemm(StridedPanels(v + q * nt * c, c, 1), PrepackedPanels(u + q * usize, c, nr), nt, n, c, m + q * nt * n, n, false);
     });
@@ -262,18 +277,15 @@ bool winogradConvFlipped(const float* dy, const float* w, float* dx, const Geom&
 // dw = G^T dU G per channel pair.
 bool winogradFilterGrad(const float* x, const float* dy, float* dw, const Geom& g) {
   const long c = g.c, n = g.outC;
-  const long tiles = tileCount(g);
-  const long chunk = chunkTiles(g, tiles);
-  Workspace& ws = workspace();
-  float* v = ws.v.floats(static_cast<size_t>(16 * chunk * c));
-  float* m = ws.m.floats(static_cast<size_t>(16 * chunk * n));
-  float* du = ws.u.floats(static_cast<size_t>(16 * c * n));
-  const float* zero = zeros(static_cast<size_t>(c));
-  if (!v || !m || !du || !zero) return false;
+  const Chunks ch = chunksFor(g);
+  float* du = workspace().u.floats(static_cast<size_t>(16 * c * n));
+  if (!ch.ok || !du) return false;
+  const long tiles = ch.tiles, chunk = ch.chunk;
+  float *v = ch.v, *m = ch.m;
   const TileKernels k = tileKernels();
   for (long t0 = 0; t0 < tiles; t0 += chunk) {
     const long nt = minl(chunk, tiles - t0);
-    transformInputs(k, x, g, zero, t0, nt, v);
+    transformInputs(k, x, g, ch.zero, t0, nt, v);
     forTiles(g, t0, nt, 16 * n, [&](long t, long img, long ty, long tx) {
       const float* src[4];
       for (int i = 0; i < 2; ++i)
