@@ -44,10 +44,15 @@ constexpr long kLineFloats = 16, kPackAhead = 32;
 }  // namespace
 
 void StridedPanels::pack(float* dst, long r0, long rows, long d0, long depth, int width) const {
-  if (rs == 1 && rows > width) {
-    // Adjacent rows, several panels: every panel's run of one depth step in one pass over that step's `rows`
-    // floats (one read of each line of a pointwise filter gradient's x^T, not one per panel), lines asked for
-    // kPackAhead steps early as below.
+  if (rs == 1) {
+    // The rows are adjacent in memory (B not transposed, A transposed): each depth step is one contiguous run of
+    // `rows` floats, copied into every panel in one pass (a pointwise filter gradient's x^T had been read once
+    // per 12-row panel: MobileNet's 56x56x128 -> 128 at batch 8 0.80 of the time, alternating builds). Depth
+    // steps a line or more apart are asked for kPackAhead steps early: pointwise filter gradients pack x^T and
+    // dy^T this way, a line per pixel from memory. In a slow phase of the VM's memory the hardware did not keep
+    // up with the stride (alternating in one process, cache flushed before each call: 8x56x56x128 -> 128 7.2 ->
+    // 3.6 ms, 32x32x32x64 -> 64 3.5 -> 1.9, Inception10's 8x8x128 -> 32 at batch 128 0.72 -> 0.50; 16 steps ahead
+    // did less); with the memory fast, level (3.82 / 3.83 ms).
     const long panels = ceilDiv(rows, width);
     const float* base = p + r0 + d0 * ds;
     const bool fetch = ds >= kLineFloats;
@@ -67,21 +72,7 @@ void StridedPanels::pack(float* dst, long r0, long rows, long d0, long depth, in
   for (long q = 0; q < rows; q += width, dst += depth * width) {
     const long real = minl(width, rows - q);
     const float* base = p + (r0 + q) * rs + d0 * ds;
-    if (rs == 1) {
-      // The panel's rows are adjacent in memory: one contiguous copy per depth step (B not transposed,
-      // A transposed). Depth steps a line or more apart are asked for kPackAhead steps early: pointwise filter
-      // gradients pack x^T and dy^T this way, a line per pixel from memory. In a slow phase of the VM's memory
-      // the hardware did not keep up with the stride (alternating in one process, cache flushed before each
-      // call: 8x56x56x128 -> 128 7.2 -> 3.6 ms, 32x32x32x64 -> 64 3.5 -> 1.9, Inception10's 8x8x128 -> 32 at
-      // batch 128 0.72 -> 0.50; 16 steps ahead did less); with the memory fast, level (3.82 / 3.83 ms).
-      const bool fetch = ds >= kLineFloats;
-      for (long d = 0; d < depth; ++d) {
-        float* out = dst + d * width;
-        if (fetch) __builtin_prefetch(base + (d + kPackAhead) * ds);
-        copyRun(out, base + d * ds, real);
-        for (long i = real; i < width; ++i) out[i] = 0.0f;
-      }
-    } else if (ds == 1 && width <= kMaxPanel) {
+    if (ds == 1 && width <= kMaxPanel) {
       // Rows contiguous in depth (A not transposed, B transposed): a transpose of `width` rows, the rows past
       // the matrix's last read from zeros. (Element by element, the B^T panels of a dense layer's input
       // gradient, 16 x 120 x 400, cost more than its product.)
@@ -154,7 +145,6 @@ void transpose(const float* __restrict src, long rows, long cols, float* __restr
         transposeTile(src, rows, cols, dst, i0, minl(rows, i0 + T), j0, minl(cols, j0 + T));
   });
 }
-
 
 long gemmPackedSize(long n, long k) {
   const long nr = gemmKernel().nr;
