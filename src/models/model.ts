@@ -150,7 +150,7 @@ export class Model extends Layer {
     const known = this.plans.get(key);
     if (known === null) return layerByLayer();
     if (known && known.fresh) return new Tensor(known.run(x.data as Float32Array), known.outputShape);
-    const { result, plan } = InferencePlan.build(x, layerByLayer, this.weights);
+    const { result, plan } = InferencePlan.build(x, (input) => this.apply(input, { training: false }), this.weights);
     if (plan) this.planBuilds++;
     this.plans.delete(key);
     // A handful of shapes at most (the batch size and a last partial batch); the oldest goes first.

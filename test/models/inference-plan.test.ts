@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { activePlanRunner } from '../../src/backend/index.js';
 import { conv2dInfo, geometryFields } from '../../src/backend/geometry.js';
-import { OP } from '../../src/backend/plan/compile.js';
+import { type CompiledPlan, OP, compileTrace } from '../../src/backend/plan/compile.js';
+import { traceForward } from '../../src/backend/plan/trace.js';
+import { scaleCompiled } from '../../src/backend/plan/batch.js';
+import { conv2d } from '../../src/ops/conv.js';
+import { zeroPad2d } from '../../src/ops/layout.js';
+import { reshapeView } from '../../src/ops/linalg.js';
 import { nativeInfo, setNativeIsa, setNativeThreads } from '../../src/backend/native/index.js';
 import '../../src/index.js';
 import { Conv2D, Dense, Flatten, MaxPooling2D } from '../../src/layers/index.js';
@@ -87,8 +92,11 @@ for (const [name, options] of ZOO) {
       assert.equal(plan.opCounts.activation, undefined, `${name}: every activation fused: ${JSON.stringify(plan.opCounts)}`);
       assert.equal(plan.opCounts.concat, undefined, `${name}: concatenations in place`);
       if (name === 'resnet18') assert.equal(plan.opCounts.add, undefined, `${name}: every residual sum in a convolution's epilogue`);
-      // Its depthwise-pointwise pairs with more than 64 output pixels (at 64x64: 32x32 and 16x16, and 8x8 at batch 3) run as one op.
-      if (name === 'mobilenet') assert.equal(plan.opCounts.depthwisePointwise, n === 1 ? 3 : 5, `${name}: ${plan.opNames.join(', ')}`);
+      // At batch 3 the plan is scaled from the traces of one sample and two (src/backend/plan/batch.ts).
+      assert.equal(plan.tracedBatch, n === 1 ? 1 : 2, `${name}: traced at ${plan.tracedBatch}`);
+      // Of its depthwise-pointwise pairs (at 64x64 every map is under 8 MiB) only the one whose pointwise
+      // convolution makes 64 outputs runs as one op (compile.ts, fuseDepthwisePointwise).
+      if (name === 'mobilenet') assert.equal(plan.opCounts.depthwisePointwise, 1, `${name}: ${plan.opNames.join(', ')}`);
     }
   });
 }
@@ -285,6 +293,80 @@ class JsSquare extends Layer {
   }
 }
 
+test('inference plan: scaled from one and two samples, every zoo model\'s code is the code of its whole batch', () => {
+  for (const [name, options] of ZOO) {
+    resetLayerNames();
+    setSeed(3);
+    const m = createModel(name, options);
+    const compileAt = (n: number, batchScale: number, after?: CompiledPlan): CompiledPlan => {
+      const x = input([n, ...((options.inputShape as number[] | undefined) ?? zoo[name].inputShape)], 60 + n);
+      return compileTrace(traceForward(x.data as Float32Array, () => m.apply(x, { training: false }).data).trace, batchScale, after);
+    };
+    for (const batch of [3, 40]) {
+      const whole = compileAt(batch, 1);
+      const one = compileAt(1, batch);
+      const scaled = scaleCompiled(one, compileAt(2, batch / 2, one), batch);
+      assert.ok(scaled, `${name} at ${batch}: scaled`);
+      assert.deepEqual([...scaled.code], [...whole.code], `${name} at ${batch}: the same code`);
+      assert.deepEqual(scaled.bufferSizes, whole.bufferSizes);
+      assert.deepEqual([scaled.inputSize, scaled.outputSize, scaled.opNames], [whole.inputSize, whole.outputSize, whole.opNames]);
+    }
+  }
+});
+
+/**
+ * Stacks the batch into one tall image, pads it top and bottom and convolves it back to the batch's height
+ * (valid, 3 x 1): the samples' rows meet, and the sizes of the ops it runs are n h + 2, not in proportion to
+ * the batch.
+ */
+class TallImage extends Layer {
+  private readonly kernel = new Tensor(Float32Array.from({ length: 3 * 2 * 2 }, (_, i) => ((i % 5) - 2) / 4), [3, 1, 2, 2]);
+  call(inputs: Tensor | Tensor[]): Tensor {
+    const x = inputs as Tensor;
+    if (x.isPlaceholder) return Tensor.placeholder(x.shape, x.dtype);
+    const [n, h, w, c] = x.shape;
+    const tall = zeroPad2d(reshapeView(x, [1, n * h, w, c]), [[1, 1], [0, 0]]);
+    return reshapeView(conv2d(tall, this.kernel), [n, h, w, c]);
+  }
+}
+
+test('inference plan: a model whose ops do not grow in proportion to the batch is traced whole, with the right numbers', { skip: !native && 'native backend not built' }, () => {
+  resetLayerNames();
+  setSeed(18);
+  const m = new Sequential([Input({ shape: [6, 5, 2] }), new Conv2D({ filters: 2, kernelSize: 3, padding: 'same' }), new TallImage({}), new Flatten(), new Dense({ units: 3 })]);
+  randomizeWeights(m, 19);
+  for (const n of [3, 7]) {
+    const x = input([n, 6, 5, 2], 20 + n);
+    const ref = layerByLayer(m, x, n);
+    const y = m.predict(x, { batchSize: n });
+    const plan = m.inferencePlanFor(x.shape);
+    assert.ok(plan, 'planned');
+    assert.equal(plan.tracedBatch, n, 'traced at the whole batch');
+    assert.ok(maxRel(y, ref, 1e-3 * largest(ref)) <= 1e-5);
+    assert.ok(maxRel(m.predict(x, { batchSize: n }), ref, 1e-3 * largest(ref)) <= 1e-5);
+  }
+});
+
+test('inference plan: scaling the code of one and two samples to a batch (batch.ts)', () => {
+  const plan = (code: number[], bufferSizes: number[], inputSize: number, outputSize: number, consts = [new Float32Array(4)]): CompiledPlan => ({
+    code: Int32Array.from(code), consts, owned: new Uint8Array(consts.length), bufferSizes, inputSize, outputSize, opCounts: {}, opNames: [], made: [],
+  });
+  const one = plan([0, 1, 7, 12, 3], [24, 12], 12, 5);
+  const two = plan([0, 1, 7, 24, 3], [48, 24], 24, 10);
+  const scaled = scaleCompiled(one, two, 9);
+  assert.ok(scaled);
+  assert.deepEqual([...scaled.code], [0, 1, 7, 108, 3], 'numbers that doubled are 9 times the one-sample ones; the rest stay');
+  assert.deepEqual(scaled.bufferSizes, [216, 108]);
+  assert.deepEqual([scaled.inputSize, scaled.outputSize], [108, 45]);
+  assert.equal(scaled.consts, one.consts);
+  assert.equal(scaleCompiled(one, plan([0, 1, 7, 26, 3], [48, 24], 24, 10), 9), null, 'n h + 2: not in proportion');
+  assert.equal(scaleCompiled(one, plan([0, 1, 7, 24], [48, 24], 24, 10), 9), null, 'another op list');
+  assert.equal(scaleCompiled(one, plan([0, 1, 7, 24, 3], [48, 26], 24, 10), 9), null, 'a buffer not in proportion');
+  assert.equal(scaleCompiled(one, plan([0, 1, 7, 24, 3], [48, 24], 24, 5), 9), null, 'an output that does not grow with the batch');
+  assert.equal(scaleCompiled(one, plan([0, 1, 7, 24, 3], [48, 24], 24, 10, [new Float32Array(8)]), 9), null, 'constants of other sizes');
+  assert.equal(scaleCompiled(one, two, 2 ** 28), null, 'a size past int32');
+});
+
 test('inference plan: a model that computes in JavaScript runs layer by layer, with the right numbers', { skip: !native && 'native backend not built' }, () => {
   resetLayerNames();
   setSeed(15);
@@ -375,4 +457,23 @@ test('inference plan: the native decoder refuses a convolution with more inputs 
   assert.ok(make(conv([[-1, 0], [0, 0]])), 'an input and a summand');
   assert.throws(() => make(conv([[-1, 0], [0, 0], [0, 0]])), /an op with its inputs/);
   assert.throws(() => make(conv([])), /an op with its inputs/);
+});
+
+test('inference plan: a kernel made for the plan alone and packed into a copy is freed when the plan is made; the model\'s own is kept', { skip: !native && 'native backend not built' }, () => {
+  const runner = activePlanRunner()!;
+  // 40 outputs: the packed panels are larger than the kernel, so it is packed into the plan's own array.
+  const g = conv2dInfo({ inputShape: [2, 7, 7, 24], kernelSize: [3, 3], strides: [1, 1], padding: 'same', filters: 40 });
+  const ints = geometryFields(g);
+  const code = Int32Array.from([OP.conv, 0, -2, 0, 40, 1, -1, 0, ints.length, ...ints, 2, 0, -1]);
+  const x = input([2, 7, 7, 24], 51);
+  const outputs: Float32Array[] = [];
+  for (const owned of [0, 1]) {
+    const w = input([3, 3, 24, 40], 52).data as Float32Array;
+    const plan = runner.planCreate(code, [w], [0], x.size, 2 * 49 * 40, Uint8Array.of(owned));
+    assert.equal(w.length, owned ? 0 : 3 * 3 * 24 * 40, owned ? 'the plan\'s own copy is detached (its memory freed)' : 'the model\'s kernel is untouched');
+    const y = new Float32Array(2 * 49 * 40);
+    runner.planRun(plan, x.data as Float32Array, y);
+    outputs.push(y);
+  }
+  assert.deepEqual(outputs[1], outputs[0], 'the plan runs on its packed copy either way');
 });

@@ -58,6 +58,8 @@ export interface CompiledPlan {
   opCounts: Record<string, number>;
   /** Each op's kind and shape, in order (the profile's labels). */
   opNames: string[];
+  /** The weight arrays this compile made, in order (Made). */
+  made: Float32Array[];
 }
 
 
@@ -71,8 +73,32 @@ function constant(r: Ref | undefined, what: string): Float32Array {
   return r.data;
 }
 
+/**
+ * The weight arrays a compile makes (dense kernels transposed, batch norm folded in), in the order it makes
+ * them. A compile that only needs the code (batch.ts: the same model traced at another batch) takes an earlier
+ * compile's arrays instead, as they are, and changes none: two copies of a model's weights would otherwise be
+ * garbage at once (VGG16's first predict at batch 32 had 116 MB of them).
+ */
+class Made {
+  readonly arrays: Float32Array[] = [];
+  private next = 0;
+  constructor(private readonly earlier?: readonly Float32Array[]) {}
+
+  /** Whether the arrays are an earlier compile's (made and finished: not to be changed). */
+  get reused(): boolean {
+    return this.earlier !== undefined;
+  }
+
+  /** make(), or the earlier compile's array in its place (an empty one past its list: only identity counts). */
+  take(make: () => Float32Array): Float32Array {
+    const a = this.earlier ? (this.earlier[this.next++] ?? new Float32Array(0)) : make();
+    this.arrays.push(a);
+    return a;
+  }
+}
+
 /** Builds the op list from a trace: one op per step, before fusion. */
-function lower(s: TraceStep, sizes: number[]): PlanOp {
+function lower(s: TraceStep, sizes: number[], made: Made): PlanOp {
   const a = s.arrays;
   const len = sizes[s.out];
   const op = (code: number, ins: number[], ints: number[], consts: (Float32Array | null)[] = [], act = 0): PlanOp => ({ op: code, act, out: s.out, ins, ints, consts });
@@ -88,9 +114,12 @@ function lower(s: TraceStep, sizes: number[]): PlanOp {
       if (transA) throw new Untraceable('a transposed matmul input');
       let w = constant(a[1], 'a dense kernel');
       if (transB) {
-        const t = new Float32Array(k * n);
-        for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) t[j * n + i] = w[i * k + j];
-        w = t;
+        const src = w;
+        w = made.take(() => {
+          const t = new Float32Array(k * n);
+          for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) t[j * n + i] = src[i * k + j];
+          return t;
+        });
       }
       const o = op(OP.dense, [value(a[0], 'a dense input')], [m, k, n], [w, null]);
       o.ownsWeights = transB;
@@ -153,7 +182,7 @@ function scaleColumns(w: Float32Array, s: Float32Array): void {
 }
 
 /** Absorbs bias, batch norm and an activation into producers; returns the surviving ops in order. */
-function fuse(ops: PlanOp[], readers: Map<number, number>): PlanOp[] {
+function fuse(ops: PlanOp[], readers: Map<number, number>, made: Made): PlanOp[] {
   const producer = new Map<number, number>();
   ops.forEach((o, i) => producer.set(o.out, i));
   const readerOf = new Map<number, number>();
@@ -175,8 +204,9 @@ function fuse(ops: PlanOp[], readers: Map<number, number>): PlanOp[] {
         o.consts[1] = o.consts[1] ? o.consts[1].map((v, k) => v + b[k]) : Float32Array.from(b);
       } else if (gemmLike(o) && next.op === OP.affine) {
         const [scale, shift] = next.consts as Float32Array[];
-        if (!o.ownsWeights) (o.consts[0] = Float32Array.from(o.consts[0] as Float32Array)), (o.ownsWeights = true);
-        scaleColumns(o.consts[0] as Float32Array, scale);
+        const w = o.consts[0] as Float32Array;
+        if (!o.ownsWeights) (o.consts[0] = made.take(() => Float32Array.from(w))), (o.ownsWeights = true);
+        if (!made.reused) scaleColumns(o.consts[0] as Float32Array, scale);
         const b = o.consts[1];
         o.consts[1] = shift.map((t, k) => (b ? b[k] : 0) * scale[k] + t);
         o.act = next.act;
@@ -241,21 +271,35 @@ const G = { n: 0, c: 3, kh: 4, kw: 5, sh: 6, sw: 7, padTop: 10, padBottom: 11, p
  * convolution runs the same main GEMM, tile by tile, the same sums in the same order; and with fewer than 4096
  * channels, below which the GEMM never splits the depth of a tile (gemm.cc), so the bits do not depend on the
  * tiles, hence on the thread count.
+ *
+ * And only where the map would leave the caches (PAIR_MAP_BYTES), or where the pointwise convolution makes few
+ * outputs per value it reads (PAIR_FEW_OUTPUTS, a memory-bound product): below that the two layers apart ran
+ * faster (each GEMM whole, over every row and split across threads by columns, where the pair's threads each run
+ * their own rows against the whole pointwise kernel). On Zen 5, MobileNet's plans in one process, the two
+ * layers' time over the pair's: at batch 1 (maps of 0.4-1.6 MB) 0.76-1.00 (stride-2 pairs 0.76-0.94), so the
+ * plan took 0.95-0.98 of the fused one's time; maps of 3.2 MB 0.91-1.00 at batches 4-32, 6.4 MB 0.96-1.06,
+ * 12.8 MB 0.93-1.14, 25.7 MB and 51 MB 1.10-1.35; the 112x112x32 -> 64 pair 1.02 at batch 1 and 1.20 at 4.
  */
-function fuseDepthwisePointwise(ops: PlanOp[], readers: Map<number, number>, output: number): PlanOp[] {
+const PAIR_MAP_BYTES = 8 << 20;
+const PAIR_FEW_OUTPUTS = 64;
+
+function fuseDepthwisePointwise(ops: PlanOp[], readers: Map<number, number>, output: number, batchScale: number): PlanOp[] {
   const readerOf = new Map<number, number>();
   ops.forEach((o, i) => o.ins.forEach((v) => readerOf.set(v, i)));
   const gone = new Set<number>();
   ops.forEach((d, i) => {
     const dw = d.ints;
     if (d.op !== OP.depthwise || dw[G.multiplier] !== 1 || d.act > 2 || d.into || d.out === output || readers.get(d.out) !== 1) return;
-    if (dw[G.n] * dw[G.oh] * dw[G.ow] <= 64 || dw[G.c] >= 4096) return;
+    const n = dw[G.n] * batchScale;
+    if (n * dw[G.oh] * dw[G.ow] <= 64 || dw[G.c] >= 4096) return;
+    const mapBytes = 4 * n * dw[G.oh] * dw[G.ow] * dw[G.c];
     const j = readerOf.get(d.out);
     if (j === undefined || j <= i) return;
     const p = ops[j];
     const pw = p.ints;
     const pointwise = pw[G.kh] === 1 && pw[G.kw] === 1 && pw[G.sh] === 1 && pw[G.sw] === 1 && pw[G.padTop] + pw[G.padBottom] + pw[G.padLeft] + pw[G.padRight] === 0;
     if (p.op !== OP.conv || !pointwise || p.ins[0] !== d.out) return;
+    if (mapBytes < PAIR_MAP_BYTES && pw[G.outC] > PAIR_FEW_OUTPUTS) return;
     ops[j] = {
       ...p,
       op: OP.depthwisePointwise,
@@ -270,12 +314,19 @@ function fuseDepthwisePointwise(ops: PlanOp[], readers: Map<number, number>, out
   return ops.filter((_, i) => !gone.has(i));
 }
 
-export function compileTrace(trace: Trace): CompiledPlan {
+/**
+ * batchScale: the plan is for batchScale times the traced batch (batch.ts scales the code of a small trace):
+ * the choices that depend on the batch are made for that one, and the op names show it. codeOnlyAfter: an
+ * earlier compile of the same model, whose weight arrays this one takes (Made): its code is right, its
+ * constants are the earlier one's.
+ */
+export function compileTrace(trace: Trace, batchScale = 1, codeOnlyAfter?: CompiledPlan): CompiledPlan {
   const { sizes, output } = trace;
   if (output === 0) throw new Untraceable('the model returns its input');
   const readers = new Map<number, number>([[output, 1]]);
   for (const s of trace.steps) for (const r of s.arrays) if (r.kind === 'value') readers.set(r.id, (readers.get(r.id) ?? 0) + 1);
-  let ops = fuse(trace.steps.map((s) => lower(s, sizes)), readers);
+  const made = new Made(codeOnlyAfter?.made);
+  let ops = fuse(trace.steps.map((s) => lower(s, sizes, made)), readers, made);
 
   // Concatenation in place: a part made by a convolution and read by nothing else is written straight into
   // its channel slice. The concatenation then copies only the other parts, or disappears.
@@ -297,7 +348,7 @@ export function compileTrace(trace: Trace): CompiledPlan {
   });
 
   ops = fuseResidual(ops, readers);
-  ops = fuseDepthwisePointwise(ops, readers, output);
+  ops = fuseDepthwisePointwise(ops, readers, output, batchScale);
 
   // Liveness: a value lives from the first op that writes it (a concatenation: its first part) to its last
   // reader. Buffers are reused smallest-fit; the model's output goes straight to the caller's array.
@@ -367,9 +418,11 @@ export function compileTrace(trace: Trace): CompiledPlan {
   const names = Object.fromEntries(Object.entries(OP).map(([k, v]) => [v, k]));
   for (const o of ops) {
     opCounts[names[o.op]] = (opCounts[names[o.op]] ?? 0) + 1;
-    const geo = o.op <= OP.depthwise || o.op === OP.maxPool || o.op === OP.avgPool ? ` ${o.ints[0]}x${o.ints[1]}x${o.ints[2]}x${o.ints[3]}>${o.ints[16]} k${o.ints[4]}s${o.ints[6]}`
-      : o.op === OP.depthwisePointwise ? ` ${o.ints[0]}x${o.ints[1]}x${o.ints[2]}x${o.ints[3]} k${o.ints[4]}s${o.ints[6]}${o.ints[19] ? ` +${Object.keys(ACT)[o.ints[19]]}` : ''}>${o.ints[18]}`
-      : ` ${o.ints.slice(0, 3).join('x')}`;
+    // The first number of every op's shape but a binary one (whose first is its kind) counts the batch.
+    const lead = o.op === OP.binary ? o.ints[0] : o.ints[0] * batchScale;
+    const geo = o.op <= OP.depthwise || o.op === OP.maxPool || o.op === OP.avgPool ? ` ${lead}x${o.ints[1]}x${o.ints[2]}x${o.ints[3]}>${o.ints[16]} k${o.ints[4]}s${o.ints[6]}`
+      : o.op === OP.depthwisePointwise ? ` ${lead}x${o.ints[1]}x${o.ints[2]}x${o.ints[3]} k${o.ints[4]}s${o.ints[6]}${o.ints[19] ? ` +${Object.keys(ACT)[o.ints[19]]}` : ''}>${o.ints[18]}`
+      : ` ${[lead, ...o.ints.slice(1, 3)].join('x')}`;
     opNames.push(`${names[o.op]}${geo}${o.residual ? ' +sum' : ''}${o.act ? ` +${Object.keys(ACT)[o.act]}` : ''}${o.into ? ' (in place)' : ''}`);
     const outSlot = slot.get(home(o));
     if (outSlot === undefined) throw new Error('inference plan: a value without a buffer');
@@ -392,5 +445,5 @@ export function compileTrace(trace: Trace): CompiledPlan {
     }
   }
   const owned = Uint8Array.from(consts, (c) => (ownedConsts.has(c) ? 1 : 0));
-  return { code: Int32Array.from(code), consts, owned, bufferSizes, inputSize: sizes[0], outputSize: sizes[output], opCounts, opNames };
+  return { code: Int32Array.from(code), consts, owned, bufferSizes, inputSize: sizes[0], outputSize: sizes[output], opCounts, opNames, made: made.arrays };
 }

@@ -2,7 +2,8 @@ import { Tensor } from '../../tensor/tensor.js';
 import type { Variable } from '../../tensor/variable.js';
 import { type PlanRunner, activePlanRunner } from '../index.js';
 import { outputF32 } from '../arena.js';
-import { compileTrace } from './compile.js';
+import { type CompiledPlan, compileTrace } from './compile.js';
+import { scaleCompiled } from './batch.js';
 import { Untraceable, traceForward } from './trace.js';
 
 export { Untraceable } from './trace.js';
@@ -26,6 +27,8 @@ export class InferencePlan {
     readonly bufferFloats: number,
     /** Each op's kind and shape, in order. */
     readonly opNames: string[],
+    /** The batch of the trace it was compiled from: its own, or 2 for a plan scaled from 1 and 2 samples (batch.ts). */
+    readonly tracedBatch: number,
   ) {}
 
   /** Whether no weight changed since the plan was built. */
@@ -50,21 +53,26 @@ export class InferencePlan {
   }
 
   /**
-   * Traces forward() on x, compiles the trace, runs the plan on x and checks it against the traced result;
-   * returns the plan's output (or, without a plan, the traced one). plan is null when the model cannot be planned (a backend
-   * method the plan does not run, values computed in JavaScript, no native backend) or the check fails;
-   * `reason` says why.
+   * Traces forward on x, compiles the trace, runs the plan on x and checks it against the traced result;
+   * returns the plan's output (or, without a plan, the traced one). Batches of 3 and more are traced at 1 and
+   * 2 samples (the first and the last) and the plan scaled to the batch (batch.ts), its first and last samples
+   * checked against the two-sample trace; where that does not hold, the whole batch is traced. plan is null
+   * when the model cannot be planned (a backend method the plan does not run, values computed in JavaScript,
+   * no native backend) or the check fails; `reason` says why.
    */
-  static build(x: Tensor, forward: () => Tensor, weights: readonly Variable[]): { result: Tensor; plan: InferencePlan | null; reason?: string } {
+  static build(x: Tensor, forward: (input: Tensor) => Tensor, weights: readonly Variable[]): { result: Tensor; plan: InferencePlan | null; reason?: string } {
     const runner = activePlanRunner();
-    if (!runner || !(x.data instanceof Float32Array)) return { result: forward(), plan: null, reason: 'the active backend runs no plans' };
+    if (!runner || !(x.data instanceof Float32Array)) return { result: forward(x), plan: null, reason: 'the active backend runs no plans' };
     const versions = weights.map((v) => ({ v, version: v.version }));
+    if (x.shape[0] > 2) {
+      const scaled = InferencePlan.buildScaled(runner, x, forward, versions);
+      if (scaled) return { result: new Tensor(scaled.output, scaled.plan.outputShape), plan: scaled.plan };
+    }
     let result: Tensor | null = null;
     try {
-      const { trace } = traceForward(x.data, () => (result = forward()).data);
+      const { trace } = traceForward(x.data, () => (result = forward(x)).data);
       const c = compileTrace(trace);
-      const handle = runner.planCreate(c.code, c.consts, c.bufferSizes, c.inputSize, c.outputSize, c.owned);
-      const plan = new InferencePlan(runner, handle, c.inputSize, [...(result as unknown as Tensor).shape], versions, c.opCounts, c.bufferSizes.reduce((a, b) => a + b, 0), c.opNames);
+      const plan = InferencePlan.create(runner, c, [...(result as unknown as Tensor).shape], versions, x.shape[0]);
       const traced = result as unknown as Tensor;
       const planned = plan.run(x.data);
       const check = checkSame(planned, traced.data as Float32Array);
@@ -72,7 +80,41 @@ export class InferencePlan {
       return check ? { result: traced, plan: null, reason: check } : { result: new Tensor(planned, plan.outputShape), plan };
     } catch (e) {
       if (!(e instanceof Untraceable)) throw e;
-      return { result: result ?? forward(), plan: null, reason: e.message };
+      return { result: result ?? forward(x), plan: null, reason: e.message };
+    }
+  }
+
+  private static create(runner: PlanRunner, c: CompiledPlan, outputShape: number[], versions: { v: Variable; version: number }[], tracedBatch: number): InferencePlan {
+    const handle = runner.planCreate(c.code, c.consts, c.bufferSizes, c.inputSize, c.outputSize, c.owned);
+    return new InferencePlan(runner, handle, c.inputSize, outputShape, versions, c.opCounts, c.bufferSizes.reduce((a, b) => a + b, 0), c.opNames, tracedBatch);
+  }
+
+  /** The plan for x's batch from traces of its first sample and of its first and last (batch.ts), or null. */
+  private static buildScaled(runner: PlanRunner, x: Tensor, forward: (input: Tensor) => Tensor, versions: { v: Variable; version: number }[]): { plan: InferencePlan; output: Float32Array } | null {
+    const data = x.data as Float32Array;
+    const batch = x.shape[0], row = data.length / batch, rest = x.shape.slice(1);
+    const ends = new Float32Array(2 * row);
+    ends.set(data.subarray(0, row));
+    ends.set(data.subarray((batch - 1) * row), row);
+    let one: Tensor | null = null, two: Tensor | null = null;
+    try {
+      const first = ends.subarray(0, row);
+      const a = traceForward(first, () => (one = forward(new Tensor(first, [1, ...rest]))).data);
+      const b = traceForward(ends, () => (two = forward(new Tensor(ends, [2, ...rest]))).data);
+      const single = compileTrace(a.trace, batch);
+      const c = scaleCompiled(single, compileTrace(b.trace, batch / 2, single), batch);
+      const pair = two as unknown as Tensor;
+      if (!c || c.inputSize !== data.length || pair.shape[0] !== 2) return null;
+      const plan = InferencePlan.create(runner, c, [batch, ...(one as unknown as Tensor).shape.slice(1)], versions, 2);
+      const output = plan.run(data);
+      const outRow = output.length / batch;
+      const planned = new Float32Array(2 * outRow);
+      planned.set(output.subarray(0, outRow));
+      planned.set(output.subarray((batch - 1) * outRow), outRow);
+      return checkSame(planned, pair.data as Float32Array) ? null : { plan, output };
+    } catch (e) {
+      if (!(e instanceof Untraceable)) throw e;
+      return null;
     }
   }
 }
