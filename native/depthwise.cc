@@ -90,15 +90,19 @@ bool depthwiseConv2dEx(const float* x, const float* w, float* y, const Geom& g, 
 // A tile's depthwise output, at most this many floats (256 KiB): written and read back in L2. Against the two
 // layers apart, in one process alternating (MobileNet, 2 threads), 64 KiB tiles had lost 10% at batch 1 on the
 // 14x14x512 pairs (each thread then streamed the 1 MiB pointwise kernel once per two-row tile instead of once)
-// and done no better at batch 32; at 256 KiB every pair was level or ahead at both batch sizes.
-constexpr long kPairTileFloats = 1L << 16;
+// and done no better at batch 32; at 256 KiB every pair was level or ahead at both batch sizes. And at least
+// kPairTilePixels pixels: each tile's GEMM streams the whole pointwise kernel (C x outC) from the last-level
+// cache, which for 512 channels (1 MiB) at 126 pixels a tile cost MobileNet's 14x14x512 pairs at batch 32
+// 2-4% against tiles twice that (one process alternating builds, Zen 5); larger tiles for fewer channels lost
+// 1-6%.
+constexpr long kPairTileFloats = 1L << 16, kPairTilePixels = 256;
 
 bool depthwisePointwise(const float* x, const float* dwW, const Epilogue& dwEp, const Geom& g, const float* pwPacked,
                         long outC, float* y, long ldy, const Epilogue& pwEp) {
   const DwKernels& k = dwKernels();
   const ForwardRowFn row = dw_portable::dwFits3x3(g) ? k.forwardRow3x3 : k.forwardRow;
   const long C = g.c, rows = g.n * g.oh, rowSize = g.ow * C;
-  const long tileRows = maxl(1, minl(rows, kPairTileFloats / rowSize));
+  const long tileRows = maxl(1, minl(rows, maxl(kPairTileFloats, kPairTilePixels * C) / rowSize));
   const PrepackedPanels pw(pwPacked, C, gemmKernel().nr);
   const bool stream = streamOutput(rows * g.ow * ldy);  // the whole output, not a tile of it (gemm.h)
   std::atomic<bool> ok{true};
