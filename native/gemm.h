@@ -170,6 +170,9 @@ bool gemm(const Panelizer& a, const Panelizer& b, long m, long n, long k, float*
 
 // dst [cols, rows] = src [rows, cols]^T, multi-threaded, blocked (gemm_panels.cc).
 void transpose(const float* src, long rows, long cols, float* dst);
+// The same for rows [i0, i1) x columns [j0, j1) of a src with rows lds apart, into a dst with rows ldd apart, on
+// this thread.
+void transposeBlock(const float* src, long lds, float* dst, long ldd, long i0, long i1, long j0, long j1);
 
 // out [m, n] = op(a) op(b) for row-major a, b as in Backend.matmul.
 bool matmul(const float* a, const float* b, float* out, long m, long k, long n, bool transA, bool transB);

@@ -101,35 +101,31 @@ void PrepackedPanels::pack(float* dst, long r0, long rows, long d0, long depth_,
       }
 }
 
-namespace {
-
-// One tile of dst = src^T: rows [i0, i1) x columns [j0, j1) of src. 4 x 4 blocks go through SSE transposes
-// (baseline x86-64): element by element, the dw^T -> dw transpose of a 512-channel 3x3 layer was 18% of its
-// filter gradient.
-inline void transposeTile(const float* __restrict src, long rows, long cols, float* __restrict dst, long i0, long i1,
-                          long j0, long j1) {
+// dst = src^T for rows [i0, i1) x columns [j0, j1) of src (element (i, j) at src[i lds + j], written to
+// dst[j ldd + i]). 4 x 4 blocks go through SSE transposes (baseline x86-64): element by element, the dw^T -> dw
+// transpose of a 512-channel 3x3 layer was 18% of its filter gradient.
+void transposeBlock(const float* __restrict src, long lds, float* __restrict dst, long ldd, long i0, long i1, long j0,
+                    long j1) {
   long i = i0;
 #if defined(__SSE2__)
   for (; i + 4 <= i1; i += 4) {
     long j = j0;
     for (; j + 4 <= j1; j += 4) {
-      __m128 r0 = _mm_loadu_ps(src + i * cols + j), r1 = _mm_loadu_ps(src + (i + 1) * cols + j);
-      __m128 r2 = _mm_loadu_ps(src + (i + 2) * cols + j), r3 = _mm_loadu_ps(src + (i + 3) * cols + j);
+      __m128 r0 = _mm_loadu_ps(src + i * lds + j), r1 = _mm_loadu_ps(src + (i + 1) * lds + j);
+      __m128 r2 = _mm_loadu_ps(src + (i + 2) * lds + j), r3 = _mm_loadu_ps(src + (i + 3) * lds + j);
       _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
-      _mm_storeu_ps(dst + j * rows + i, r0);
-      _mm_storeu_ps(dst + (j + 1) * rows + i, r1);
-      _mm_storeu_ps(dst + (j + 2) * rows + i, r2);
-      _mm_storeu_ps(dst + (j + 3) * rows + i, r3);
+      _mm_storeu_ps(dst + j * ldd + i, r0);
+      _mm_storeu_ps(dst + (j + 1) * ldd + i, r1);
+      _mm_storeu_ps(dst + (j + 2) * ldd + i, r2);
+      _mm_storeu_ps(dst + (j + 3) * ldd + i, r3);
     }
     for (; j < j1; ++j)
-      for (long k = i; k < i + 4; ++k) dst[j * rows + k] = src[k * cols + j];
+      for (long k = i; k < i + 4; ++k) dst[j * ldd + k] = src[k * lds + j];
   }
 #endif
   for (long j = j0; j < j1; ++j)
-    for (long k = i; k < i1; ++k) dst[j * rows + k] = src[k * cols + j];
+    for (long k = i; k < i1; ++k) dst[j * ldd + k] = src[k * lds + j];
 }
-
-}  // namespace
 
 // dst [cols, rows] = src [rows, cols]^T in 32 x 32 tiles, threads over column tiles (a pure copy, so the
 // split cannot change the result). The straightforward loop read one column per output row: a cache miss
@@ -142,7 +138,7 @@ void transpose(const float* __restrict src, long rows, long cols, float* __restr
     splitRange(tiles, nt, tid, &t0, &t1);
     for (long i0 = 0; i0 < rows; i0 += T)
       for (long j0 = t0 * T; j0 < minl(cols, t1 * T); j0 += T)
-        transposeTile(src, rows, cols, dst, i0, minl(rows, i0 + T), j0, minl(cols, j0 + T));
+        transposeBlock(src, cols, dst, rows, i0, minl(rows, i0 + T), j0, minl(cols, j0 + T));
   });
 }
 

@@ -57,17 +57,19 @@ TileKernels tileKernels() {
 constexpr long kChunkFloats = 1L << 20;
 
 // This thread's workspace, shared by the passes (a training step runs them one after another): V and M of a
-// chunk, `u`, the transformed kernel or a filter gradient's dU (16 c outC), and `aux`, the flipped kernel of an
-// input gradient (9 c outC). With a buffer per pass, ResNet18's training process had peaked 61 MB higher than
-// before Winograd (at batch 32, 703 -> 780 MB); shared, it holds at most the largest layer's kernel 25/9 times
-// and 4 MiB.
+// chunk and `u`, the transformed kernel or a filter gradient's dU (16 c outC). With a buffer per pass,
+// ResNet18's training process had peaked 61 MB higher than before Winograd (at batch 32, 703 -> 780 MB); shared,
+// it holds at most the largest layer's kernel 16/9 times and 4 MiB.
 struct Workspace {
-  Scratch v, m, u, aux;
+  Scratch v, m, u;
 };
 Workspace& workspace() {
   thread_local Workspace ws;
   return ws;
 }
+
+// Input channels an input gradient's flipped kernel is gathered for at a time (winogradConvFlipped).
+constexpr long kFlipChannels = 16;
 
 // Tiles of 2x2 outputs over g's output (the last row and column of tiles half past an odd edge).
 long tileCount(const Geom& g) { return g.n * ((g.oh + 1) / 2) * ((g.ow + 1) / 2); }
@@ -262,15 +264,41 @@ bool winogradConv(const float* x, const float* w, const float* packed, float* y,
 
 bool winogradConvFlipped(const float* dy, const float* w, float* dx, const Geom& g) {
   // The layer's kernel is [3, 3, g.outC, g.c]; this convolution's tap (ky, kx) is its tap (2 - ky, 2 - kx), input
-  // and output channels swapped: written out as [3, 3, g.c, g.outC] first, so that the transform reads rows.
-  const long c = g.c, n = g.outC;
-  Workspace& ws = workspace();
-  float* f = ws.aux.floats(static_cast<size_t>(9 * c * n));
-  float* u = ws.u.floats(static_cast<size_t>(winogradPackedSize(g)));
-  if (!f || !u) return false;
-  for (long tap = 0; tap < 9; ++tap) transpose(w + (8 - tap) * n * c, n, c, f + tap * c * n);  // [n][c] -> [c][n]
-  packTransformed(f, g, u);
-  return convTransformed(dy, u, dx, g, g.outC, nullptr);
+  // and output channels swapped. The transform reads rows of output channels, so each thread gathers its input
+  // channels' rows kFlipChannels at a time into a small buffer first (the whole kernel written out flipped had
+  // been a second workspace, 9 c outC floats: 9.4 MB beside U for a 512-channel layer, in every training
+  // process that ran one).
+  const long c = g.c, n = g.outC, nr = gemmKernel().nr, size = gemmPackedSize(n, c);
+  float* u = workspace().u.floats(static_cast<size_t>(winogradPackedSize(g)));
+  if (!u) return false;
+  const auto row = tileKernels().kernelRow;
+  const long blocks = ceilDiv(c, kFlipChannels);
+  std::atomic<bool> ok{true};
+  parallel(threadsFor(c * n * 16, 1 << 14), [&](int tid, int nth) {
+    long b0, b1;
+    splitRange(blocks, nth, tid, &b0, &b1);
+    if (b0 == b1) return;
+    thread_local Scratch rowsBuf;
+    float* rows = rowsBuf.floats(static_cast<size_t>(9 * kFlipChannels * n));  // [tap][channel][n]
+    if (!rows) {
+      ok = false;
+      return;
+    }
+    for (long b = b0; b < b1; ++b) {
+      const long c0 = b * kFlipChannels, bc = minl(kFlipChannels, c - c0);
+      // The layer's tap 8 - tap is [n][c]: its columns [c0, c0 + bc) become rows of n.
+      for (long tap = 0; tap < 9; ++tap)
+        transposeBlock(w + (8 - tap) * n * c + c0, c, rows + tap * kFlipChannels * n, n, 0, n, 0, bc);
+      for (long i = 0; i < bc; ++i) {
+        const float* taps[9];
+        float* out[16];
+        for (int q = 0; q < 9; ++q) taps[q] = rows + (q * kFlipChannels + i) * n;
+        for (int q = 0; q < 16; ++q) out[q] = u + q * size + (c0 + i) * nr;
+        row(taps, n, nr, c * nr, out);
+      }
+    }
+  });
+  return ok && convTransformed(dy, u, dx, g, g.outC, nullptr);
 }
 
 // dU[q] = sum over tiles of V[q]^T dM[q] ([c, outC] each, chunk by chunk in order), dM = A dY A^T; then
