@@ -274,8 +274,8 @@ const G = { n: 0, c: 3, kh: 4, kw: 5, sh: 6, sw: 7, padTop: 10, padBottom: 11, p
  *
  * And only where the map would leave the caches (PAIR_MAP_BYTES), or where the pointwise convolution makes few
  * outputs per value it reads (PAIR_FEW_OUTPUTS, a memory-bound product): below that the two layers apart ran
- * faster (each GEMM whole, over every row and split across threads by columns, where the pair's threads each run
- * their own rows against the whole pointwise kernel). On Zen 5, MobileNet's plans in one process, the two
+ * faster (each GEMM one product over every row, blocked as the GEMM likes, where the pair's threads each run
+ * tiles of their own rows against the whole pointwise kernel). On Zen 5, MobileNet's plans in one process, the two
  * layers' time over the pair's: at batch 1 (maps of 0.4-1.6 MB) 0.76-1.00 (stride-2 pairs 0.76-0.94), so the
  * plan took 0.95-0.98 of the fused one's time; maps of 3.2 MB 0.91-1.00 at batches 4-32, 6.4 MB 0.96-1.06,
  * 12.8 MB 0.93-1.14, 25.7 MB and 51 MB 1.10-1.35; the 112x112x32 -> 64 pair 1.02 at batch 1 and 1.20 at 4.
