@@ -55,6 +55,12 @@ const POOLS: WindowCase[] = [
   { input: [2, 7, 6, 20], kernel: [2, 3], strides: [1, 1], padding: 'valid' },
   { input: [1, 5, 5, 16], kernel: [3, 3], strides: [1, 1], padding: 'valid' },
   { input: [2, 6, 7, 33], kernel: [4, 4], strides: [1, 1], padding: 'same' },
+  // Windows past the map on several sides: a map narrower than the window, one column, padding of 2 on the left
+  // and none on the right, windows 2 high at stride (2, 1).
+  { input: [1, 2, 2, 48], kernel: [3, 3], strides: [1, 1], padding: 'same' },
+  { input: [2, 3, 1, 20], kernel: [3, 3], strides: [1, 1], padding: 'same' },
+  { input: [1, 6, 9, 35], kernel: [3, 3], strides: [1, 1], padding: [[0, 1], [2, 0]] },
+  { input: [2, 5, 8, 18], kernel: [2, 3], strides: [2, 1], padding: 'same' },
 ];
 
 test('native depthwise conv2d and its backward passes match the reference', async (t) => {
