@@ -42,7 +42,6 @@ export interface CompiledPlan {
   made: Float32Array[];
 }
 
-
 function value(r: Ref | undefined, what: string): number {
   if (!r || r.kind !== 'value') throw new Untraceable(`${what} is not computed from the input`);
   return r.id;
@@ -52,7 +51,6 @@ function constant(r: Ref | undefined, what: string): Float32Array {
   if (!r || r.kind !== 'const') throw new Untraceable(`${what} depends on the input`);
   return r.data;
 }
-
 
 /** Builds the op list from a trace: one op per step, before fusion. */
 function lower(s: TraceStep, sizes: number[], made: Made): PlanOp {
@@ -131,7 +129,6 @@ function lower(s: TraceStep, sizes: number[], made: Made): PlanOp {
       throw new Untraceable(`backend method '${s.op}'`);
   }
 }
-
 
 /**
  * batchScale: the plan is for batchScale times the traced batch (batch.ts scales the code of a small trace):
