@@ -86,6 +86,22 @@ test('native depthwise conv2d and its backward passes match the reference', asyn
   });
 });
 
+test('native 3x3 depthwise forward on an input past the last-level cache (rows prefetched ahead) matches the reference', async (t) => {
+  // 6.5M floats, above the 24 MiB from which the forward row fetches the next output row's input rows: stride 1
+  // and 2, odd sizes, a channel tail on every ISA (36 = 2 x 16 + 4).
+  const cases = ([[1, 1], [2, 2]] as [number, number][]).map((strides, i) => {
+    const g = conv2dInfo({ inputShape: [1, 451, 401, 36], kernelSize: [3, 3], strides, padding: 'same', depthMultiplier: 1 });
+    const x = randomF32(g.n * g.h * g.w * g.c, 90 + i);
+    const w = randomF32(9 * g.outC, 95 + i);
+    return { strides, g, x, w, want: ref.depthwiseConv2d(f64(x), f64(w), g) };
+  });
+  await forEachIsa(t, (nb, isa) => {
+    for (const { strides, g, x, w, want } of cases) {
+      assertClose(`${isa} depthwiseConv2d stride ${strides[0]}`, nb.depthwiseConv2d(x, w, g), want, [g.n, g.oh, g.ow, g.outC]);
+    }
+  });
+});
+
 test('native pooling matches the reference', async (t) => {
   const cases = POOLS.map((c, i) => {
     const g = pool2dInfo({ inputShape: c.input, kernelSize: c.kernel, strides: c.strides ?? [1, 1], padding: c.padding });
