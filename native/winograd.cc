@@ -115,15 +115,21 @@ void forChannels(long c, long work, F fn) {
 
 // The packed kernel: position q's B operand at dst + q * size, [ceil(outC / nr)][c][nr] as gemmPack lays it out;
 // w: [3, 3, c, outC].
-void packTransformed(const float* w, const Geom& g, float* dst) {
+// Input channel ci's row of each of the 16 packed B operands = the transform of its 9 tap rows of outC values
+// (taps[q]: the row of tap q).
+void transformChannel(const float* const* taps, long ci, const Geom& g, float* dst) {
   const long c = g.c, n = g.outC, nr = gemmKernel().nr, size = gemmPackedSize(n, c);
-  const auto row = tileKernels().kernelRow;
+  float* u[16];
+  for (int q = 0; q < 16; ++q) u[q] = dst + q * size + ci * nr;
+  tileKernels().kernelRow(taps, n, nr, c * nr, u);
+}
+
+void packTransformed(const float* w, const Geom& g, float* dst) {
+  const long c = g.c, n = g.outC;
   forChannels(c, c * n * 16, [&](long ci) {
     const float* taps[9];
-    float* u[16];
     for (int q = 0; q < 9; ++q) taps[q] = w + (q * c + ci) * n;
-    for (int q = 0; q < 16; ++q) u[q] = dst + q * size + ci * nr;
-    row(taps, n, nr, c * nr, u);
+    transformChannel(taps, ci, g, dst);
   });
 }
 
@@ -268,10 +274,9 @@ bool winogradConvFlipped(const float* dy, const float* w, float* dx, const Geom&
   // channels' rows kFlipChannels at a time into a small buffer first (the whole kernel written out flipped had
   // been a second workspace, 9 c outC floats: 9.4 MB beside U for a 512-channel layer, in every training
   // process that ran one).
-  const long c = g.c, n = g.outC, nr = gemmKernel().nr, size = gemmPackedSize(n, c);
+  const long c = g.c, n = g.outC;
   float* u = workspace().u.floats(static_cast<size_t>(winogradPackedSize(g)));
   if (!u) return false;
-  const auto row = tileKernels().kernelRow;
   const long blocks = ceilDiv(c, kFlipChannels);
   std::atomic<bool> ok{true};
   parallel(threadsFor(c * n * 16, 1 << 14), [&](int tid, int nth) {
@@ -291,10 +296,8 @@ bool winogradConvFlipped(const float* dy, const float* w, float* dx, const Geom&
         transposeBlock(w + (8 - tap) * n * c + c0, c, rows + tap * kFlipChannels * n, n, 0, n, 0, bc);
       for (long i = 0; i < bc; ++i) {
         const float* taps[9];
-        float* out[16];
         for (int q = 0; q < 9; ++q) taps[q] = rows + (q * kFlipChannels + i) * n;
-        for (int q = 0; q < 16; ++q) out[q] = u + q * size + (c0 + i) * nr;
-        row(taps, n, nr, c * nr, out);
+        transformChannel(taps, c0 + i, g, u);
       }
     }
   });

@@ -13,25 +13,20 @@ import type { CompiledPlan } from './compile.js';
 export function scaleCompiled(one: CompiledPlan, two: CompiledPlan, batch: number): CompiledPlan | null {
   if (one.code.length !== two.code.length || one.bufferSizes.length !== two.bufferSizes.length) return null;
   if (one.consts.length !== two.consts.length || one.consts.some((c, i) => c.length !== two.consts[i].length || one.owned[i] !== two.owned[i])) return null;
-  const scale = (a: number, b: number): number | null => {
-    if (a === b) return a;
-    if (b !== 2 * a) return null;
-    const v = a * batch;
-    return Number.isSafeInteger(v) ? v : null;
+  // Each number of `a` (one sample) against `b` (two), at most `max` once scaled; null if any is not in proportion.
+  const scaleAll = (a: ArrayLike<number>, b: ArrayLike<number>, max: number): number[] | null => {
+    const out: number[] = [];
+    for (let i = 0; i < a.length; i++) {
+      const v = a[i] === b[i] ? a[i] : b[i] === 2 * a[i] ? a[i] * batch : NaN;
+      if (!(Number.isSafeInteger(v) && v <= max)) return null;
+      out.push(v);
+    }
+    return out;
   };
-  const code = new Int32Array(one.code.length);
-  for (let i = 0; i < code.length; i++) {
-    const v = scale(one.code[i], two.code[i]);
-    if (v === null || v > 0x7fffffff) return null;
-    code[i] = v;
-  }
-  const bufferSizes: number[] = [];
-  for (let i = 0; i < one.bufferSizes.length; i++) {
-    const v = scale(one.bufferSizes[i], two.bufferSizes[i]);
-    if (v === null) return null;
-    bufferSizes.push(v);
-  }
+  const code = scaleAll(one.code, two.code, 0x7fffffff);
+  const bufferSizes = scaleAll(one.bufferSizes, two.bufferSizes, Number.MAX_SAFE_INTEGER);
+  if (!code || !bufferSizes) return null;
   // Input and output hold whole samples, so they scale whatever they read.
   if (two.inputSize !== 2 * one.inputSize || two.outputSize !== 2 * one.outputSize) return null;
-  return { ...one, code, bufferSizes, inputSize: one.inputSize * batch, outputSize: one.outputSize * batch };
+  return { ...one, code: Int32Array.from(code), bufferSizes, inputSize: one.inputSize * batch, outputSize: one.outputSize * batch };
 }

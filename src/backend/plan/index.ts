@@ -93,9 +93,7 @@ export class InferencePlan {
   private static buildScaled(runner: PlanRunner, x: Tensor, forward: (input: Tensor) => Tensor, versions: { v: Variable; version: number }[]): { plan: InferencePlan; output: Float32Array } | null {
     const data = x.data as Float32Array;
     const batch = x.shape[0], row = data.length / batch, rest = x.shape.slice(1);
-    const ends = new Float32Array(2 * row);
-    ends.set(data.subarray(0, row));
-    ends.set(data.subarray((batch - 1) * row), row);
+    const ends = firstAndLast(data, batch);
     let one: Tensor | null = null, two: Tensor | null = null;
     try {
       const first = ends.subarray(0, row);
@@ -107,16 +105,21 @@ export class InferencePlan {
       if (!c || c.inputSize !== data.length || pair.shape[0] !== 2) return null;
       const plan = InferencePlan.create(runner, c, [batch, ...(one as unknown as Tensor).shape.slice(1)], versions, 2);
       const output = plan.run(data);
-      const outRow = output.length / batch;
-      const planned = new Float32Array(2 * outRow);
-      planned.set(output.subarray(0, outRow));
-      planned.set(output.subarray((batch - 1) * outRow), outRow);
-      return checkSame(planned, pair.data as Float32Array) ? null : { plan, output };
+      return checkSame(firstAndLast(output, batch), pair.data as Float32Array) ? null : { plan, output };
     } catch (e) {
       if (!(e instanceof Untraceable)) throw e;
       return null;
     }
   }
+}
+
+/** The first and the last of a batch's samples, as a batch of 2. */
+function firstAndLast(data: Float32Array, batch: number): Float32Array {
+  const row = data.length / batch;
+  const ends = new Float32Array(2 * row);
+  ends.set(data.subarray(0, row));
+  ends.set(data.subarray((batch - 1) * row), row);
+  return ends;
 }
 
 /**
