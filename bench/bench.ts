@@ -332,10 +332,10 @@ function vsTorchMain(o: Options, batchOf: (m: string) => number): void {
   else printVsTorch(rows);
 }
 
-/** --fit (bench/fit.ts): model.fit against trainStep, each model in a child; 2 s and 3 rounds unless told. */
+/** --fit (bench/fit.ts): model.fit against trainStep, each model in a child; 2 s and 5 rounds unless told. */
 async function fitMain(o: Options, batchOf: (m: string) => number): Promise<void> {
   const seconds = process.argv.some((a) => a.startsWith('--seconds')) ? o.seconds : 2;
-  const rounds = process.argv.some((a) => a.startsWith('--rounds')) ? o.rounds : 3;
+  const rounds = process.argv.some((a) => a.startsWith('--rounds')) ? o.rounds : 5;
   if (o.child) {
     for (const m of o.models) process.stdout.write(`${JSON.stringify(await benchFit(m, batchOf(m), seconds, rounds, o.steps))}\n`);
     return;
@@ -344,7 +344,7 @@ async function fitMain(o: Options, batchOf: (m: string) => number): Promise<void
   if (!o.json) {
     const info = nativeInfo();
     const where = info ? `native backend, ${info.isa} kernels, ${info.threads} threads` : `${backendName()} backend (native addon not loaded)`;
-    process.stdout.write(`convkit bench --fit: ${where}; model.fit (1 epoch, in-memory data) vs trainStep median, ${rounds} alternating rounds, median\n`);
+    process.stdout.write(`convkit bench --fit: ${where}; model.fit (1 epoch, in-memory data) vs trainStep median, and vs the same round's steps (paired), ${rounds} alternating rounds, median\n`);
     process.stdout.write(`load average before: ${load0.map((v) => v.toFixed(2)).join(' ')}\n\n`);
   }
   const rows: Parameters<typeof printFit>[0] = [];

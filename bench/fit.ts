@@ -7,9 +7,10 @@
 // callbacks, yielding to the event loop, its own setup. `fit+val` is the same with validationSplit 0.1 (the
 // training part still `steps` batches; the held-out tenth is evaluated each epoch and its time counts).
 // Rounds alternate bench steps, fit and fit+val on the same model and optimizer, so that load from other
-// processes falls on all three alike; each column is the median over rounds. `bench mean` is the bench steps'
-// mean: fit's time is a sum of steps, so on a busy machine its stalls (other tenants, the collector) count
-// there and not in the median; fit/bench-mean near 100% says fit itself adds nothing.
+// processes falls on all three alike; each column is the median over rounds. `fit/steps` pairs each round's fit
+// with the same round's bench steps, as wall time against wall time (the steps' sum, not their median): fit's
+// time is a sum of steps, so its stalls (other tenants, the collector, a slow spell of the VM) count there and
+// not in a median; the ratio per round, then its median, near 100% says fit itself adds nothing.
 //
 //   node dist/bench/bench.js --fit [--model NAME]... [--steps N] [--rounds R] [--seconds S] [--json]
 //
@@ -30,6 +31,8 @@ export interface FitBenchResult {
   benchImagesPerSec: number;
   /** The bench steps' mean rather than median: what fit's wall time, a sum of steps, compares with on a busy machine. */
   benchMeanImagesPerSec: number;
+  /** Median over rounds of (that round's bench steps, summed) / (that round's fit), in percent. */
+  fitPairedPercent: number;
   fitImagesPerSec: number;
   /** fitImagesPerSec as a percentage of benchImagesPerSec. */
   fitPercent: number;
@@ -78,13 +81,18 @@ export async function benchFit(name: string, batch: number, seconds: number, rou
   const stepTimes: number[] = [];
   const fitTimes: number[] = [];
   const fitValTimes: number[] = [];
+  const paired: number[] = [];
   for (let r = 0; r < rounds; r++) {
+    let sum = 0;
     for (let s = 0; s < steps; s++) {
       const t0 = process.hrtime.bigint();
       step();
-      stepTimes.push(Number(process.hrtime.bigint() - t0) / 1e9);
+      const t = Number(process.hrtime.bigint() - t0) / 1e9;
+      stepTimes.push(t);
+      sum += t;
     }
     fitTimes.push(await wall(() => fit(model, train.x, train.y, { batchSize: batch, epochs: 1, verbose: 1 })));
+    paired.push((100 * sum) / fitTimes[fitTimes.length - 1]);
     fitValTimes.push(await wall(() => fit(model, withVal.x, withVal.y, { batchSize: batch, epochs: 1, verbose: 1, validationSplit: VALIDATION_SPLIT })));
   }
   const benchImagesPerSec = batch / median(stepTimes);
@@ -97,6 +105,7 @@ export async function benchFit(name: string, batch: number, seconds: number, rou
     rounds,
     benchImagesPerSec,
     benchMeanImagesPerSec: (batch * stepTimes.length) / stepTimes.reduce((a, b) => a + b, 0),
+    fitPairedPercent: median(paired),
     fitImagesPerSec,
     fitPercent: (100 * fitImagesPerSec) / benchImagesPerSec,
     fitValImagesPerSec,
@@ -117,11 +126,11 @@ export function runFitChild(script: string, name: string, batch: number, seconds
 const fmt = (v: number, digits: number): string => v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 export function printFit(rows: (FitBenchResult | { model: string; batch: number; error: string })[]): void {
-  const head = ['model', 'batch', 'steps', 'bench img/s', 'fit img/s', 'fit/bench %', 'fit+val img/s', 'fit+val/bench %', 'bench mean img/s', 'bench ms', 'fit ms/step'];
+  const head = ['model', 'batch', 'steps', 'bench img/s', 'fit img/s', 'fit/bench %', 'fit+val img/s', 'fit+val/bench %', 'bench mean img/s', 'fit/steps % (paired)', 'bench ms', 'fit ms/step'];
   const cells = rows.map((r) =>
     'error' in r
       ? [r.model, String(r.batch), `failed: ${r.error}`]
-      : [r.model, String(r.batch), String(r.steps), fmt(r.benchImagesPerSec, 1), fmt(r.fitImagesPerSec, 1), fmt(r.fitPercent, 1), fmt(r.fitValImagesPerSec, 1), fmt(r.fitValPercent, 1), fmt(r.benchMeanImagesPerSec, 1), fmt(r.benchStepMs, 2), fmt(r.fitStepMs, 2)],
+      : [r.model, String(r.batch), String(r.steps), fmt(r.benchImagesPerSec, 1), fmt(r.fitImagesPerSec, 1), fmt(r.fitPercent, 1), fmt(r.fitValImagesPerSec, 1), fmt(r.fitValPercent, 1), fmt(r.benchMeanImagesPerSec, 1), fmt(r.fitPairedPercent, 1), fmt(r.benchStepMs, 2), fmt(r.fitStepMs, 2)],
   );
   const widths = head.map((h, i) => Math.max(h.length, ...cells.filter((c) => c.length === head.length).map((c) => c[i].length)));
   const line = (c: string[]) => c.map((s, i) => (i === 0 ? s.padEnd(widths[i]) : s.padStart(widths[i]))).join('  ').trimEnd();
