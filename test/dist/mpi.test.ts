@@ -33,6 +33,15 @@ for (const n of [2, 3, 4]) {
   });
 }
 
+test('dist: ranks yield while they wait in MPI (their communication thread shares the cores with training), unless the user said otherwise', { skip }, () => {
+  const yielding = mpirun(2, [worker, 'allreduce']);
+  assert.equal(yielding.status, 0, yielding.stderr);
+  for (const p of yielding.out as { yieldWhenIdle: string | null }[]) assert.equal(p.yieldWhenIdle, '1');
+  const told = mpirun(2, [worker, 'allreduce'], 120_000, { OMPI_MCA_mpi_yield_when_idle: '0' });
+  assert.equal(told.status, 0, told.stderr);
+  for (const p of told.out as { yieldWhenIdle: string | null }[]) assert.equal(p.yieldWhenIdle, '0');
+});
+
 test('dist: mpirun -np 2 trains LeNet5 to the single-process loss curve (rel 1e-4), bit-identically twice', { skip }, () => {
   const single = alone([worker, 'train']) as TrainReport;
   const first = mpirun(2, [worker, 'train']);

@@ -79,7 +79,9 @@ if (mode === 'allreduce') {
   }
   const digest = createHash('sha256').update(new Uint8Array(a.buffer)).update(new Uint8Array(mine.buffer)).digest('hex');
   // Every rank reports, so the test sees the same bits everywhere.
-  process.stdout.write(JSON.stringify({ rank, size, bad, fusedBad, ringBad, extra: Array.from(extra), b: Array.from(b), order: Array.from(order), digest }) + '\n');
+  // What Open MPI was told about waiting (set by the addon before MPI_Init unless the user set it).
+  const yieldWhenIdle = process.env.OMPI_MCA_mpi_yield_when_idle ?? null;
+  process.stdout.write(JSON.stringify({ rank, size, bad, fusedBad, ringBad, extra: Array.from(extra), b: Array.from(b), order: Array.from(order), digest, yieldWhenIdle }) + '\n');
 } else {
   // 197 = 6 x 32 + 5: the last global batch splits 2 + 3 over two ranks (the shard-size-weighted mean).
   // `dropout [augment]`: 193 = 6 x 32 + 1: in the last batch rank 0 has no sample, so it makes none of the
