@@ -59,7 +59,7 @@ constexpr long kChunkFloats = 1L << 20;
 // This thread's workspace, shared by the passes (a training step runs them one after another): V and M of a
 // chunk and `u`, the transformed kernel or a filter gradient's dU (16 c outC). With a buffer per pass,
 // ResNet18's training process had peaked 61 MB higher than before Winograd (at batch 32, 703 -> 780 MB); shared,
-// it holds at most the largest layer's kernel 16/9 times and 4 MiB.
+// it holds at most 8 MiB of transformed kernel (kBlockUFloats) and 4 MiB.
 struct Workspace {
   Scratch v, m, u;
 };
@@ -124,13 +124,37 @@ void transformChannel(const float* const* taps, long ci, const Geom& g, float* d
   tileKernels().kernelRow(taps, n, nr, c * nr, u);
 }
 
-void packTransformed(const float* w, const Geom& g, float* dst) {
+// g.outC columns of a kernel whose tap rows are ldw floats long (a block of a wider kernel's output channels).
+void packTransformed(const float* w, const Geom& g, float* dst, long ldw) {
   const long c = g.c, n = g.outC;
   forChannels(c, c * n * 16, [&](long ci) {
     const float* taps[9];
-    for (int q = 0; q < 9; ++q) taps[q] = w + (q * c + ci) * n;
+    for (int q = 0; q < 9; ++q) taps[q] = w + (q * c + ci) * ldw;
     transformChannel(taps, ci, g, dst);
   });
+}
+
+// Output channels per block of a training pass (no kernel packed ahead), whose transformed kernel (or dU) would
+// otherwise be one workspace of 16 c outC floats: 16.8 MB for a 512-channel layer, held by the process for good
+// (ResNet18's training peaked 11-26 MB above its peak without Winograd). Blocks of whole panels, each its own
+// product over every tile (the input transform is redone per block: 32 additions per tile and channel against
+// 16 x 2 x block for the products), keep it within kBlockUFloats. The same sums in the same order: the same bits.
+// On Zen 5, one process alternating builds, 32x4x4x512 -> 512: forward and input gradient level (0.92-1.04),
+// filter gradient 0.97-1.03 in blocks of 8 MiB but 1.07-1.14 in blocks of 4 (more, smaller products); ResNet18's
+// training step level (1.007), its peak 702-712 -> 692-705 MB (688 without Winograd).
+constexpr long kBlockUFloats = 1L << 21;  // 8 MiB
+
+long outputBlock(const Geom& g) {
+  const long nr = gemmKernel().nr;
+  if (16 * g.c * g.outC <= kBlockUFloats) return g.outC;
+  return minl(g.outC, maxl(nr, kBlockUFloats / (16 * g.c) / nr * nr));
+}
+
+// The geometry of output channels [n0, n0 + nb) of g (same input, same tiles).
+Geom columns(const Geom& g, long nb) {
+  Geom b = g;
+  b.outC = nb;
+  return b;
 }
 
 // V of tiles [t0, t0 + nt): [16][nt][c].
@@ -158,10 +182,12 @@ struct Chunks {
   const float* zero;
   bool ok;
 };
-Chunks chunksFor(const Geom& g) {
+// The chunk is the whole layer's (`whole`), also for a block of its output channels: the filter gradient adds
+// its chunks in order, so the same chunks give every block the bits of the unblocked gradient.
+Chunks chunksFor(const Geom& g, const Geom& whole) {
   Chunks ch;
   ch.tiles = tileCount(g);
-  ch.chunk = maxl(1, minl(ch.tiles, kChunkFloats / (16 * (g.c + g.outC))));
+  ch.chunk = maxl(1, minl(ch.tiles, kChunkFloats / (16 * (whole.c + whole.outC))));
   Workspace& ws = workspace();
   ch.v = ws.v.floats(static_cast<size_t>(16 * ch.chunk * g.c));
   ch.m = ws.m.floats(static_cast<size_t>(16 * ch.chunk * g.outC));
@@ -201,14 +227,14 @@ bool winogradFits(const Geom& g) {
 
 long winogradPackedSize(const Geom& g) { return 16 * gemmPackedSize(g.outC, g.c); }
 
-void winogradPack(const float* w, const Geom& g, float* dst) { packTransformed(w, g, dst); }
+void winogradPack(const float* w, const Geom& g, float* dst) { packTransformed(w, g, dst, g.outC); }
 
 namespace {
 
 // The convolution on the transformed, packed kernel u (winogradConv, winogradConvFlipped).
 bool convTransformed(const float* x, const float* u, float* y, const Geom& g, long ldy, const Epilogue* ep) {
   const long c = g.c, n = g.outC;
-  const Chunks ch = chunksFor(g);
+  const Chunks ch = chunksFor(g, g);
   if (!ch.ok) return false;
   const long tiles = ch.tiles, chunk = ch.chunk;
   float *v = ch.v, *m = ch.m;
@@ -262,10 +288,23 @@ bool convTransformed(const float* x, const float* u, float* y, const Geom& g, lo
 
 bool winogradConv(const float* x, const float* w, const float* packed, float* y, const Geom& g, long ldy, const Epilogue* ep) {
   if (packed) return convTransformed(x, packed, y, g, ldy, ep);
-  float* u = workspace().u.floats(static_cast<size_t>(winogradPackedSize(g)));
+  // A residual addend that is y itself is read by later blocks' tiles after earlier blocks wrote theirs: blocked
+  // only without one (the training passes; a plan packs its kernels ahead).
+  const long nb = ep && ep->addend == y ? g.outC : outputBlock(g);
+  float* u = workspace().u.floats(static_cast<size_t>(winogradPackedSize(columns(g, nb))));
   if (!u) return false;
-  packTransformed(w, g, u);
-  return convTransformed(x, u, y, g, ldy, ep);
+  for (long n0 = 0; n0 < g.outC; n0 += nb) {
+    const Geom gb = columns(g, minl(nb, g.outC - n0));
+    packTransformed(w + n0, gb, u, g.outC);
+    Epilogue eb;
+    if (ep) {
+      eb = *ep;
+      if (eb.bias) eb.bias += n0;
+      if (eb.addend) eb.addend += n0;
+    }
+    if (!convTransformed(x, u, y + n0, gb, ldy, ep ? &eb : nullptr)) return false;
+  }
+  return true;
 }
 
 bool winogradConvFlipped(const float* dy, const float* w, float* dx, const Geom& g) {
@@ -274,71 +313,81 @@ bool winogradConvFlipped(const float* dy, const float* w, float* dx, const Geom&
   // channels' rows kFlipChannels at a time into a small buffer first (the whole kernel written out flipped had
   // been a second workspace, 9 c outC floats: 9.4 MB beside U for a 512-channel layer, in every training
   // process that ran one).
-  const long c = g.c, n = g.outC;
-  float* u = workspace().u.floats(static_cast<size_t>(winogradPackedSize(g)));
+  const long c = g.c, n = g.outC, nb = outputBlock(g);
+  float* u = workspace().u.floats(static_cast<size_t>(winogradPackedSize(columns(g, nb))));
   if (!u) return false;
   const long blocks = ceilDiv(c, kFlipChannels);
-  std::atomic<bool> ok{true};
-  parallel(threadsFor(c * n * 16, 1 << 14), [&](int tid, int nth) {
-    long b0, b1;
-    splitRange(blocks, nth, tid, &b0, &b1);
-    if (b0 == b1) return;
-    thread_local Scratch rowsBuf;
-    float* rows = rowsBuf.floats(static_cast<size_t>(9 * kFlipChannels * n));  // [tap][channel][n]
-    if (!rows) {
-      ok = false;
-      return;
-    }
-    for (long b = b0; b < b1; ++b) {
-      const long c0 = b * kFlipChannels, bc = minl(kFlipChannels, c - c0);
-      // The layer's tap 8 - tap is [n][c]: its columns [c0, c0 + bc) become rows of n.
-      for (long tap = 0; tap < 9; ++tap)
-        transposeBlock(w + (8 - tap) * n * c + c0, c, rows + tap * kFlipChannels * n, n, 0, n, 0, bc);
-      for (long i = 0; i < bc; ++i) {
-        const float* taps[9];
-        for (int q = 0; q < 9; ++q) taps[q] = rows + (q * kFlipChannels + i) * n;
-        transformChannel(taps, c0 + i, g, u);
+  for (long n0 = 0; n0 < n; n0 += nb) {
+    const Geom gb = columns(g, minl(nb, n - n0));
+    std::atomic<bool> ok{true};
+    parallel(threadsFor(c * gb.outC * 16, 1 << 14), [&](int tid, int nth) {
+      long b0, b1;
+      splitRange(blocks, nth, tid, &b0, &b1);
+      if (b0 == b1) return;
+      thread_local Scratch rowsBuf;
+      float* rows = rowsBuf.floats(static_cast<size_t>(9 * kFlipChannels * gb.outC));  // [tap][channel][block]
+      if (!rows) {
+        ok = false;
+        return;
       }
-    }
-  });
-  return ok && convTransformed(dy, u, dx, g, g.outC, nullptr);
+      for (long b = b0; b < b1; ++b) {
+        const long c0 = b * kFlipChannels, bc = minl(kFlipChannels, c - c0);
+        // The layer's tap 8 - tap is [n][c]: rows [n0, n0 + block) of its columns [c0, c0 + bc) become rows of
+        // the block.
+        for (long tap = 0; tap < 9; ++tap)
+          transposeBlock(w + ((8 - tap) * n + n0) * c + c0, c, rows + tap * kFlipChannels * gb.outC, gb.outC, 0, gb.outC, 0, bc);
+        for (long i = 0; i < bc; ++i) {
+          const float* taps[9];
+          for (int q = 0; q < 9; ++q) taps[q] = rows + (q * kFlipChannels + i) * gb.outC;
+          transformChannel(taps, c0 + i, gb, u);
+        }
+      }
+    });
+    if (!ok || !convTransformed(dy, u, dx + n0, gb, n, nullptr)) return false;
+  }
+  return true;
 }
 
 // dU[q] = sum over tiles of V[q]^T dM[q] ([c, outC] each, chunk by chunk in order), dM = A dY A^T; then
 // dw = G^T dU G per channel pair.
 bool winogradFilterGrad(const float* x, const float* dy, float* dw, const Geom& g) {
-  const long c = g.c, n = g.outC;
-  const Chunks ch = chunksFor(g);
-  float* du = workspace().u.floats(static_cast<size_t>(16 * c * n));
-  if (!ch.ok || !du) return false;
-  const long tiles = ch.tiles, chunk = ch.chunk;
-  float *v = ch.v, *m = ch.m;
+  const long c = g.c, n = g.outC, nb = outputBlock(g);
+  float* du = workspace().u.floats(static_cast<size_t>(16 * c * nb));
+  if (!du) return false;
   const TileKernels k = tileKernels();
-  for (long t0 = 0; t0 < tiles; t0 += chunk) {
-    const long nt = minl(chunk, tiles - t0);
-    transformInputs(k, x, g, ch.zero, t0, nt, v);
-    forTiles(g, t0, nt, 16 * n, [&](long t, long img, long ty, long tx) {
-      const float* src[4];
-      for (int i = 0; i < 2; ++i)
-        for (int j = 0; j < 2; ++j) {
-          const long oy = 2 * ty + i, ox = 2 * tx + j;
-          src[2 * i + j] = oy < g.oh && ox < g.ow ? dy + ((img * g.oh + oy) * g.ow + ox) * n : nullptr;
-        }
-      k.grad(src, n, m + t * n, nt * n);
+  // Output channels [n0, n0 + b) at a time: dU of the block over every chunk of tiles, then its kernel gradient.
+  for (long n0 = 0; n0 < n; n0 += nb) {
+    const long b = minl(nb, n - n0);
+    const Chunks ch = chunksFor(columns(g, b), g);
+    if (!ch.ok) return false;
+    const long tiles = ch.tiles, chunk = ch.chunk;
+    float *v = ch.v, *m = ch.m;
+    for (long t0 = 0; t0 < tiles; t0 += chunk) {
+      const long nt = minl(chunk, tiles - t0);
+      transformInputs(k, x, g, ch.zero, t0, nt, v);
+      forTiles(g, t0, nt, 16 * b, [&](long t, long img, long ty, long tx) {
+        const float* src[4];
+        for (int i = 0; i < 2; ++i)
+          for (int j = 0; j < 2; ++j) {
+            const long oy = 2 * ty + i, ox = 2 * tx + j;
+            src[2 * i + j] = oy < g.oh && ox < g.ow ? dy + ((img * g.oh + oy) * g.ow + ox) * n + n0 : nullptr;
+          }
+        k.grad(src, b, m + t * b, nt * b);
+      });
+      // dU[q] (+)= V[q]^T dM[q]: A is V[q] read as c rows of depth nt, B dM[q] as b rows of depth nt.
+      const bool ok = forPositions(nt * 16 * c * b, [&](long q) {
+        return gemm(StridedPanels(v + q * nt * c, 1, c), StridedPanels(m + q * nt * b, 1, b), c, b, nt, du + q * c * b, b, t0 > 0);
+      });
+      if (!ok) return false;
+    }
+    forChannels(c, 16 * c * b, [&](long ci) {
+      const float* rows[16];
+      float* out[9];
+      for (int q = 0; q < 16; ++q) rows[q] = du + (q * c + ci) * b;
+      for (int tap = 0; tap < 9; ++tap) out[tap] = dw + (tap * c + ci) * n + n0;
+      k.filterRow(rows, b, out);
     });
-    // dU[q] (+)= V[q]^T dM[q]: A is V[q] read as c rows of depth nt, B dM[q] as n rows of depth nt.
-    const bool ok = forPositions(nt * 16 * c * n, [&](long q) {
-      return gemm(StridedPanels(v + q * nt * c, 1, c), StridedPanels(m + q * nt * n, 1, n), c, n, nt, du + q * c * n, n, t0 > 0);
-    });
-    if (!ok) return false;
   }
-  forChannels(c, 16 * c * n, [&](long ci) {
-    const float* rows[16];
-    float* out[9];
-    for (int q = 0; q < 16; ++q) rows[q] = du + (q * c + ci) * n;
-    for (int tap = 0; tap < 9; ++tap) out[tap] = dw + (tap * c + ci) * n;
-    k.filterRow(rows, n, out);
-  });
   return true;
 }
 

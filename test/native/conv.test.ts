@@ -59,6 +59,10 @@ const CASES: ConvCase[] = [
   { input: [3, 11, 12, 66], kernel: [3, 3], filters: 70, padding: 'valid', note: 'Winograd filter gradient, valid, odd channel counts' },
   { input: [11, 32, 31, 16], kernel: [3, 3], filters: 32, padding: 'same', note: 'Winograd over two chunks of tiles (2,816 tiles of 16 + 32 channels)' },
   { input: [4, 31, 30, 48], kernel: [3, 3], filters: 96, padding: 'same', note: 'Winograd filter gradient summed over two chunks of tiles (1,024), input gradient likewise' },
+  // 16 x 136 x 968 floats of transformed kernel, past winograd.cc's kBlockUFloats (2^21): the training passes go by
+  // blocks of output channels, 960 + 8 (forward, filter gradient) and 128 + 8 (input gradient: 968 -> 136), each
+  // tail inside one panel; 144 tiles, enough for Winograd with 8-wide vectors too.
+  { input: [1, 23, 23, 136], kernel: [3, 3], filters: 968, padding: 'same', note: 'Winograd by blocks of output channels (kernel transform past 8 MiB), odd map, tails inside a panel' },
   { input: [48, 4, 6, 64], kernel: [3, 3], filters: 40, strides: [2, 2], padding: 'same', note: 'padding classes at stride 2 same (padded bottom and right only)' },
   { input: [12, 6, 7, 48], kernel: [3, 3], filters: 40, dilation: [2, 2], padding: 'same', note: 'padding classes with dilation 2' },
   { input: [24, 4, 4, 16], kernel: [5, 5], filters: 33, padding: 'same', note: 'padding classes, 5x5 kernel on 4x4 maps: 25 taps over depth blocks, a column tail' },
