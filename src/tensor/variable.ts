@@ -23,6 +23,12 @@ export class Variable extends Tensor {
    */
   static created = 0;
 
+  /**
+   * Changes of any variable's values so far in this process (the sum of every version bump): a plan that saw
+   * this count when it last checked its weights knows, without walking them, that none changed.
+   */
+  static changes = 0;
+
   constructor(name: string, data: FloatArray, shape: Shape, trainable = true) {
     super(data, shape);
     Variable.created++;
@@ -34,6 +40,7 @@ export class Variable extends Tensor {
   /** Records that the values changed (see version). */
   markChanged(): void {
     this.version++;
+    Variable.changes++;
   }
 
   /** Copies values in; the shape must match exactly. */

@@ -140,6 +140,17 @@ test('inference plan: rebuilt after a weight changes (assign, an optimizer step,
   assert.ok(maxRel(after, layerByLayer(m, x, 32)) <= 1e-5, 'predict after assign sees the new weight');
   assert.notEqual(m.inferencePlanFor(x.shape), plan, 'a new plan');
 
+  // Another model's weight changing moves the process's count of changes: the plan walks its own weights once,
+  // finds them unchanged, and still sees the next change of one of them.
+  const other = createModel('lenet5');
+  const current = m.inferencePlanFor(x.shape)!;
+  other.weights[0].assign(other.weights[0].data.map((v) => v * 2));
+  assert.ok(current.fresh, "another model's weights changing leaves the plan fresh");
+  assert.ok(current.fresh);
+  bias.assign(bias.data.map((v) => v - 0.25));
+  assert.equal(current.fresh, false, 'a change of its own after that still marks it stale');
+  assert.ok(maxRel(m.predict(x), layerByLayer(m, x, 32)) <= 1e-5);
+
   // A training step changes weights through the optimizer and batch norm's moving statistics.
   m.compile({ optimizer: 'adam', loss: 'sparse_categorical_crossentropy', metrics: ['accuracy'] });
   const labels = new Tensor(Float32Array.from([1, 2, 3, 4]), [4]);

@@ -1,5 +1,5 @@
 import { Tensor } from '../../tensor/tensor.js';
-import type { Variable } from '../../tensor/variable.js';
+import { Variable } from '../../tensor/variable.js';
 import { type PlanRunner, activePlanRunner } from '../index.js';
 import { outputF32 } from '../arena.js';
 import { type CompiledPlan, compileTrace } from './compile.js';
@@ -31,9 +31,18 @@ export class InferencePlan {
     readonly tracedBatch: number,
   ) {}
 
-  /** Whether no weight changed since the plan was built. */
+  /** Variable.changes when the weights were last found unchanged. */
+  private changesSeen = Variable.changes;
+
+  /**
+   * Whether no weight changed since the plan was built. Walking the weights is skipped while no variable of
+   * the process changed at all (serving): MobileNet's 137 weights, cold in the caches after a run, were
+   * 10-30 microseconds a call.
+   */
   get fresh(): boolean {
+    if (Variable.changes === this.changesSeen) return true;
     for (const w of this.weights) if (w.v.version !== w.version) return false;
+    this.changesSeen = Variable.changes;
     return true;
   }
 
