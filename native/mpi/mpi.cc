@@ -17,14 +17,14 @@
 #include <mpi.h>
 #include <node_api.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdio>
-#include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <mutex>
 #include <string>
-#include <cstdlib>
 #include <thread>
 #include <vector>
 
