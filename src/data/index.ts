@@ -33,6 +33,7 @@ export type {
   FolderTargets,
   ImageDatasetFromDirectoryOptions,
   LabelMode,
+  PrepareGroup,
   ScanOptions,
   ScanResult,
   ScannedFile,

@@ -1,3 +1,4 @@
+import { setPrepareGroup } from '../data/image-folder/index.js';
 import { DataParallel, setDataParallel } from '../train/parallel.js';
 import { Launch, launchFromEnv } from './env.js';
 import { INSTALL_HINT, MpiAddon, loadMpiAddon } from './mpi.js';
@@ -47,6 +48,8 @@ export function initDistributed(launch: Launch | null = launchFromEnv()): MpiGro
     abort: (code) => addon.abort(code),
   };
   setDataParallel(group);
+  // Image folders loaded from here on are decoded once across the job, each process its share (src/data/image-folder).
+  setPrepareGroup({ rank, size, broadcast: (a, root) => addon.broadcast(a, root) });
   // A normal exit finalizes; a rank that exits without it (an error, a kill) makes mpirun end the whole job.
   process.once('exit', (code) => {
     if (code === 0) addon.finalize();

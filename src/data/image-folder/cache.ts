@@ -135,7 +135,7 @@ export class DiskCacheWriter {
       );
     }
     this.temp = join(dir, `.${key}.u8.part-${process.pid}-${Date.now().toString(36)}`);
-    this.fd = openSync(this.temp, 'w', 0o644);
+    this.fd = openSync(this.temp, 'w+', 0o644); // read back too: a process sends its share to the others (first-pass.ts)
     try {
       ftruncateSync(this.fd, need);
     } catch (err) {
@@ -148,6 +148,17 @@ export class DiskCacheWriter {
     if (data.length !== this.imageBytes) throw new Error(`image cache: slot ${slot} expected ${this.imageBytes} bytes, received ${data.length}`);
     let done = 0;
     while (done < data.length) done += writeSync(this.fd, data, done, data.length - done, slot * this.imageBytes + done);
+  }
+
+  /** Slot's bytes as written so far (zeros where nothing was). */
+  read(slot: number, dst: Uint8Array): void {
+    if (dst.length !== this.imageBytes) throw new Error(`image cache: slot ${slot} expected a ${this.imageBytes}-byte buffer, received ${dst.length}`);
+    let done = 0;
+    while (done < dst.length) {
+      const r = readSync(this.fd, dst, done, dst.length - done, slot * this.imageBytes + done);
+      if (r === 0) throw new Error(`image cache ${this.temp}: ended inside slot ${slot}`);
+      done += r;
+    }
   }
 
   fail(slot: number, reason: string): void {

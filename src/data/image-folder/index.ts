@@ -16,16 +16,17 @@
  *     data_format (always channels-last).
  */
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { ChannelCount, MAX_IMAGE_PIXELS } from '../../images/decode.js';
 import { INTERPOLATIONS, Interpolation } from '../../images/resize.js';
 import { globalRandom } from '../../tensor/random.js';
 import { defaultCacheDir } from '../download.js';
 import { DiskCacheWriter, MemoryStore, PixelStore, cacheKey, openCached } from './cache.js';
-import { decodeFiles } from './decode-pool.js';
+import { Part, firstPass } from './first-pass.js';
 import { ColorMode, ImageFolderDataset, LabelMode } from './folder-dataset.js';
 import { PrepareSpec, preparedBytes } from './prepare.js';
 import { ScannedFile, codePointCompare, scanDirectory } from './scan.js';
+import { PrepareGroup, broadcastNumber, checkSameEverywhere, registeredPrepareGroup } from './shared-prepare.js';
 import { Subset, checkSplitArgs, listOrder, splitOrder } from './split.js';
 
 export interface ImageDatasetFromDirectoryOptions {
@@ -69,6 +70,12 @@ export interface ImageDatasetFromDirectoryOptions {
   maxPixels?: number;
   /** A file taking longer than this to decode is skipped. Default 60,000 ms. */
   decodeTimeoutMs?: number;
+  /**
+   * Processes that load the same folder with the same options and share the decoding: each decodes 1/N of the
+   * images and receives the rest (shared-prepare.ts). Default: the data-parallel job this process joined
+   * (initDistributed, i.e. under `mpirun -np N`), if any; null: this process decodes everything.
+   */
+  group?: PrepareGroup | null;
 }
 
 const WHO = 'imageDatasetFromDirectory';
@@ -85,20 +92,6 @@ function oneOf<T>(arg: string, value: T, allowed: readonly T[]): T {
 function positiveInt(arg: string, v: number, min = 1): number {
   if (!Number.isInteger(v) || v < min) throw new Error(`${WHO}: argument '${arg}' expected an integer >= ${min}, received ${v}`);
   return v;
-}
-
-/** One subset being loaded: its files in dataset order and where their bytes go. */
-interface Part {
-  name: string;
-  files: ScannedFile[];
-  store: PixelStore | null;
-  writer: DiskCacheWriter | null;
-  memory: Uint8Array | null;
-  /** Store slot of each file (dataset order), before skipping. */
-  slotOf: Int32Array;
-  failed: Map<number, string>;
-  decoded: number;
-  cachePath: string | null;
 }
 
 export function imageDatasetFromDirectory(directory: string, options: ImageDatasetFromDirectoryOptions & { subset: 'both' }): Promise<[ImageFolderDataset, ImageFolderDataset]>;
@@ -139,8 +132,13 @@ export async function imageDatasetFromDirectory(directory: string, options: Imag
     throw new Error(`${WHO}: when labelMode is 'binary', there must be exactly 2 classes, received ${scan.classNames.length}: [${scan.classNames.map((c) => `'${c}'`).join(', ')}]`);
   }
   log(labels === null ? `Found ${scan.files.length} files.` : `Found ${scan.files.length} files belonging to ${scan.classNames.length} classes.`);
+  // In a data-parallel job every process must list the same files with the same options (the shares and the
+  // dataset order depend on it), and shuffles with process 0's seed.
+  const group = options.group === undefined ? registeredPrepareGroup() : options.group && options.group.size > 1 ? options.group : null;
+  if (group) checkSameEverywhere(group, JSON.stringify([scan.files.map((f) => [relative(directory, f.path), f.label]), scan.classNames, spec, labelMode, shuffle, options.seed ?? null, options.validationSplit ?? null, options.subset ?? null]), WHO);
   // Keras draws np.random.randint(1e6) when no seed is given; here the global generator does, so setSeed governs it.
-  const seed = shuffle ? options.seed ?? globalRandom.int(1e6) : null;
+  let seed = shuffle ? options.seed ?? globalRandom.int(1e6) : null;
+  if (group && seed !== null && options.seed === undefined) seed = broadcastNumber(group, seed);
   const order = listOrder(scan.files.length, seed);
   const subsets: [string, Int32Array][] = [];
   if (options.validationSplit === undefined || options.subset === undefined) subsets.push(['', order]);
@@ -163,7 +161,7 @@ export async function imageDatasetFromDirectory(directory: string, options: Imag
   const parts: Part[] = [];
   const plan = ([name, idx]: [string, Int32Array]): Part => {
     const files = Array.from(idx, (i) => scan.files[i]);
-    const part: Part = { name, files, store: null, writer: null, memory: null, slotOf: new Int32Array(files.length), failed: new Map(), decoded: 0, cachePath: null };
+    const part: Part = { name, files, store: null, writer: null, memory: null, slotOf: new Int32Array(files.length), failed: new Map(), decoded: 0, cachePath: null, fromCache: false };
     const bytes = files.length * imageBytes;
     if (bytes <= budgetLeft) {
       budgetLeft -= bytes;
@@ -179,6 +177,7 @@ export async function imageDatasetFromDirectory(directory: string, options: Imag
     const hit = openCached(cacheDir, key, spec, files.length);
     if (hit) {
       part.store = hit.store;
+      part.fromCache = true;
       for (let p = 0; p < files.length; p++) {
         const reason = hit.failed.get(part.slotOf[p]);
         if (reason !== undefined) part.failed.set(p, reason);
@@ -193,31 +192,8 @@ export async function imageDatasetFromDirectory(directory: string, options: Imag
     throw err;
   }
 
-  // The first pass: decode whatever is not cached, all subsets in one pool.
-  const jobs: [Part, number][] = [];
-  for (const part of parts) if (!part.store) part.files.forEach((_, p) => jobs.push([part, p]));
-  try {
-    await decodeFiles(jobs.map(([part, p]) => part.files[p].path), spec, {
-      workers,
-      timeoutMs: options.decodeTimeoutMs,
-      onProgress: options.onProgress,
-      onImage: (j, data) => {
-        const [part, p] = jobs[j];
-        part.decoded++;
-        if (part.memory) part.memory.set(data, p * imageBytes);
-        else part.writer?.write(part.slotOf[p], data);
-      },
-      onFailure: (j, reason) => {
-        const [part, p] = jobs[j];
-        part.failed.set(p, reason);
-        part.writer?.fail(part.slotOf[p], reason);
-      },
-    });
-    for (const part of parts) if (part.writer) part.store = part.writer.commit().store;
-  } catch (err) {
-    for (const part of parts) part.writer?.abort();
-    throw err;
-  }
+  // The first pass: decode whatever is not cached, all subsets in one pool (shared with the group's processes).
+  await firstPass(parts, spec, { workers, timeoutMs: options.decodeTimeoutMs, onProgress: options.onProgress, group, log });
 
   const datasets = parts.map((part) => finish(part, scan.classNames, labelMode, { batchSize, shuffle, seed, imageBytes, spec, directory, warn, log }));
   return datasets.length === 2 ? [datasets[0], datasets[1]] : datasets[0];
@@ -238,7 +214,7 @@ function finish(
     else skipped.push({ path: f.path, reason: reason.replace(`image '${f.path}': `, '') });
   });
   for (const s of skipped.sort((a, b) => codePointCompare(a.path, b.path))) {
-    ctx.warn(`${WHO}: skipped '${s.path}', which cannot be decoded: ${s.reason}${part.decoded === 0 ? ' (recorded in the disk cache)' : ''}`);
+    ctx.warn(`${WHO}: skipped '${s.path}', which cannot be decoded: ${s.reason}${part.fromCache ? ' (recorded in the disk cache)' : ''}`);
   }
   if (skipped.length > 0) ctx.log(`Skipped ${skipped.length} of ${part.files.length} files that could not be decoded.`);
   if (keep.length === 0) throw new Error(`${WHO}: none of the ${part.files.length} ${part.name || 'listed'} files in '${ctx.directory}' could be decoded (first: ${skipped[0]?.reason})`);
@@ -281,3 +257,5 @@ export type { Subset } from './split.js';
 export { decodeStats } from './decode-pool.js';
 export type { PrepareSpec } from './prepare.js';
 export { prepareImage } from './prepare.js';
+export { setPrepareGroup } from './shared-prepare.js';
+export type { PrepareGroup } from './shared-prepare.js';
