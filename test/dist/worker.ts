@@ -49,8 +49,9 @@ if (mode === 'allreduce') {
   let bad = -1;
   for (let i = 0; i < n && bad < 0; i++) if (a[i] !== ((i % 13) - 6) * 0.25 * size + offset) bad = i;
   // Inexact sums (pseudo-random floats): the fixed summation order of reduceGradients, emulated here. Every rank
-  // generates every rank's values; in each 1 MiB chunk of the stream, segment k of N ([k n / N, (k + 1) n / N))
-  // is summed from rank k on: ((x_k + x_{k+1}) + ...) + x_{k-1}. (Two ranks: x_0 + x_1 = x_1 + x_0.)
+  // generates every rank's values; in each chunk of the stream (1 MiB for 2 ranks, N MiB for N > 2), segment k of
+  // N ([k n / N, (k + 1) n / N)) is summed from rank k on: ((x_k + x_{k+1}) + ...) + x_{k-1}. (Two ranks: x_0 +
+  // x_1 = x_1 + x_0.)
   const valuesOf = (r: number, len: number): Float32Array => {
     let state = (r + 1) * 2654435761;
     return Float32Array.from({ length: len }, () => {
@@ -58,11 +59,11 @@ if (mode === 'allreduce') {
       return (state / 2 ** 32 - 0.5) * (1 + r);
     });
   };
-  const ringLength = 600_011;
+  const ringLength = 2_600_011; // more than two chunks for 2, 3 and 4 ranks
   const mine = valuesOf(rank, ringLength);
   group!.reduceGradients!([mine], 1);
   const all = Array.from({ length: size }, (_, r) => valuesOf(r, ringLength));
-  const chunk = 262_144;
+  const chunk = 262_144 * (size > 2 ? size : 1);
   let ringBad = -1;
   for (let c0 = 0; c0 < ringLength && ringBad < 0; c0 += chunk) {
     const len = Math.min(chunk, ringLength - c0);
