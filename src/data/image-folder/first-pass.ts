@@ -56,7 +56,9 @@ export async function firstPass(parts: readonly Part[], spec: PrepareSpec, opts:
     needed = Array.from(any, (n) => n === 1);
   }
   const jobs: Job[] = [];
-  parts.forEach((part, k) => (needed[k] ? part.files.forEach((_, p) => jobs.push([part, p])) : undefined));
+  parts.forEach((part, k) => {
+    if (needed[k]) part.files.forEach((_, p) => jobs.push([part, p]));
+  });
   const [lo, hi] = group ? jobRange(group, jobs.length) : [0, jobs.length];
   // This process decodes its share, except what its own cache already holds (it reads that to send it).
   const mine: number[] = [];

@@ -8,6 +8,8 @@
  *   - pixels are float32 in [0, 1] (convkit's ImageDataset convention), not Keras's unscaled 0..255;
  *   - images are decoded once (on worker threads), resized, rounded to bytes and kept: in memory while they fit
  *     `memoryBudget`, else in a disk cache file that later epochs and later runs read instead of decoding;
+ *   - in a data-parallel job (mpirun) that decoding is shared: each process decodes its share and receives the
+ *     rest (first-pass.ts);
  *   - a file that cannot be decoded is skipped with one warning naming it (Keras fails mid-training); an empty
  *     class folder is an error; GIF and BMP files are listed (as in Keras) but cannot be decoded, so they are
  *     skipped with a warning;
@@ -25,7 +27,7 @@ import { DiskCacheWriter, MemoryStore, PixelStore, cacheKey, openCached } from '
 import { Part, firstPass } from './first-pass.js';
 import { ColorMode, ImageFolderDataset, LabelMode } from './folder-dataset.js';
 import { PrepareSpec, preparedBytes } from './prepare.js';
-import { ScannedFile, codePointCompare, scanDirectory } from './scan.js';
+import { codePointCompare, scanDirectory } from './scan.js';
 import { PrepareGroup, broadcastNumber, checkSameEverywhere, registeredPrepareGroup } from './shared-prepare.js';
 import { Subset, checkSplitArgs, listOrder, splitOrder } from './split.js';
 
