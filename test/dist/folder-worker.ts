@@ -2,16 +2,20 @@
 // loads DIR with imageDatasetFromDirectory (the first pass shared across the job's processes under mpirun) and
 // prints one JSON line per process: what it decoded, what it warned, and a digest of the datasets' files,
 // labels and pixels. CACHE_DIR's '%r' becomes the rank (a cache per process); SEED '-' loads without a seed
-// or split, after rank 1 alone has drawn a random number (its generator then differs from rank 0's).
+// or split, after rank 1 alone has drawn a random number (its generator then differs from rank 0's). DIR given
+// as `DIR,OTHER` makes rank 1 load OTHER.
 import { createHash } from 'node:crypto';
 import { relative } from 'node:path';
 import { ImageFolderDataset, decodeStats, imageDatasetFromDirectory } from '../../src/data/image-folder/index.js';
 import { initDistributed } from '../../src/dist/index.js';
 import { globalRandom } from '../../src/tensor/random.js';
 
-const [dir, cacheDir, budget, seedArg] = process.argv.slice(2);
+const args = process.argv.slice(2);
 const group = initDistributed();
 const rank = group?.rank ?? 0;
+// `DIR,OTHER`: rank 1 loads OTHER (a folder that lists differently), every other rank DIR.
+const dir = args[0].split(',')[rank === 1 ? args[0].split(',').length - 1 : 0];
+const [, cacheDir, budget, seedArg] = args;
 const warnings: string[] = [];
 const common = { imageSize: [6, 5] as [number, number], verbose: false, workers: 0, memoryBudget: Number(budget), cacheDir: cacheDir.replace('%r', String(rank)), onWarning: (m: string) => warnings.push(m.split(dir).join('DIR')) };
 let sets: ImageFolderDataset[];

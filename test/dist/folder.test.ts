@@ -70,3 +70,21 @@ test('dist: an image folder under mpirun -np 2: each process decodes its share, 
     cleanup();
   }
 });
+
+test('dist: a process whose image folder lists other files than rank 0\'s stops with a message naming it, and the job ends (no hang)', { skip, timeout: 120_000 }, () => {
+  const { dir: root, cleanup } = tempDir();
+  try {
+    const [dir, other] = [join(root, 'images'), join(root, 'other')];
+    writeFolder(dir);
+    writeFolder(other);
+    writeTree(other, ['c/extra.png'], () => encodePng({ width: 5, height: 6, colorType: 2, bitDepth: 8, samples: new Array(90).fill(7) }));
+    const started = Date.now();
+    const r = mpirun(2, [worker, `${dir},${other}`, join(root, 'cache'), String(2 ** 30), '7'], 60_000);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /imageDatasetFromDirectory: process 1 of 2 lists other files or options than process 0/);
+    assert.ok(Date.now() - started < 30_000, `the job took ${Date.now() - started} ms to end`);
+    assert.equal(r.out.length, 0, 'a process printed datasets');
+  } finally {
+    cleanup();
+  }
+});
