@@ -75,7 +75,9 @@ export interface ImageDatasetFromDirectoryOptions {
   /**
    * Processes that load the same folder with the same options and share the decoding: each decodes 1/N of the
    * images and receives the rest (shared-prepare.ts). Default: the data-parallel job this process joined
-   * (initDistributed, i.e. under `mpirun -np N`), if any; null: this process decodes everything.
+   * (initDistributed, i.e. under `mpirun -np N`), if any; null: this process decodes everything. With a group the
+   * call is collective: every process of it makes the same calls in the same order (a folder loaded by rank 0
+   * alone needs `group: null`).
    */
   group?: PrepareGroup | null;
 }
