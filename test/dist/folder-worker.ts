@@ -14,7 +14,8 @@ const args = process.argv.slice(2);
 const group = initDistributed();
 const rank = group?.rank ?? 0;
 // `DIR,OTHER`: rank 1 loads OTHER (a folder that lists differently), every other rank DIR.
-const dir = args[0].split(',')[rank === 1 ? args[0].split(',').length - 1 : 0];
+const dirs = args[0].split(',');
+const dir = dirs[rank === 1 ? dirs.length - 1 : 0];
 const [, cacheDir, budget, seedArg] = args;
 const warnings: string[] = [];
 const common = { imageSize: [6, 5] as [number, number], verbose: false, workers: 0, memoryBudget: Number(budget), cacheDir: cacheDir.replace('%r', String(rank)), onWarning: (m: string) => warnings.push(m.split(dir).join('DIR')) };

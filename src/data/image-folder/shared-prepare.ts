@@ -97,12 +97,13 @@ export function shareJobs(
       const bytes = (end - start) * imageBytes;
       if (!buffer || buffer.length < bytes) buffer = new Uint8Array(Math.min(perChunk, hi - lo) * imageBytes);
       const view = buffer.subarray(0, bytes);
+      const image = (j: number): Uint8Array => view.subarray((j - start) * imageBytes, (j - start + 1) * imageBytes);
       if (own) {
-        view.fill(0);
-        for (let j = start; j < end; j++) if (!failed.has(j)) produce(j, view.subarray((j - start) * imageBytes, (j - start + 1) * imageBytes));
+        view.fill(0); // a failed job's bytes travel as zeros, which no process keeps
+        for (let j = start; j < end; j++) if (!failed.has(j)) produce(j, image(j));
       }
       g.broadcast(view, r);
-      if (!own) for (let j = start; j < end; j++) if (!failed.has(j)) accept(j, view.subarray((j - start) * imageBytes, (j - start + 1) * imageBytes));
+      if (!own) for (let j = start; j < end; j++) if (!failed.has(j)) accept(j, image(j));
     }
   }
 }
